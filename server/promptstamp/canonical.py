@@ -1,0 +1,211 @@
+"""RFC 8785 (JCS) canonical JSON: the only definition of "the bytes we hash and sign".
+
+Parsing is strict on purpose: duplicate keys, lone surrogates, NaN/Infinity and integers outside
+±(2^53-1) are rejected, never normalized, because two parties must derive identical bytes from the
+same JSON text (DESIGN.md, "Formats").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from typing import Any
+
+from .errors import CanonicalizationError
+
+MAX_SAFE_INTEGER = 2**53 - 1
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+JsonValue = Any  # None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]
+
+
+def _reject_constant(name: str) -> float:
+    raise CanonicalizationError(f"JSON number {name} is not allowed (RFC 8785 §3.2.2.3 has no form for it)")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise CanonicalizationError(f"duplicate key {key!r} in a JSON object")
+        obj[key] = value
+    return obj
+
+
+def _parse_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise CanonicalizationError(
+            f"integer {text} is outside ±(2^53-1); RFC 8785 numbers are IEEE 754 doubles"
+        )
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise CanonicalizationError(f"number {text} overflows an IEEE 754 double")
+    return value
+
+
+def parse_json(data: bytes | str) -> JsonValue:
+    """Parse JSON text strictly; raise CanonicalizationError for anything JCS cannot represent."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise CanonicalizationError(f"body is not UTF-8: {e}") from e
+    else:
+        text = data
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_object_without_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+        )
+    except json.JSONDecodeError as e:
+        raise CanonicalizationError(f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    except RecursionError as e:
+        raise CanonicalizationError("JSON is nested too deeply") from e
+    _check_strings(value)
+    return value
+
+
+def _check_strings(value: JsonValue) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            _check_string(item)
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                _check_string(k)
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _check_string(s: str) -> None:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise CanonicalizationError(
+            f"string contains a lone surrogate (\\u{ord(s[e.start]):04x}); RFC 8785 requires valid Unicode"
+        ) from e
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    return _ESCAPES.get(ch) or f"\\u{ord(ch):04x}"
+
+
+def _serialize_string(s: str) -> str:
+    _check_string(s)
+    return '"' + _NEEDS_ESCAPE.sub(_escape, s) + '"'
+
+
+def serialize_number(value: int | float) -> str:
+    """ECMAScript Number.prototype.toString, as RFC 8785 §3.2.2.3 requires."""
+    if isinstance(value, bool):
+        raise CanonicalizationError("a boolean is not a number")
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise CanonicalizationError(f"integer {value} is outside ±(2^53-1)")
+        return str(value)
+    if not math.isfinite(value):
+        raise CanonicalizationError(f"number {value} has no JSON form")
+    if value == 0:
+        return "0"  # also for -0.0
+    sign = "-" if value < 0 else ""
+    # repr() gives the shortest digits that round-trip, as ECMAScript requires; reshape them.
+    mantissa, _, exp_text = repr(abs(value)).partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    digits = (int_part + frac_part).lstrip("0")
+    # n: position of the decimal point relative to the digit string (ECMA-262 Number::toString).
+    point = len(int_part) + (int(exp_text) if exp_text else 0)
+    if int_part == "0":
+        point = -(len(frac_part) - len(frac_part.lstrip("0"))) + (int(exp_text) if exp_text else 0)
+    digits = digits.rstrip("0") or "0"
+    k = len(digits)
+    n = point
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * (-n) + digits
+    else:
+        exponent = n - 1
+        exp_str = f"e+{exponent}" if exponent >= 0 else f"e{exponent}"
+        text = digits[0] + ("." + digits[1:] if k > 1 else "") + exp_str
+    return sign + text
+
+
+def _utf16_key(s: str) -> bytes:
+    # RFC 8785 §3.2.3: sort property names by their UTF-16 code units.
+    return s.encode("utf-16-be")
+
+
+def _serialize(value: JsonValue, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, (int, float)):
+        out.append(serialize_number(value))
+    elif isinstance(value, str):
+        out.append(_serialize_string(value))
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _serialize(item, out)
+        out.append("]")
+    elif isinstance(value, dict):
+        out.append("{")
+        for i, key in enumerate(sorted(value, key=_utf16_key)):
+            if not isinstance(key, str):
+                raise CanonicalizationError(f"object key {key!r} is not a string")
+            if i:
+                out.append(",")
+            out.append(_serialize_string(key))
+            out.append(":")
+            _serialize(value[key], out)
+        out.append("}")
+    else:
+        raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
+
+
+def canonicalize(value: JsonValue) -> bytes:
+    """The RFC 8785 bytes of a parsed JSON value."""
+    out: list[str] = []
+    _serialize(value, out)
+    return "".join(out).encode("utf-8")
+
+
+def sha256_digest(data: bytes) -> str:
+    """``sha256:<hex>``, the digest notation used everywhere in PromptStamp."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def digest_of(value: JsonValue) -> str:
+    """Digest of a JSON value: sha256 over its RFC 8785 bytes."""
+    return sha256_digest(canonicalize(value))
+
+
+def digest_bytes(digest: str) -> bytes:
+    """The 32 raw bytes of a ``sha256:<hex>`` digest."""
+    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+        raise CanonicalizationError(f"expected a digest 'sha256:<64 lowercase hex>', found {digest!r}")
+    return bytes.fromhex(digest[7:])
