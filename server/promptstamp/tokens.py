@@ -1,0 +1,657 @@
+"""RFC 3161 time-stamp tokens: parsing and verification (the only pyHanko importer). No I/O.
+
+``verify_token`` runs these checks in this order and raises at the first failure; the check's name
+is the error's ``code`` (``CHECKS``), the detail says what was expected and what was found:
+
+ 1. ``structure``         DER TimeStampResp or TimeStampToken: SignedData with one SignerInfo over a TSTInfo
+ 2. ``status``            a response's PKIStatus is granted or grantedWithMods (RFC 3161 §2.4.2)
+ 3. ``imprint_algorithm`` the message imprint uses SHA-256, SHA-384 or SHA-512, with a digest of that size
+ 4. ``imprint``           the imprint equals the given digest, or the hash of the given data
+ 5. ``nonce``             TSTInfo.nonce equals the request's nonce (if one is given)
+ 6. ``policy``            TSTInfo.policy equals the required policy (if one is given)
+ 7. ``signer``            the SignerIdentifier (issuer+serial or SKI) names an embedded or supplied certificate
+ 8. ``signature``         contentType and messageDigest signed attributes match; the signature over them
+                          verifies with the signer's key (RSA PKCS#1 v1.5, RSA-PSS, ECDSA, Ed25519)
+ 9. ``ess``               ESS signingCertificate(V2) is present and its first ESSCertID is the signer's certificate
+                          (RFC 3161 §2.4.1, RFC 5816)
+10. ``eku``               the signer's extendedKeyUsage is exactly id-kp-timeStamping and critical (RFC 3161 §2.3)
+11. ``chain``             a path from the signer to one of the given roots, valid at genTime (pyhanko-certvalidator,
+                          no fetching). Only the given roots are anchors; embedded and extra certificates are
+                          offered as intermediates, never trusted.
+
+Failures raise ``errors.TokenError(detail, code=<check>)``. When every check passed except that no path
+reaches a given root, ``UntrustedTokenRoot`` (an ``errors.UntrustedAnchor``) is raised instead: the token
+is intact, but rests on an anchor the caller did not trust; it names the issuer where the chain stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from asn1crypto import algos, cms, core, parser, pem, tsp, x509
+from cryptography.exceptions import InvalidSignature
+from pyhanko.sign.general import check_ess_certid
+from pyhanko.sign.validation.generic_cms import validate_algorithm_protection
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    ExpiredError,
+    NotYetValidError,
+    PathBuildingError,
+    ValidationError,
+)
+from pyhanko_certvalidator.path import ValidationPath
+from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, SignatureValidationContext
+
+from .errors import InvalidInput, TokenError, UntrustedAnchor
+
+CHECKS = (
+    "structure",
+    "status",
+    "imprint_algorithm",
+    "imprint",
+    "nonce",
+    "policy",
+    "signer",
+    "signature",
+    "ess",
+    "eku",
+    "chain",
+)
+
+# RFC 3161 §2.4.1 leaves the hash open; we accept the SHA-2 family only (no SHA-1, no signature OIDs).
+IMPRINT_ALGORITHMS = {
+    "2.16.840.1.101.3.4.2.1": "sha256",
+    "2.16.840.1.101.3.4.2.2": "sha384",
+    "2.16.840.1.101.3.4.2.3": "sha512",
+}
+_DIGEST_SIZE = {"sha256": 32, "sha384": 48, "sha512": 64}
+_GRANTED = ("granted", "granted_with_mods")
+_WEAK_DIGESTS = ("md2", "md5", "sha1")
+# asn1crypto errors for malformed or truncated DER; it parses lazily, so they surface on first access.
+_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
+# Signature mechanism (asn1crypto name) -> the key algorithms it can be verified with.
+_KEY_FOR_MECHANISM = {
+    "rsassa_pkcs1v15": ("rsa",),
+    "rsassa_pss": ("rsa", "rsassa_pss"),
+    "ecdsa": ("ec",),
+    "ed25519": ("ed25519",),
+    "ed448": ("ed448",),
+}
+# cryptography's RFC 4514 short names; other attribute types are written as dotted OIDs.
+_RFC4514_NAMES = {
+    "2.5.4.3": "CN",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "2.5.4.6": "C",
+    "2.5.4.9": "STREET",
+    "0.9.2342.19200300.100.1.25": "DC",
+    "0.9.2342.19200300.100.1.1": "UID",
+}
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What a token says (TSTInfo and the embedded certificates), before any check."""
+
+    gen_time: datetime  # aware UTC
+    serial: int
+    policy: str  # dotted OID
+    imprint_algorithm: str  # 'sha256' | 'sha384' | 'sha512' for tokens that verify; otherwise a name or dotted OID
+    imprint: bytes
+    nonce: int | None
+    tsa_name: str | None  # TSTInfo.tsa as text, if present
+    accuracy: str | None  # e.g. "1s", "0.5s", "1.000001s"
+    signer_subject: str | None  # RFC 4514 subject of the signer certificate, if embedded
+    certificates: tuple[bytes, ...]  # embedded certificates, DER, in token order
+
+
+@dataclass(frozen=True)
+class TokenVerdict:
+    """A token that passed every check, and what the result rests on."""
+
+    info: TokenInfo
+    root_subject: str  # RFC 4514 subject of the trust anchor the chain ended in
+    chain: tuple[bytes, ...]  # signer .. root, DER
+    valid_now: bool  # the path is also valid today (False e.g. when the TSA certificate expired since)
+    notes: tuple[str, ...]
+
+
+class UntrustedTokenRoot(UntrustedAnchor):
+    """Every check passed except the last: no path from the signer reaches one of the given roots."""
+
+    def __init__(self, detail: str, *, info: TokenInfo, chain: tuple[bytes, ...], stopped_at: str) -> None:
+        super().__init__(detail)
+        self.check = "chain"
+        self.info = info
+        self.chain = chain  # signer .. the last certificate found, DER
+        self.stopped_at = stopped_at  # RFC 4514 name of the issuer the chain stopped at
+
+
+# --- certificates -------------------------------------------------------------------------------
+
+
+def load_pem_certificates(data: bytes | str) -> list[bytes]:
+    """DER of every CERTIFICATE block in a PEM bundle, in file order; InvalidInput if there is none."""
+    raw = data.encode("ascii", "replace") if isinstance(data, str) else data
+    if not pem.detect(raw):
+        raise InvalidInput("expected PEM 'CERTIFICATE' blocks, found no PEM armor")
+    out = []
+    try:
+        for kind, _headers, der in pem.unarmor(raw, multiple=True):
+            if kind == "CERTIFICATE":
+                x509.Certificate.load(der).native  # noqa: B018  (force a full parse now)
+                out.append(der)
+    except _ASN1_ERRORS as e:
+        raise InvalidInput(f"PEM bundle holds a malformed certificate: {e}") from e
+    if not out:
+        raise InvalidInput("expected PEM 'CERTIFICATE' blocks, found none")
+    return out
+
+
+def certificates_pem(ders: Sequence[bytes]) -> str:
+    return "".join(pem.armor("CERTIFICATE", d).decode("ascii") for d in ders)
+
+
+def is_self_issued(cert_der: bytes) -> bool:
+    """Subject equals issuer: a root candidate (RFC 5280 §3.2)."""
+    return bool(_load_cert(cert_der).self_issued)
+
+
+def certificate_subject(cert_der: bytes) -> str:
+    return name_rfc4514(_load_cert(cert_der).subject)
+
+
+def name_rfc4514(name: x509.Name) -> str:
+    """RFC 4514 string, most significant RDN last, as ``cryptography`` writes it."""
+    rdns = []
+    for rdn in reversed(list(name.chosen)):
+        parts = []
+        for atv in rdn:
+            oid = atv["type"].dotted
+            value = atv["value"].native
+            text = value.hex() if isinstance(value, bytes) else str(value)
+            parts.append(f"{_RFC4514_NAMES.get(oid, oid)}={_escape_rfc4514(text)}")
+        rdns.append("+".join(parts))
+    return ",".join(rdns)
+
+
+def _escape_rfc4514(value: str) -> str:
+    if not value:
+        return ""
+    for ch in '\\"+,;<>':
+        value = value.replace(ch, "\\" + ch)
+    value = value.replace("\0", "\\00")
+    if value[0] == "#" or (value[0] == " " and len(value) > 1):
+        value = "\\" + value
+    if value[-1] == " ":
+        value = value[:-1] + "\\ "
+    return value
+
+
+def _load_cert(der: bytes) -> x509.Certificate:
+    try:
+        cert = x509.Certificate.load(der)
+        cert.native  # noqa: B018
+    except _ASN1_ERRORS as e:
+        raise InvalidInput(f"not a DER X.509 certificate: {e}") from e
+    return cert
+
+
+# --- parsing --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Token:
+    info: TokenInfo
+    signed_data: cms.SignedData
+    tst_info: tsp.TSTInfo
+    signer_info: cms.SignerInfo
+    certs: tuple[x509.Certificate, ...]
+    status: str  # 'granted' | 'granted_with_mods' ('granted' for a bare token)
+
+
+def _fail(check: str, detail: str) -> TokenError:
+    return TokenError(detail, code=check)
+
+
+def _outer_kind(der: bytes) -> str:
+    """'response' or 'token', from the first element inside the outer SEQUENCE."""
+    try:
+        cls, method, tag, _h, contents, _t = parser.parse(der, strict=True)
+        if (cls, method, tag) != (0, 1, 16) or not contents:
+            raise ValueError("outer element is not a SEQUENCE")
+        cls, _m, tag, _h, _c, _t = parser.parse(contents)
+    except _ASN1_ERRORS as e:
+        raise _fail("structure", f"expected a DER TimeStampResp or TimeStampToken, found undecodable data: {e}") from e
+    if (cls, tag) == (0, 6):
+        return "token"  # ContentInfo starts with its contentType OID
+    if (cls, tag) == (0, 16):
+        return "response"  # TimeStampResp starts with PKIStatusInfo
+    raise _fail("structure", f"expected a TimeStampResp or ContentInfo, found a SEQUENCE starting with tag {tag}")
+
+
+def _status_text(status_info: tsp.PKIStatusInfo) -> str:
+    status = status_info["status"]
+    text = f"PKIStatus {int(status)} ({status.native})"
+    strings = status_info["status_string"]
+    if strings.native:
+        text += "; statusString " + "; ".join(repr(s) for s in strings.native)
+    fail_info = status_info["fail_info"]
+    if fail_info.native:
+        text += "; failInfo " + ", ".join(sorted(str(b) for b in fail_info.native))
+    return text
+
+
+class _TimeStampResp(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
+    """RFC 3161 §2.4.2 TimeStampResp; asn1crypto's own marks the token mandatory, but rejections carry none."""
+
+    _fields = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
+def _split_response(der: bytes) -> tuple[bytes, str]:
+    """TimeStampResp -> (token DER exactly as received, status name); bare tokens pass through."""
+    if _outer_kind(der) == "token":
+        return der, "granted"
+    try:
+        resp = _TimeStampResp.load(der, strict=True)
+        status_info = resp["status"]
+        status = status_info["status"].native
+        text = _status_text(status_info)
+    except _ASN1_ERRORS as e:
+        raise _fail("structure", f"malformed TimeStampResp: {e}") from e
+    if status not in _GRANTED:
+        raise _fail("status", f"expected PKIStatus granted (0) or grantedWithMods (1), found {text}")
+    token = resp["time_stamp_token"]
+    if not token.contents:
+        raise _fail("structure", f"response is {text} but carries no TimeStampToken")
+    return token.dump(), str(status)
+
+
+def token_from_response(der: bytes) -> bytes:
+    """TimeStampResp DER -> its TimeStampToken (ContentInfo) DER, byte for byte as the TSA sent it.
+
+    Raises TokenError code 'status' for a rejection (with PKIStatus, statusString and failInfo) and
+    code 'structure' for anything that is not a TimeStampResp.
+    """
+    if _outer_kind(der) != "response":
+        raise _fail("structure", "expected a TimeStampResp, found a bare TimeStampToken (ContentInfo)")
+    return _split_response(der)[0]
+
+
+def token_info(token_der: bytes) -> TokenInfo:
+    """Parse a bare token or a TimeStampResp; checks nothing beyond structure (and a response's status)."""
+    return _parse(token_der).info
+
+
+def _parse(der: bytes) -> _Token:
+    token_der, status = _split_response(der)
+    try:
+        ci = cms.ContentInfo.load(token_der, strict=True)
+        if ci["content_type"].native != "signed_data":
+            raise _fail("structure", f"expected ContentInfo of signedData, found {ci['content_type'].dotted}")
+        sd = ci["content"]
+        eci = sd["encap_content_info"]
+        if eci["content_type"].native != "tst_info":
+            raise _fail("structure", f"expected eContentType id-ct-TSTInfo, found {eci['content_type'].dotted}")
+        if not isinstance(eci["content"], core.ParsableOctetString):
+            raise _fail("structure", "SignedData carries no encapsulated TSTInfo")
+        tst = eci["content"].parsed
+        if not isinstance(tst, tsp.TSTInfo):
+            raise _fail("structure", "encapsulated content is not a TSTInfo")
+        signer_infos = sd["signer_infos"]
+        if len(signer_infos) != 1:
+            # RFC 3161 §2.4.2: the token carries the TSA's signature and no other
+            raise _fail("structure", f"expected exactly 1 SignerInfo, found {len(signer_infos)}")
+        signer_info = signer_infos[0]
+        signer_info.native  # noqa: B018  (force a full parse: errors surface here, not mid-check)
+        certs = tuple(c.chosen for c in (sd["certificates"] or []) if c.name == "certificate")
+        for c in certs:
+            c.native  # noqa: B018
+        info = _info(tst, signer_info, certs)
+    except _ASN1_ERRORS as e:
+        raise _fail("structure", f"malformed TimeStampToken: {e}") from e
+    return _Token(info, sd, tst, signer_info, certs, status)
+
+
+def _info(tst: tsp.TSTInfo, signer_info: cms.SignerInfo, certs: tuple[x509.Certificate, ...]) -> TokenInfo:
+    imprint = tst["message_imprint"]
+    oid = imprint["hash_algorithm"]["algorithm"].dotted
+    nonce = tst["nonce"].native
+    tsa = tst["tsa"]
+    signer = _find_signer(signer_info, certs)
+    return TokenInfo(
+        gen_time=tst["gen_time"].native.astimezone(UTC),
+        serial=int(tst["serial_number"].native),
+        policy=tst["policy"].dotted,
+        imprint_algorithm=IMPRINT_ALGORITHMS.get(oid) or _algorithm_name(imprint["hash_algorithm"]),
+        imprint=bytes(imprint["hashed_message"].native),
+        nonce=int(nonce) if nonce is not None else None,
+        tsa_name=_general_name_text(tsa) if tsa.contents else None,
+        accuracy=_accuracy_text(tst["accuracy"]),
+        signer_subject=name_rfc4514(signer.subject) if signer is not None else None,
+        certificates=tuple(c.dump() for c in certs),
+    )
+
+
+def _algorithm_name(alg: core.Sequence) -> str:
+    """Name of a digest algorithm, or of the signature algorithm some tokens wrongly put there, or the OID."""
+    oid = alg["algorithm"].dotted
+    return str(algos.DigestAlgorithmId._map.get(oid) or algos.SignedDigestAlgorithmId._map.get(oid) or oid)
+
+
+def _general_name_text(name: x509.GeneralName) -> str:
+    if name.name == "directory_name":
+        return name_rfc4514(name.chosen)
+    return f"{name.name}:{name.native}"
+
+
+def _accuracy_text(accuracy: tsp.Accuracy) -> str | None:
+    if isinstance(accuracy, core.Void):
+        return None
+    micros = (
+        (accuracy["seconds"].native or 0) * 1_000_000
+        + (accuracy["millis"].native or 0) * 1_000
+        + (accuracy["micros"].native or 0)
+    )
+    seconds, frac = divmod(micros, 1_000_000)
+    return f"{seconds}.{frac:06d}".rstrip("0").rstrip(".") + "s"
+
+
+def _find_signer(signer_info: cms.SignerInfo, certs: Sequence[x509.Certificate]) -> x509.Certificate | None:
+    sid = signer_info["sid"]
+    for cert in certs:
+        if sid.name == "issuer_and_serial_number":
+            if cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native:
+                return cert
+        elif cert.key_identifier is not None and cert.key_identifier == sid.chosen.native:
+            return cert
+    return None
+
+
+def _sid_text(signer_info: cms.SignerInfo) -> str:
+    sid = signer_info["sid"]
+    if sid.name == "issuer_and_serial_number":
+        return f"issuer '{name_rfc4514(sid.chosen['issuer'])}' serial {sid.chosen['serial_number'].native:#x}"
+    return f"subjectKeyIdentifier {sid.chosen.native.hex()}"
+
+
+# --- verification ---------------------------------------------------------------------------------
+
+
+def verify_token(
+    token_der: bytes,
+    *,
+    digest: bytes | None = None,
+    data: bytes | None = None,
+    roots: Sequence[bytes],
+    extra_certs: Sequence[bytes] = (),
+    nonce: int | None = None,
+    policy: str | None = None,
+) -> TokenVerdict:
+    """Run every check of the module docstring on a bare token or a TimeStampResp; raise at the first failure.
+
+    Give exactly one of ``digest`` (compared with the imprint as is) or ``data`` (hashed with the imprint's
+    algorithm). ``roots`` are the only trust anchors (DER); ``extra_certs`` (DER) may supply the signer and
+    intermediates for tokens issued without certificates; they are never trusted.
+    """
+    if (digest is None) == (data is None):
+        raise ValueError("verify_token needs exactly one of digest= or data=")
+    tok = _parse(token_der)  # 1 structure, 2 status
+    info = tok.info
+    alg = _check_imprint_algorithm(info, tok.tst_info)  # 3
+    _check_imprint(info, alg, digest, data)  # 4
+    if nonce is not None and info.nonce != nonce:  # 5
+        found = f"{info.nonce:#x}" if info.nonce is not None else "no nonce"
+        raise _fail("nonce", f"expected nonce {nonce:#x}, found {found}")
+    if policy is not None and info.policy != policy:  # 6
+        raise _fail("policy", f"expected TSA policy {policy}, found {info.policy}")
+    extra = tuple(_load_cert(d) for d in extra_certs)
+    signer = _find_signer(tok.signer_info, tok.certs + extra)  # 7
+    if signer is None:
+        raise _fail(
+            "signer",
+            f"expected a certificate matching the SignerIdentifier ({_sid_text(tok.signer_info)}), found none "
+            f"among {len(tok.certs)} embedded and {len(extra)} supplied certificate(s)",
+        )
+    _check_signature(tok, signer)  # 8
+    _check_ess(tok.signer_info, signer)  # 9
+    _check_eku(signer)  # 10
+    anchors = [_load_cert(r) for r in roots]
+    return _check_chain(tok, signer, anchors, list(tok.certs + extra))  # 11
+
+
+def _check_imprint_algorithm(info: TokenInfo, tst: tsp.TSTInfo) -> str:
+    oid = tst["message_imprint"]["hash_algorithm"]["algorithm"].dotted
+    alg = IMPRINT_ALGORITHMS.get(oid)
+    if alg is None:
+        raise _fail(
+            "imprint_algorithm",
+            f"expected message imprint algorithm sha256, sha384 or sha512, found {info.imprint_algorithm}"
+            + (f" ({oid})" if info.imprint_algorithm != oid else ""),
+        )
+    if len(info.imprint) != _DIGEST_SIZE[alg]:
+        size = _DIGEST_SIZE[alg]
+        raise _fail("imprint_algorithm", f"expected a {size}-byte {alg} imprint, found {len(info.imprint)} bytes")
+    return alg
+
+
+def _check_imprint(info: TokenInfo, alg: str, digest: bytes | None, data: bytes | None) -> None:
+    if data is not None:
+        expected, what = hashlib.new(alg, data).digest(), f"{alg} of the data"
+    else:
+        expected, what = bytes(digest or b""), "the given digest"
+    if expected != info.imprint:
+        raise _fail("imprint", f"expected imprint {expected.hex()} ({what}), found {alg} {info.imprint.hex()}")
+
+
+def _signed_attr(signer_info: cms.SignerInfo, name: str) -> list[core.Asn1Value]:
+    """Values of one signed attribute type; a type present twice counts as malformed (RFC 5652 §5.3)."""
+    found = [a for a in signer_info["signed_attrs"] if a["type"].native == name]
+    if len(found) > 1:
+        raise _fail("signature", f"expected at most one {name} signed attribute, found {len(found)}")
+    return list(found[0]["values"]) if found else []
+
+
+def _check_signature(tok: _Token, signer: x509.Certificate) -> None:
+    si = tok.signer_info
+    if not si["signed_attrs"].contents:
+        raise _fail("signature", "expected signed attributes (contentType, messageDigest), found none")
+    content_type = _signed_attr(si, "content_type")
+    if len(content_type) != 1 or content_type[0].native != "tst_info":
+        found = [v.native for v in content_type] or "none"
+        raise _fail("signature", f"expected contentType signed attribute id-ct-TSTInfo, found {found}")
+    md_alg = si["digest_algorithm"]["algorithm"].native
+    if md_alg in _WEAK_DIGESTS:
+        # collisions on the signed attributes would let one signature vouch for another TSTInfo
+        raise _fail("signature", f"expected a collision-resistant signature digest (SHA-2, SHA-3), found {md_alg}")
+    try:
+        content_digest = hashlib.new(md_alg, bytes(tok.signed_data["encap_content_info"]["content"])).digest()
+    except (ValueError, TypeError) as e:
+        raise _fail("signature", f"expected a known digest algorithm, found {md_alg}") from e
+    message_digest = _signed_attr(si, "message_digest")
+    if len(message_digest) != 1 or message_digest[0].native != content_digest:
+        found = message_digest[0].native.hex() if len(message_digest) == 1 else "none"
+        raise _fail(
+            "signature",
+            f"expected messageDigest {md_alg} {content_digest.hex()} of the TSTInfo, found {found}",
+        )
+    sig_alg = si["signature_algorithm"]
+    try:
+        # RFC 6211: if the signer protected its algorithm choice, the unprotected fields must agree with it
+        validate_algorithm_protection(si["signed_attrs"], si["digest_algorithm"], sig_alg, None)
+    except ValueError as e:
+        raise _fail("signature", f"CMS algorithm protection: {getattr(e, 'failure_message', e)}") from e
+    try:
+        mechanism = sig_alg.signature_algo
+    except ValueError as e:
+        raise _fail("signature", f"expected a known signature algorithm, found {sig_alg['algorithm'].dotted}") from e
+    key_alg = signer.public_key.algorithm
+    if key_alg not in _KEY_FOR_MECHANISM.get(mechanism, ()):
+        raise _fail("signature", f"expected a key for {mechanism}, found a {key_alg} key in the signer's certificate")
+    try:
+        DefaultSignatureValidator().validate_signature(
+            si["signature"].native,
+            si["signed_attrs"].untag().dump(),
+            signer.public_key,
+            sig_alg,
+            context=SignatureValidationContext(contextual_md_algorithm=md_alg),
+        )
+    except InvalidSignature as e:  # also pyhanko's AlgorithmNotSupported and PSSParameterMismatch
+        reason = str(e) or "signature does not verify"
+        raise _fail(
+            "signature",
+            f"expected a valid {mechanism}/{md_alg} signature by '{name_rfc4514(signer.subject)}', found: {reason}",
+        ) from e
+    except (ValueError, TypeError) as e:
+        raise _fail("signature", f"cannot verify a {mechanism}/{md_alg} signature: {e}") from e
+
+
+def _check_ess(signer_info: cms.SignerInfo, signer: x509.Certificate) -> None:
+    subject = name_rfc4514(signer.subject)
+    present = False
+    for attr in ("signing_certificate_v2", "signing_certificate"):
+        try:
+            values = _signed_attr(signer_info, attr)
+        except TokenError as e:
+            raise _fail("ess", e.detail) from e
+        if not values:
+            continue
+        present = True
+        if len(values) != 1 or not len(values[0]["certs"]):
+            raise _fail("ess", f"expected one {attr} value with at least one ESSCertID, found {len(values)} value(s)")
+        cert_id = values[0]["certs"][0]
+        try:
+            matches = check_ess_certid(signer, cert_id)
+        except (ValueError, TypeError, KeyError) as e:
+            raise _fail("ess", f"cannot evaluate {attr}: {e}") from e
+        if not matches:
+            hash_alg = "sha1" if attr == "signing_certificate" else cert_id["hash_algorithm"]["algorithm"].native
+            actual = hashlib.new(hash_alg, signer.dump()).hexdigest()
+            raise _fail(
+                "ess",
+                f"expected {attr} to identify the signer '{subject}' ({hash_alg} {actual}), "
+                f"found certHash {cert_id['cert_hash'].native.hex()}",
+            )
+    if not present:
+        raise _fail(
+            "ess",
+            "expected an ESS signingCertificate or signingCertificateV2 signed attribute (RFC 3161 §2.4.1, "
+            "RFC 5816), found neither",
+        )
+
+
+_TIME_STAMPING = "1.3.6.1.5.5.7.3.8"
+
+
+def _check_eku(signer: x509.Certificate) -> None:
+    subject = name_rfc4514(signer.subject)
+    exts = [e for e in signer["tbs_certificate"]["extensions"] if e["extn_id"].native == "extended_key_usage"]
+    if not exts:
+        raise _fail("eku", f"expected '{subject}' to carry a critical extendedKeyUsage timeStamping, found none")
+    purposes = [p.dotted for p in exts[0]["extn_value"].parsed]
+    if purposes != [_TIME_STAMPING]:
+        names = ", ".join(str(p.native) for p in exts[0]["extn_value"].parsed) or "an empty list"
+        raise _fail("eku", f"expected extendedKeyUsage exactly timeStamping (RFC 3161 §2.3), found {names}")
+    if not exts[0]["critical"].native:
+        raise _fail("eku", "expected a critical timeStamping extendedKeyUsage (RFC 3161 §2.3), found it non-critical")
+
+
+def _validate_path(
+    signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate], moment: datetime | None
+) -> ValidationPath:
+    # Only `anchors` are trusted; allow_fetching=False keeps verification offline (timestamping.md §8).
+    context = ValidationContext(trust_roots=anchors, other_certs=others, moment=moment, allow_fetching=False)
+    path: ValidationPath = asyncio.run(CertificateValidator(signer, validation_context=context).async_validate_path())
+    return path
+
+
+def _check_chain(
+    tok: _Token, signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate]
+) -> TokenVerdict:
+    info = tok.info
+    try:
+        path = _validate_path(signer, anchors, others, info.gen_time)
+    except PathBuildingError as e:
+        raise _untrusted(info, signer, anchors, others) from e
+    except ValidationError as e:
+        when = info.gen_time.isoformat().replace("+00:00", "Z")
+        raise _fail("chain", f"expected a certificate path valid at genTime {when}, found: {e.failure_msg}") from e
+    certs = list(path.iter_certs(include_root=True))
+    if certs and certs[0].dump() != signer.dump():
+        certs.reverse()  # signer first
+    root = path.trust_anchor
+    notes = []
+    if tok.status == "granted_with_mods":
+        notes.append("the TSA granted the request with modifications (PKIStatus grantedWithMods)")
+    if path.pkix_len == 0:
+        notes.append("the signer certificate is itself one of the given roots")
+    tsa = tok.tst_info["tsa"]
+    if tsa.contents and not (tsa.name == "directory_name" and tsa.chosen == signer.subject):
+        notes.append(f"TSTInfo.tsa names '{info.tsa_name}', the signer is '{name_rfc4514(signer.subject)}'")
+    valid_now = True
+    try:
+        _validate_path(signer, anchors, others, None)
+    except (PathBuildingError, ValidationError) as e:
+        valid_now = False
+        notes.append(_not_valid_now_note(certs, e))
+    return TokenVerdict(
+        info=info,
+        root_subject=name_rfc4514(root.authority.name),
+        chain=tuple(c.dump() for c in certs),
+        valid_now=valid_now,
+        notes=tuple(notes),
+    )
+
+
+def _not_valid_now_note(chain: list[x509.Certificate], error: Exception) -> str:
+    now = datetime.now(UTC)
+    for i, cert in enumerate(chain):
+        not_after = cert["tbs_certificate"]["validity"]["not_after"].native
+        if not_after < now:
+            who = "leaf" if i == 0 else "CA"
+            return f"validated at genTime only; {who} '{name_rfc4514(cert.subject)}' expired {not_after.date()}"
+    if isinstance(error, (ExpiredError, NotYetValidError, ValidationError)):
+        return f"validated at genTime only; not valid now: {error.failure_msg}"
+    return f"validated at genTime only; not valid now: {error}"
+
+
+def _untrusted(
+    info: TokenInfo, signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate]
+) -> UntrustedTokenRoot:
+    chain = [signer]
+    while len(chain) < 16:
+        cur = chain[-1]
+        if cur.self_issued:
+            stopped, why = name_rfc4514(cur.subject), "a self-signed certificate"
+            break
+        issuer = next((c for c in others if c.subject == cur.issuer and c not in chain and _aki_fits(cur, c)), None)
+        if issuer is None:
+            stopped, why = name_rfc4514(cur.issuer), "an issuer whose certificate was not supplied"
+            break
+        chain.append(issuer)
+    else:
+        stopped, why = name_rfc4514(chain[-1].issuer), "a chain too long to follow"
+    if anchors:
+        given = "; ".join(f"'{name_rfc4514(a.subject)}'" for a in anchors)
+        expected = f"a path to one of the given roots ({given})"
+    else:
+        expected = "a path to a trusted root (none was given)"
+    detail = (
+        f"token is intact but untrusted: expected {expected}, found that the chain of "
+        f"'{name_rfc4514(signer.subject)}' stops at '{stopped}', {why}"
+    )
+    return UntrustedTokenRoot(detail, info=info, chain=tuple(c.dump() for c in chain), stopped_at=stopped)
+
+
+def _aki_fits(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    aki, ski = cert.authority_key_identifier, issuer.key_identifier
+    return aki is None or ski is None or aki == ski
