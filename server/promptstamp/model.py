@@ -7,7 +7,9 @@ A Record keeps the parsed JSON value it came from, because its digest is compute
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -294,3 +296,12 @@ class Receipt:
             key=_string(_require(obj, "key", "receipt"), "receipt.key", max_len=16),
             sig=_string(_require(obj, "sig", "receipt"), "receipt.sig", max_len=128),
         )
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_ulid() -> str:
+    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32; sorts by creation time."""
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))

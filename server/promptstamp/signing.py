@@ -35,8 +35,13 @@ def spki_der(public_key: bytes) -> bytes:
 
 
 def spki_pem(public_key: bytes) -> str:
-    body = base64.encodebytes(spki_der(public_key)).decode("ascii").replace("\n", "")
-    return "-----BEGIN PUBLIC KEY-----\n" + body + "\n-----END PUBLIC KEY-----\n"
+    return der_to_pem(spki_der(public_key), "PUBLIC KEY")
+
+
+def der_to_pem(der: bytes, label: str = "CERTIFICATE") -> str:
+    text = base64.b64encode(der).decode("ascii")
+    body = "".join(text[i : i + 64] + "\n" for i in range(0, len(text), 64))  # RFC 7468 §2: 64 columns
+    return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n"
 
 
 def public_key_from_pem(pem: str | bytes) -> bytes:

@@ -1,0 +1,165 @@
+"""The ``promptstamp`` command. Catches the base error once and exits non-zero with its message."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import Settings, TsaConfig
+from .errors import PromptStampError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings_options(func: F) -> F:
+    """Options every command that touches the store shares; each also reads a PROMPTSTAMP_* variable."""
+    options = [
+        click.option("--data", "data_dir", type=click.Path(path_type=Path), envvar="PROMPTSTAMP_DATA",
+                     help="Data directory (embedded store, keys, dev TSA). Default: ./data"),
+        click.option("--storage", "storage_url", envvar="PROMPTSTAMP_STORAGE",
+                     help="file://DIR or s3://BUCKET[/PREFIX] (with PROMPTSTAMP_S3_* for endpoint and credentials)"),
+        click.option("--key-file", type=click.Path(path_type=Path), envvar="PROMPTSTAMP_KEY_FILE",
+                     help="Service signing key file. Default: DATA/keys/service.key"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings.from_env().with_overrides(**overrides)
+
+
+def _guard(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PromptStampError as e:
+            click.echo(f"error: {e.detail}", err=True)
+            sys.exit(1)
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.version_option(package_name="promptstamp")
+def main() -> None:
+    """PromptStamp: signed, time-stamped evidence of AI-assisted creative work."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@settings_options
+@click.option("--host", envvar="PROMPTSTAMP_HOST", help="Listen address. Default: 127.0.0.1")
+@click.option("--port", type=int, envvar="PROMPTSTAMP_PORT", help="Listen port. Default: 8080")
+@click.option("--tsa", "tsa_entries", multiple=True,
+              help="TSA as [NAME=]URL[|CA_FILE]; repeatable (or PROMPTSTAMP_TSA, whitespace separated). "
+                   "None: the built-in development TSA (untrusted).")
+@click.option("--batch-window-ms", type=int, envvar="PROMPTSTAMP_BATCH_WINDOW_MS")
+@click.option("--batch-max", type=int, envvar="PROMPTSTAMP_BATCH_MAX")
+@click.option("--max-body-bytes", type=int, envvar="PROMPTSTAMP_MAX_BODY_BYTES")
+@click.option("--workers", type=int, default=2, envvar="PROMPTSTAMP_WORKERS", show_default=True,
+              help="gunicorn worker processes")
+@click.option("--threads", type=int, default=32, envvar="PROMPTSTAMP_THREADS", show_default=True,
+              help="threads per worker (requests waiting for their batch hold a thread)")
+@_guard
+def serve(tsa_entries: tuple[str, ...], workers: int, threads: int, **overrides: Any) -> None:
+    """Run the service (gunicorn). With no configuration: files under ./data and the dev TSA."""
+    from .server import run_server
+
+    tsas = tuple(TsaConfig.parse(e) for e in tsa_entries) or None
+    run_server(_settings(tsas=tsas, **overrides), workers=workers, threads=threads)
+
+
+@main.group()
+def accounts() -> None:
+    """Manage accounts and their API tokens."""
+
+
+@accounts.command("create")
+@settings_options
+@click.argument("name")
+@_guard
+def accounts_create(name: str, **overrides: Any) -> None:
+    """Create an account; prints its API token once (it is stored only as a hash)."""
+    from .accounts import Accounts
+    from .storage.factory import open_store
+
+    account, token = Accounts(open_store(_settings(**overrides))).create(name)
+    click.echo(f"account {account.id} ({account.name})", err=True)
+    click.echo("API token (shown once, keep it safe):", err=True)
+    click.echo(token)
+
+
+@accounts.command("list")
+@settings_options
+@_guard
+def accounts_list(**overrides: Any) -> None:
+    """List accounts (ids, names, creation times)."""
+    from .accounts import Accounts
+    from .storage.factory import open_store
+
+    for a in Accounts(open_store(_settings(**overrides))).list():
+        click.echo(f"{a.id}  {a.created_at}  {a.name}")
+
+
+@main.group(invoke_without_command=True)
+@settings_options
+@click.pass_context
+@_guard
+def keys(ctx: click.Context, **overrides: Any) -> None:
+    """Show the service key ids and fingerprints (current first, then rotated-out keys)."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = overrides
+        return
+    from .keyring import Keyring, load_or_create_key
+    from .storage.factory import open_store
+
+    settings = _settings(**overrides)
+    keyring = Keyring(open_store(settings), load_or_create_key(settings.resolved_key_file))
+    for entry in keyring.entries():
+        j = entry.to_json()
+        click.echo(f"{j['key']}  ed25519  {j['fingerprint']}  {'current' if entry.current else 'retired'}")
+
+
+@main.group()
+def tsa() -> None:
+    """The built-in development TSA."""
+
+
+@tsa.command("serve")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), envvar="PROMPTSTAMP_DATA")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=3180, show_default=True)
+@_guard
+def tsa_serve(data_dir: Path | None, host: str, port: int) -> None:
+    """Run the development RFC 3161 TSA (UNTRUSTED: its root is generated locally)."""
+    from .services import start_dev_tsa
+
+    config, server = start_dev_tsa(_settings(data_dir=data_dir), host, port)
+    click.echo(f"development TSA (UNTRUSTED) at {config.url}; root certificate: {config.ca_file}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()  # type: ignore[attr-defined]
+
+
+@main.command()
+@settings_options
+@_guard
+def recover(**overrides: Any) -> None:
+    """Finish interrupted batches now (the service also does this at start-up)."""
+    from .services import build_services
+
+    services = build_services(_settings(**overrides), recover=False, upkeep=False)
+    try:
+        click.echo(services.ledger.recover())
+    finally:
+        services.close()

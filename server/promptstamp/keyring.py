@@ -1,0 +1,78 @@
+"""The service's Ed25519 signing keys.
+
+The current private key lives in a key file (0600; one per deployment, shared by every instance);
+every public key ever used is published write-once in the object store under ``keys/<id>.pem``,
+so receipts signed by a rotated-out key stay verifiable (DESIGN.md, "Keys").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import AlreadyExists, ConfigError
+from .model import utc_now
+from .signing import PublicKey, SigningKeyPair, b64, fingerprint, public_key_from_pem, unb64
+from .storage import ObjectStore
+
+
+def load_or_create_key(path: Path) -> SigningKeyPair:
+    """Read the key file, or create it (with private permissions) on first run."""
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+            return SigningKeyPair(unb64(data["seed"], f"key file {path}"))
+        except (ValueError, KeyError, TypeError) as e:
+            raise ConfigError(f"key file {path} is not a PromptStamp key file: {e}") from e
+    key = SigningKeyPair.generate()
+    write_key(path, key)
+    return key
+
+
+def write_key(path: Path, key: SigningKeyPair) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = json.dumps({"v": 1, "alg": "ed25519", "seed": b64(key.seed), "key": key.id, "created_at": utc_now()})
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(body + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    key: PublicKey
+    current: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"key": self.key.id, "alg": "ed25519", "fingerprint": fingerprint(self.key.raw),
+                "public_key": b64(self.key.raw), "pem": self.key.pem, "current": self.current}
+
+
+class Keyring:
+    def __init__(self, store: ObjectStore, signing_key: SigningKeyPair) -> None:
+        self._store = store
+        self.signing_key = signing_key
+        self.publish(signing_key.public)
+
+    def publish(self, key: PublicKey) -> None:
+        try:
+            self._store.put(f"keys/{key.id}.pem", key.pem.encode())
+        except AlreadyExists:
+            pass
+
+    def public_key(self, key_id: str) -> PublicKey:
+        if key_id == self.signing_key.id:
+            return self.signing_key.public
+        return PublicKey(public_key_from_pem(self._store.get(f"keys/{key_id}.pem")))
+
+    def entries(self) -> list[KeyEntry]:
+        out = []
+        for k in self._store.list("keys/"):
+            key = PublicKey(public_key_from_pem(self._store.get(k)))
+            out.append(KeyEntry(key=key, current=key.id == self.signing_key.id))
+        return sorted(out, key=lambda e: (not e.current, e.key.id))

@@ -1,0 +1,305 @@
+"""The service's use cases over the object store: ingest, blobs, reads, recovery.
+
+Ingest validates the whole request before anything is written (bad input changes nothing), answers
+resent records with their original receipt, and hands new records to the group-commit batcher.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+from . import layout
+from .accounts import Accounts
+from .batcher import Batcher
+from .canonical import JsonValue, canonicalize
+from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, ObjectMissing, StorageError, TimestampError
+from .keyring import Keyring
+from .model import Receipt, Record, utc_now
+from .sealer import BatchSealer, Outcome, Submission
+from .signing import unb64
+from .storage import ObjectStore
+from .timestamping import TsaClient
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_SITE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MEDIA_TYPE_DEFAULT = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    record_id: str
+    outcome: Outcome
+
+    def to_json(self) -> dict[str, Any]:
+        return {"record_id": self.record_id, "status": self.outcome.status,
+                "receipt": json.loads(self.outcome.receipt), "batch": self.outcome.batch_id,
+                "tokens": [t.to_json() for t in self.outcome.tokens]}
+
+
+def _indexed(index: int | None, e: InvalidInput) -> InvalidInput:
+    if index is None:
+        return e
+    err = type(e)(f"item {index}: {e.detail}", code=e.code)
+    err.index = index  # type: ignore[attr-defined]
+    return err
+
+
+class Ledger:
+    def __init__(self, store: ObjectStore, keyring: Keyring, accounts: Accounts, tsas: Sequence[TsaClient], *,
+                 batch_window_s: float, batch_max: int, max_records_per_post: int = 1000,
+                 wait_timeout_s: float = 120.0) -> None:
+        self.store = store
+        self.keyring = keyring
+        self.accounts = accounts
+        self.tsas = list(tsas)
+        self.sealer = BatchSealer(store, keyring, tsas)
+        self.batcher: Batcher[Submission, Outcome] = Batcher(
+            self.sealer.seal, window_s=batch_window_s, max_items=batch_max)
+        self.max_records_per_post = max_records_per_post
+        self._wait_timeout_s = wait_timeout_s
+        self._blob_meta_cache: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    # -- ingest ----------------------------------------------------------------------------------
+
+    def ingest(self, account: str, payload: JsonValue) -> tuple[list[IngestResult], bool]:
+        """Validate, deduplicate and commit records; returns results in request order and whether
+        the payload was an array."""
+        is_array = isinstance(payload, list)
+        items = payload if isinstance(payload, list) else [payload]
+        if not items:
+            raise InvalidInput("expected a record, an envelope, or a non-empty array of them; found []")
+        if len(items) > self.max_records_per_post:
+            raise InvalidInput(f"an array may hold at most {self.max_records_per_post} records, found {len(items)}",
+                               code="too_many_records")
+        received_at = utc_now()
+        submissions: list[Submission] = []
+        seen: dict[str, Record] = {}
+        for i, item in enumerate(items):
+            index = i if is_array else None
+            try:
+                sub = self._submission(account, item, received_at)
+            except InvalidInput as e:
+                raise _indexed(index, e) from e
+            earlier = seen.get(sub.record.id)
+            if earlier is not None and earlier.digest != sub.record.digest:
+                raise Conflict(f"item {i}: record {sub.record.id} appears twice in this request with different content")
+            seen[sub.record.id] = sub.record
+            submissions.append(sub)
+        self._check_attachments(account, submissions, is_array)
+        existing = self._existing_outcomes(account, submissions)
+        fresh = [s for s in submissions if s.record.id not in existing]
+        unique_fresh = list({s.record.id: s for s in fresh}.values())
+        futures = dict(zip([s.record.id for s in unique_fresh], self.batcher.submit(unique_fresh), strict=True))
+        results = []
+        for sub in submissions:
+            outcome = existing.get(sub.record.id)
+            if outcome is None:
+                try:
+                    outcome = futures[sub.record.id].result(timeout=self._wait_timeout_s)
+                except FutureTimeout as e:
+                    raise StorageError("the batch holding this record did not finish in time; resend it "
+                                       "later (resending is safe)") from e
+            results.append(IngestResult(sub.record.id, outcome))
+        return results, is_array
+
+    def _submission(self, account: str, item: JsonValue, received_at: str) -> Submission:
+        device_sig = None
+        if isinstance(item, dict) and "record" in item:
+            extra = set(item) - {"record", "device_sig"}
+            if extra:
+                raise InvalidInput(f"envelope has unknown fields {sorted(extra)}; expected record and device_sig")
+            device_sig = item.get("device_sig")
+            item = item["record"]
+        record = Record.from_json(item)
+        device_key = None
+        if device_sig is not None:
+            if not isinstance(device_sig, dict) or set(device_sig) != {"key", "sig"}:
+                raise InvalidInput('device_sig: expected {"key": "<key id>", "sig": "<base64>"}')
+            key_id = device_sig["key"]
+            if not isinstance(key_id, str):
+                raise InvalidInput("device_sig.key: expected a key id string")
+            if record.device is not None and record.device != key_id:
+                raise InvalidInput(f"device_sig.key {key_id} differs from record.client.device {record.device}")
+            device = self.accounts.device(account, key_id)
+            signature = unb64(device_sig["sig"], "device_sig.sig")
+            try:
+                device.key.verify(record.canonical, signature)
+            except Exception as e:
+                raise InvalidInput(f"device_sig: signature over record {record.id} does not verify with "
+                                   f"device key {key_id}", code="bad_device_signature") from e
+            device_key = key_id
+        elif record.device is not None:
+            raise InvalidInput(f"record.client.device names device {record.device} but the upload carries no "
+                               "device_sig; sign the record or omit client.device", code="missing_device_signature")
+        return Submission(account=account, record=record, device_key=device_key, received_at=received_at)
+
+    def _check_attachments(self, account: str, submissions: Sequence[Submission], is_array: bool) -> None:
+        for i, sub in enumerate(submissions):
+            for j, att in enumerate(sub.record.attachments):
+                where = f"item {i}: " if is_array else ""
+                try:
+                    meta = self.blob_meta(account, att.digest[7:])
+                except NotFound as e:
+                    raise InvalidInput(f"{where}record.attachments[{j}]: blob {att.digest} was never uploaded; "
+                                       f"PUT /v1/blobs/{att.digest} first", code="blob_missing") from e
+                if meta["bytes"] != att.bytes:
+                    raise InvalidInput(f"{where}record.attachments[{j}].bytes is {att.bytes}, the uploaded blob "
+                                       f"{att.digest} has {meta['bytes']} bytes", code="blob_size_mismatch")
+
+    def _existing_outcomes(self, account: str, submissions: Sequence[Submission]) -> dict[str, Outcome]:
+        """Idempotency: records already stored answer with their original receipt; a changed record is a 409."""
+        found: dict[str, Outcome] = {}
+        for sub in submissions:
+            try:
+                stored = self.store.get(layout.record(account, sub.record.id))
+            except ObjectMissing:
+                continue
+            if stored != sub.record.canonical:
+                raise Conflict(f"record {sub.record.id} already exists with different content; record ids are "
+                               "idempotency keys, so a changed step needs a new id")
+            try:
+                receipt = self.store.get(layout.receipt(account, sub.record.id))
+            except ObjectMissing:
+                continue  # stored but its seal was interrupted: commit again, the stored receipt wins
+            found[sub.record.id] = self.sealer.outcome_for_receipt(receipt)
+        return found
+
+    # -- blobs -----------------------------------------------------------------------------------
+
+    def put_blob(self, account: str, digest: str, data: bytes, media_type: str | None) -> bool:
+        """Store a blob under its digest; True if new. The bytes must hash to the digest."""
+        hex_digest = self._blob_hex(digest)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != hex_digest:
+            raise InvalidInput(f"blob bytes hash to sha256:{actual}, not {digest}", code="digest_mismatch")
+        meta = {"digest": digest, "bytes": len(data), "media_type": media_type or MEDIA_TYPE_DEFAULT,
+                "uploaded_at": utc_now()}
+        try:
+            self.store.put(layout.blob(account, hex_digest), data)
+        except AlreadyExists:
+            return False
+        try:
+            self.store.put(layout.blob_meta(account, hex_digest), canonicalize(meta))
+        except AlreadyExists:
+            pass
+        return True
+
+    def blob_meta(self, account: str, hex_digest: str) -> dict[str, Any]:
+        cached = self._blob_meta_cache.get((account, hex_digest))
+        if cached:
+            return cached
+        try:
+            meta: dict[str, Any] = json.loads(self.store.get(layout.blob_meta(account, hex_digest)))
+        except ObjectMissing as e:
+            if not self.store.exists(layout.blob(account, hex_digest)):
+                raise NotFound(f"no blob sha256:{hex_digest}") from e
+            # the blob landed but its metadata write was interrupted: derive it from the bytes
+            data = self.store.get(layout.blob(account, hex_digest))
+            meta = {"digest": f"sha256:{hex_digest}", "bytes": len(data), "media_type": MEDIA_TYPE_DEFAULT}
+        with self._lock:
+            self._blob_meta_cache[(account, hex_digest)] = meta
+        return meta
+
+    def get_blob(self, account: str, digest: str) -> tuple[bytes, str]:
+        hex_digest = self._blob_hex(digest)
+        meta = self.blob_meta(account, hex_digest)
+        return self.store.get(layout.blob(account, hex_digest)), str(meta["media_type"])
+
+    @staticmethod
+    def _blob_hex(digest: str) -> str:
+        if not digest.startswith("sha256:") or not _HEX64.match(digest[7:]):
+            raise InvalidInput(f"expected a blob address sha256:<64 lowercase hex>, found {digest!r:.80}")
+        return digest[7:]
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def record_view(self, account: str, record_id: str) -> dict[str, Any]:
+        try:
+            record = self.store.get(layout.record(account, record_id))
+        except (ObjectMissing, StorageError) as e:
+            raise NotFound(f"no record {record_id!r:.40}") from e
+        try:
+            receipt = self.store.get(layout.receipt(account, record_id))
+        except ObjectMissing:
+            # Stored but the seal has not reached the receipt yet (or recovery will finish it).
+            return {"record": json.loads(record), "receipt": None, "status": "sealing", "tokens": []}
+        outcome = self.sealer.outcome_for_receipt(receipt)
+        return {"record": json.loads(record), "receipt": json.loads(receipt), "status": outcome.status,
+                "batch": outcome.batch_id, "tokens": [t.to_json() for t in outcome.tokens]}
+
+    def sessions(self, account: str) -> list[dict[str, Any]]:
+        prefix = layout.sessions_prefix(account)
+        groups: dict[tuple[str, str], list[str]] = {}
+        for key in self.store.list(prefix):
+            site, skey, _record_id = key[len(prefix):].split("/")
+            groups.setdefault((site, skey), []).append(key)
+        out = []
+        for (site, _skey), keys in groups.items():
+            last = json.loads(self.store.get(keys[-1]))  # record ids are ULIDs: the last key is the newest
+            first = json.loads(self.store.get(keys[0]))
+            out.append({"site": site, "id": last["session"], "title": last.get("title"), "records": len(keys),
+                        "first_captured_at": first["captured_at"], "last_captured_at": last["captured_at"]})
+        return sorted(out, key=lambda s: s["last_captured_at"], reverse=True)
+
+    def session_record_ids(self, account: str, site: str, session_id: str) -> list[str]:
+        if not _SITE_RE.match(site):
+            raise NotFound(f"no session {site}/{session_id}")
+        prefix = layout.session_prefix(account, site, session_id)
+        entries = []
+        for key in self.store.list(prefix):
+            entry = json.loads(self.store.get(key))
+            if entry["session"] == session_id:
+                entries.append((entry["captured_at"], entry.get("device", ""), entry["seq"], key[len(prefix):]))
+        if not entries:
+            raise NotFound(f"no session {site}/{session_id}")
+        return [e[3] for e in sorted(entries)]
+
+    def session_view(self, account: str, site: str, session_id: str) -> dict[str, Any]:
+        records = [self.record_view(account, rid) for rid in self.session_record_ids(account, site, session_id)]
+        title = next((r["record"]["session"].get("title") for r in reversed(records)
+                      if r["record"]["session"].get("title")), None)
+        return {"site": site, "id": session_id, "title": title, "records": records}
+
+    def batch_view(self, account: str, batch_id: str) -> dict[str, Any]:
+        if not re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", batch_id) or not self.store.exists(
+                layout.account_batch(account, batch_id)):
+            raise NotFound(f"no batch {batch_id!r:.40}")
+        batch = json.loads(self.store.get(layout.batch_json(batch_id)))
+        tokens: list[dict[str, Any]] = []
+        for t in self.sealer.tokens(batch_id):
+            meta = self.sealer.token_meta(batch_id, t.tsa)
+            tokens.append({**t.to_json(), "chain": meta.get("chain")})
+        return {**batch, "status": "stamped" if tokens else "pending", "tokens": tokens}
+
+    def stamp_digest(self, digest: bytes) -> dict[str, bytes]:
+        """Tokens over an arbitrary digest from every TSA that answers (for bundle manifests)."""
+        out = {}
+        errors = []
+        for tsa in self.tsas:
+            try:
+                out[tsa.config.name] = tsa.stamp(digest).token
+            except TimestampError as e:
+                errors.append(e.detail)
+        if not out:
+            raise TimestampError("no TSA answered: " + "; ".join(errors))
+        return out
+
+    def tsa_untrusted(self) -> Mapping[str, bool]:
+        return {t.config.name: t.config.untrusted for t in self.tsas}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def recover(self) -> dict[str, int]:
+        return self.sealer.recover()
+
+    def close(self) -> None:
+        self.batcher.close()
+        self.sealer.close()

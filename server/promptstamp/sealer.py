@@ -1,0 +1,306 @@
+"""Sealing batches: Merkle tree, signed receipts, durable journal, then RFC 3161 tokens.
+
+Order of a seal (each step durable before the next):
+1. build the RFC 9162 tree over the batch's record digests and sign one receipt per record;
+2. write the journal (records and signed receipts, the whole batch) and batch.json: from here on a
+   crash loses nothing, recovery finishes the job from the journal;
+3. ask every TSA for a token over the root (in parallel with 4) and write records, receipts and
+   index entries; a key that is already taken means the same record was stored before, and the
+   stored receipt wins, so a record never gets two receipts;
+4. write the tokens, then ``done``. If every TSA failed the batch stays pending; a background loop
+   (and start-up recovery) retries until one answers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from . import layout
+from .batcher import Pending
+from .canonical import canonicalize, digest_bytes
+from .errors import Conflict, ObjectMissing, TimestampError
+from .keyring import Keyring
+from .merkle import MerkleTree
+from .model import BatchRef, Receipt, Record, new_ulid, utc_now
+from .signing import b64, der_to_pem
+from .storage import ObjectStore
+from .timestamping import StampedToken, TsaClient
+from .tokens import token_info
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    account: str
+    record: Record
+    device_key: str | None
+    received_at: str
+
+
+@dataclass(frozen=True)
+class TokenView:
+    tsa: str
+    token: bytes
+    gen_time: str
+    untrusted: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"tsa": self.tsa, "token": b64(self.token), "gen_time": self.gen_time, "untrusted": self.untrusted}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a submitter gets back: its receipt (exact stored bytes) and the batch's tokens."""
+
+    receipt: bytes
+    batch_id: str
+    tokens: tuple[TokenView, ...]
+
+    @property
+    def status(self) -> str:
+        return "stamped" if self.tokens else "pending"
+
+
+def token_view(tsa: str, der: bytes, untrusted: bool) -> TokenView:
+    gen_time = token_info(der).gen_time
+    return TokenView(tsa=tsa, token=der, gen_time=gen_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), untrusted=untrusted)
+
+
+class BatchSealer:
+    def __init__(self, store: ObjectStore, keyring: Keyring, tsas: Sequence[TsaClient]) -> None:
+        self._store = store
+        self._keyring = keyring
+        self._tsas = list(tsas)
+        # Two pools so that a stamping task never waits for a TSA call queued behind it in its own pool.
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stamp")
+        self._tsa_pool = ThreadPoolExecutor(max_workers=8 * max(1, len(self._tsas)), thread_name_prefix="tsa")
+        self._pending: dict[str, bytes] = {}  # batch id -> root, batches waiting for any TSA
+        self._lock = threading.Lock()
+        self.tsa_requests = 0
+        self.tsa_failures = 0
+
+    # -- sealing ---------------------------------------------------------------------------------
+
+    def seal(self, batch: Sequence[Pending[Submission, Outcome]]) -> None:
+        unique: dict[tuple[str, str], Pending[Submission, Outcome]] = {}
+        followers: list[tuple[Pending[Submission, Outcome], Pending[Submission, Outcome]]] = []
+        for p in batch:
+            key = (p.item.account, p.item.record.id)
+            first = unique.get(key)
+            if first is None:
+                unique[key] = p
+            elif first.item.record.digest == p.item.record.digest:
+                followers.append((p, first))
+            else:
+                p.future.set_exception(Conflict(
+                    f"record {p.item.record.id} was sent twice at once with different content", code="conflict"))
+        members = list(unique.values())
+        batch_id = new_ulid()
+        tree = MerkleTree([p.item.record.digest_raw for p in members])
+        root = "sha256:" + tree.root.hex()
+        sealed_at = utc_now()
+        key = self._keyring.signing_key
+        receipts: list[bytes] = []
+        for index, p in enumerate(members):
+            unsigned = Receipt(
+                record=p.item.record.digest, record_id=p.item.record.id, account=p.item.account,
+                received_at=p.item.received_at,
+                batch=BatchRef(id=batch_id, root=root, size=tree.size, index=index,
+                               proof=tuple(n.hex() for n in tree.proof(index))),
+                device_key=p.item.device_key, key=key.id,
+            )
+            signed = Receipt(**{**unsigned.__dict__, "sig": b64(key.sign(unsigned.signed_bytes()))})
+            receipts.append(signed.canonical())
+        batch_doc = {"v": 1, "id": batch_id, "root": root, "size": tree.size, "sealed_at": sealed_at}
+        journal = {**batch_doc, "entries": [
+            {"account": p.item.account, "record": p.item.record.canonical.decode(), "receipt": r.decode()}
+            for p, r in zip(members, receipts, strict=True)
+        ]}
+        self._store.put_many([(layout.journal(batch_id), canonicalize(journal)),
+                              (layout.batch_json(batch_id), canonicalize(batch_doc))])
+        stamping = self._pool.submit(self._request_tokens, tree.root)
+        outcomes = self._store_entries(batch_id, [(p.item.account, p.item.record, r)
+                                                  for p, r in zip(members, receipts, strict=True)])
+        tokens = self._finish(batch_id, tree.root, stamping)
+        for p in members:
+            result = outcomes[(p.item.account, p.item.record.id)]
+            if isinstance(result, Exception):
+                p.future.set_exception(result)
+            elif isinstance(result, Outcome):
+                p.future.set_result(result)  # receipt of an earlier batch, with that batch's tokens
+            else:
+                p.future.set_result(Outcome(receipt=result, batch_id=batch_id, tokens=tokens))
+        for follower, first in followers:
+            first.future.add_done_callback(lambda f, p=follower: _copy_result(f, p.future))
+
+    def _store_entries(
+        self, batch_id: str, entries: Sequence[tuple[str, Record, bytes]]
+    ) -> dict[tuple[str, str], bytes | Outcome | Exception]:
+        """Write records, then receipts and index entries; returns per record what the submitter gets."""
+        results: dict[tuple[str, str], bytes | Outcome | Exception] = {}
+        taken = self._store.put_many([(layout.record(a, rec.id), rec.canonical) for a, rec, _ in entries])
+        writable = []
+        for account, rec, receipt in entries:
+            if layout.record(account, rec.id) in taken and self._store.get(layout.record(account, rec.id)) != rec.canonical:
+                results[(account, rec.id)] = Conflict(
+                    f"record {rec.id} already exists with different content (digest differs)")
+            else:
+                writable.append((account, rec, receipt))
+        items: list[tuple[str, bytes]] = []
+        for account, rec, receipt in writable:
+            items.append((layout.receipt(account, rec.id), receipt))
+            items.append((layout.session_entry(account, rec.site, rec.session_id, rec.id), _index_entry(rec)))
+        for account in sorted({a for a, _, _ in writable}):
+            items.append((layout.account_batch(account, batch_id), b"{}"))
+        taken = self._store.put_many(items)
+        for account, rec, receipt in writable:
+            if layout.receipt(account, rec.id) in taken:
+                results[(account, rec.id)] = self.outcome_for_receipt(self._store.get(layout.receipt(account, rec.id)))
+            else:
+                results[(account, rec.id)] = receipt
+        return results
+
+    def _request_tokens(self, root: bytes) -> list[StampedToken]:
+        futures: list[tuple[TsaClient, Future[StampedToken]]] = [
+            (tsa, self._tsa_pool.submit(tsa.stamp, root)) for tsa in self._tsas
+        ]
+        tokens = []
+        for tsa, f in futures:
+            with self._lock:
+                self.tsa_requests += 1
+            try:
+                tokens.append(f.result())
+            except TimestampError as e:
+                with self._lock:
+                    self.tsa_failures += 1
+                log.warning("time-stamp request failed: %s", e.detail, extra={"tsa": tsa.config.name})
+        return tokens
+
+    def _finish(self, batch_id: str, root: bytes, stamping: Future[list[StampedToken]]) -> tuple[TokenView, ...]:
+        stamped = stamping.result()
+        if not stamped:
+            with self._lock:
+                self._pending[batch_id] = root
+            return ()
+        return self._store_tokens(batch_id, stamped)
+
+    def _store_tokens(self, batch_id: str, stamped: Sequence[StampedToken]) -> tuple[TokenView, ...]:
+        items: list[tuple[str, bytes]] = []
+        for t in stamped:
+            meta = {"tsa": t.tsa, "untrusted": t.untrusted, "chain": self._chain_pem(t)}
+            items.append((layout.token(batch_id, t.tsa), t.token))
+            items.append((layout.token_chain(batch_id, t.tsa), json.dumps(meta).encode()))
+        self._store.put_many(items)
+        self._store.put_many([(layout.batch_done(batch_id), b"{}")])
+        return self.tokens(batch_id)
+
+    def _chain_pem(self, stamped: StampedToken) -> str:
+        """The certificates a verifier needs beside the token: those it embeds, then the configured CA file."""
+        pem = "".join(der_to_pem(c) for c in stamped.info.certificates)
+        for tsa in self._tsas:
+            if tsa.config.name == stamped.tsa and tsa.config.ca_file is not None:
+                pem += tsa.config.ca_file.read_text()
+        return pem
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def tokens(self, batch_id: str) -> tuple[TokenView, ...]:
+        """The stored tokens of a batch (empty while it is pending)."""
+        views = []
+        for key in self._store.list(layout.tokens_prefix(batch_id)):
+            if key.endswith(".tst"):
+                tsa = key.rsplit("/", 1)[1].removesuffix(".tst")
+                meta = self.token_meta(batch_id, tsa)
+                views.append(token_view(tsa, self._store.get(key), bool(meta.get("untrusted"))))
+        return tuple(views)
+
+    def token_meta(self, batch_id: str, tsa: str) -> dict[str, object]:
+        try:
+            meta: dict[str, object] = json.loads(self._store.get(layout.token_chain(batch_id, tsa)))
+            return meta
+        except ObjectMissing:
+            return {}
+
+    def outcome_for_receipt(self, receipt_bytes: bytes) -> Outcome:
+        batch_id = Receipt.from_json(json.loads(receipt_bytes)).batch.id
+        return Outcome(receipt=receipt_bytes, batch_id=batch_id, tokens=self.tokens(batch_id))
+
+    # -- retries and recovery --------------------------------------------------------------------
+
+    def pending_count(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def retry_pending(self) -> int:
+        """Ask the TSAs again for every pending batch; returns how many got stamped."""
+        with self._lock:
+            pending = list(self._pending.items())
+        done = 0
+        for batch_id, root in pending:
+            stamped = self._request_tokens(root)
+            if stamped:
+                self._store_tokens(batch_id, stamped)
+                with self._lock:
+                    self._pending.pop(batch_id, None)
+                done += 1
+        return done
+
+    def recover(self) -> dict[str, int]:
+        """Finish every batch whose seal was interrupted: store what the journal holds, stamp, mark done."""
+        state: dict[str, set[str]] = {}
+        for key in self._store.list(layout.BATCHES):
+            parts = key.split("/")
+            state.setdefault(parts[1], set()).add("/".join(parts[2:]))
+        report = {"batches": len(state), "finished": 0, "stamped": 0, "pending": 0}
+        for batch_id, names in state.items():
+            if "done" in names or "journal.json" not in names:
+                continue
+            journal = json.loads(self._store.get(layout.journal(batch_id)))
+            entries = []
+            for e in journal["entries"]:
+                record = Record.from_json(json.loads(e["record"]))
+                entries.append((e["account"], record, e["receipt"].encode()))
+            self._store_entries(batch_id, entries)
+            report["finished"] += 1
+            if any(n.endswith(".tst") for n in names):
+                self._store.put_many([(layout.batch_done(batch_id), b"{}")])
+                continue
+            root = digest_bytes(journal["root"])
+            stamped = self._request_tokens(root)
+            if stamped:
+                self._store_tokens(batch_id, stamped)
+                report["stamped"] += 1
+            else:
+                with self._lock:
+                    self._pending[batch_id] = root
+                report["pending"] += 1
+        return report
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._tsa_pool.shutdown(wait=True)
+
+
+def _copy_result(source: Future[Outcome], target: Future[Outcome]) -> None:
+    exc = source.exception()
+    if exc is not None:
+        target.set_exception(exc)
+    else:
+        target.set_result(source.result())
+
+
+def _index_entry(rec: Record) -> bytes:
+    session = rec.value["session"]
+    entry: dict[str, object] = {"site": rec.site, "session": rec.session_id, "seq": rec.seq,
+                                "captured_at": rec.captured_at, "type": rec.type}
+    if isinstance(session, dict) and "title" in session:
+        entry["title"] = session["title"]
+    if rec.device:
+        entry["device"] = rec.device
+    return canonicalize(entry)

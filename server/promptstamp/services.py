@@ -1,0 +1,94 @@
+"""Wiring: build the store, keys, TSA clients and ledger from Settings, and run background upkeep.
+
+Shared by the web app and the CLI. When no TSA is configured, the built-in development TSA is
+started on a loopback port and used; every output labels its tokens untrusted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .accounts import Accounts
+from .config import Settings, TsaConfig
+from .devtsa import DevTsa
+from .keyring import Keyring, load_or_create_key
+from .ledger import Ledger
+from .storage import ObjectStore
+from .storage.factory import open_store
+from .timestamping import TsaClient
+
+log = logging.getLogger(__name__)
+DEV_TSA_NAME = "devtsa"
+
+
+def dev_tsa_dir(settings: Settings) -> Path:
+    return settings.data_dir / "devtsa"
+
+
+def start_dev_tsa(settings: Settings, host: str = "127.0.0.1", port: int = 0) -> tuple[TsaConfig, object]:
+    """Start the built-in TSA in a daemon thread; returns its TsaConfig and the server (to shut down)."""
+    directory = dev_tsa_dir(settings)
+    tsa = DevTsa.load_or_create(directory)
+    root_file = directory / "root.pem"
+    if not root_file.exists():
+        root_file.write_text(tsa.root_pem)
+    server, _thread = tsa.serve(host, port)
+    url = f"http://{host}:{server.server_address[1]}/"
+    return TsaConfig(name=DEV_TSA_NAME, url=url, ca_file=root_file, untrusted=True), server
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: ObjectStore
+    keyring: Keyring
+    accounts: Accounts
+    ledger: Ledger
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _closers: list[object] = field(default_factory=list)
+    _upkeep: threading.Thread | None = None
+
+    def start_upkeep(self) -> None:
+        """Retry pending batches every retry interval until closed."""
+        def loop() -> None:
+            while not self._stop.wait(self.settings.retry_interval_s):
+                try:
+                    self.ledger.sealer.retry_pending()
+                except Exception:  # keep retrying: one failed round must not stop the loop
+                    log.exception("retrying pending batches failed")
+        self._upkeep = threading.Thread(target=loop, name="promptstamp-upkeep", daemon=True)
+        self._upkeep.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._upkeep is not None:
+            self._upkeep.join(5)
+        self.ledger.close()
+        for server in self._closers:
+            server.shutdown()  # type: ignore[attr-defined]
+
+
+def build_services(settings: Settings, *, recover: bool = True, upkeep: bool = True) -> Services:
+    closers: list[object] = []
+    if not settings.tsas:
+        dev, server = start_dev_tsa(settings)
+        closers.append(server)
+        settings = replace(settings, tsas=(dev,))
+    store = open_store(settings)
+    keyring = Keyring(store, load_or_create_key(settings.resolved_key_file))
+    accounts = Accounts(store)
+    ledger = Ledger(store, keyring, accounts, [TsaClient(t) for t in settings.tsas],
+                    batch_window_s=settings.batch_window_ms / 1000, batch_max=settings.batch_max,
+                    max_records_per_post=settings.max_records_per_post)
+    services = Services(settings=settings, store=store, keyring=keyring, accounts=accounts, ledger=ledger,
+                        _closers=closers)
+    if recover:
+        report = ledger.recover()
+        if report["finished"]:
+            log.info("recovered interrupted batches: %s", report)
+    if upkeep:
+        services.start_upkeep()
+    return services

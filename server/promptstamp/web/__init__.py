@@ -1,0 +1,30 @@
+"""The Flask application (the only package importing Flask). Nothing is built at import time."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..config import Settings
+from ..services import Services, build_services
+from . import batches, blobs, devices, errors, health, keys, openapi, records, sessions
+
+EXTENSION = "promptstamp"
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
+    """Application factory. Tests pass Settings (or ready Services); ``serve`` passes Settings.from_env()."""
+    app = Flask(__name__)
+    if services is None:
+        services = build_services(settings or Settings.from_env())
+    app.extensions[EXTENSION] = services
+    app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
+    app.json.sort_keys = True  # type: ignore[attr-defined]
+    errors.register(app)
+    for module in (health, records, blobs, sessions, batches, keys, devices, openapi):
+        app.register_blueprint(module.bp)
+    return app
+
+
+def services_of(app: Flask) -> Services:
+    services: Services = app.extensions[EXTENSION]
+    return services

@@ -1,0 +1,160 @@
+"""The OpenAPI 3 description of API v1. A test checks it against the app's real routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+bp = Blueprint("openapi", __name__)
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_AUTH_ERRORS = {"401": _err("missing or unknown API token")}
+_OBJ = {"type": "object"}
+_RESULT = {"$ref": "#/components/schemas/IngestResult"}
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "PromptStamp API",
+        "version": "1",
+        "description": "Signed, RFC 3161 time-stamped records of the steps of AI-assisted creative sessions. "
+                       "Every call except /healthz, /v1/keys and /v1/openapi.json needs a bearer token, and "
+                       "sees only its own account's data.",
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error", "detail"],
+                      "properties": {"error": {"type": "string"}, "detail": {"type": "string"},
+                                     "index": {"type": "integer"}}},
+            "Record": {
+                "type": "object",
+                "required": ["v", "id", "type", "session", "seq", "prev", "captured_at", "actor", "client"],
+                "properties": {
+                    "v": {"type": "integer", "enum": [1]},
+                    "id": {"type": "string", "pattern": "^[0-7][0-9A-HJKMNP-TV-Z]{25}$"},
+                    "type": {"type": "string", "enum": ["prompt", "output", "edit", "regenerate", "parameters",
+                                                         "selection", "note", "import"]},
+                    "session": {"type": "object", "required": ["site", "id"],
+                                "properties": {"site": {"type": "string"}, "id": {"type": "string"},
+                                               "url": {"type": "string"}, "title": {"type": "string"}}},
+                    "seq": {"type": "integer", "minimum": 1},
+                    "prev": {"type": "string", "nullable": True, "pattern": "^sha256:[0-9a-f]{64}$"},
+                    "captured_at": {"type": "string", "example": "2026-11-28T12:00:00.123Z"},
+                    "actor": {"type": "string", "enum": ["user", "ai"]},
+                    "text": {"type": "string"},
+                    "params": {"type": "object"},
+                    "refs": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "attachments": {"type": "array", "items": {
+                        "type": "object", "required": ["digest", "media_type", "bytes", "role"],
+                        "properties": {"digest": {"type": "string"}, "media_type": {"type": "string"},
+                                       "bytes": {"type": "integer"}, "role": {"type": "string"},
+                                       "source_url": {"type": "string"}}}},
+                    "client": {"type": "object", "required": ["app"],
+                               "properties": {"app": {"type": "string"}, "adapter": {"type": "string"},
+                                              "device": {"type": "string"}}},
+                },
+            },
+            "Envelope": {"type": "object", "required": ["record"],
+                         "properties": {"record": {"$ref": "#/components/schemas/Record"},
+                                        "device_sig": {"type": "object", "required": ["key", "sig"],
+                                                       "properties": {"key": {"type": "string"},
+                                                                      "sig": {"type": "string"}}}}},
+            "Receipt": {"type": "object", "required": ["v", "record", "record_id", "account", "received_at",
+                                                       "batch", "device_key", "key", "sig"]},
+            "Token": {"type": "object", "properties": {
+                "tsa": {"type": "string"}, "token": {"type": "string", "format": "byte"},
+                "gen_time": {"type": "string"}, "untrusted": {"type": "boolean"}}},
+            "IngestResult": {"type": "object", "properties": {
+                "record_id": {"type": "string"}, "status": {"type": "string", "enum": ["stamped", "pending"]},
+                "receipt": {"$ref": "#/components/schemas/Receipt"}, "batch": {"type": "string"},
+                "tokens": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}}}},
+        },
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/healthz": {"get": {"summary": "Liveness and configuration summary", "security": [],
+                             "responses": {"200": _json("service is up", _OBJ)}}},
+        "/v1/openapi.json": {"get": {"summary": "This document", "security": [],
+                                     "responses": {"200": _json("OpenAPI 3 document", _OBJ)}}},
+        "/v1/keys": {"get": {"summary": "Service public keys (current and rotated) and configured TSAs",
+                             "security": [], "responses": {"200": _json("keys", _OBJ)}}},
+        "/v1/records": {"post": {
+            "summary": "Submit one record or envelope, or an array of up to 1000",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                {"$ref": "#/components/schemas/Envelope"}, {"$ref": "#/components/schemas/Record"},
+                {"type": "array", "maxItems": 1000, "items": {"oneOf": [
+                    {"$ref": "#/components/schemas/Envelope"}, {"$ref": "#/components/schemas/Record"}]}}]}}}},
+            "responses": {
+                "201": _json("every record is time-stamped; a single result, or {results: [...]} for an array",
+                             {"oneOf": [_RESULT, {"type": "object", "properties": {
+                                 "results": {"type": "array", "items": _RESULT}}}]}),
+                "202": _json("stored and signed, time-stamp pending (every TSA failed); retried in background",
+                             _OBJ),
+                "400": _err("invalid record, JSON, device signature, or a blob that was never uploaded"),
+                **_AUTH_ERRORS,
+                "409": _err("a record with this id exists with different content"),
+                "413": _err("body too large"),
+                "503": _err("storage unavailable; nothing was acknowledged"),
+            }}},
+        "/v1/records/{record_id}": {"get": {
+            "summary": "A record with its receipt, status and tokens",
+            "parameters": [{"name": "record_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json("record", _OBJ), **_AUTH_ERRORS, "404": _err("no such record")}}},
+        "/v1/records/{record_id}/receipt": {"get": {
+            "summary": "The receipt exactly as signed (RFC 8785 bytes)",
+            "parameters": [{"name": "record_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json("receipt", {"$ref": "#/components/schemas/Receipt"}), **_AUTH_ERRORS,
+                          "404": _err("no such record or no receipt yet")}}},
+        "/v1/blobs/{digest}": {
+            "parameters": [{"name": "digest", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}}],
+            "put": {"summary": "Upload bytes addressed by their SHA-256",
+                    "requestBody": {"required": True, "content": {"*/*": {"schema": {"type": "string",
+                                                                                      "format": "binary"}}}},
+                    "responses": {"201": _json("stored", _OBJ), "200": _json("already stored", _OBJ),
+                                  "400": _err("bytes do not match the digest"), **_AUTH_ERRORS,
+                                  "413": _err("body too large")}},
+            "get": {"summary": "Download a blob of this account",
+                    "responses": {"200": {"description": "the bytes",
+                                          "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                                  **_AUTH_ERRORS, "404": _err("no such blob")}}},
+        "/v1/sessions": {"get": {"summary": "Sessions of this account, newest first",
+                                 "responses": {"200": _json("sessions", _OBJ), **_AUTH_ERRORS}}},
+        "/v1/sessions/{site}/{session_id}": {"get": {
+            "summary": "Records of a session in order, with receipts and status",
+            "parameters": [{"name": "site", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json("session", _OBJ), **_AUTH_ERRORS, "404": _err("no such session")}}},
+        "/v1/batches/{batch_id}": {"get": {
+            "summary": "A batch this account has records in: root, size, tokens (base64 DER) with TSA and genTime",
+            "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json("batch", _OBJ), **_AUTH_ERRORS, "404": _err("no such batch")}}},
+        "/v1/devices": {
+            "post": {"summary": "Register a device's Ed25519 public key (pairing)",
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["public_key", "name"],
+                         "properties": {"public_key": {"type": "string", "format": "byte"},
+                                        "name": {"type": "string"}}}}}},
+                     "responses": {"201": _json("registered", _OBJ), "200": _json("already registered", _OBJ),
+                                   "400": _err("not an Ed25519 key"), **_AUTH_ERRORS}},
+            "get": {"summary": "Devices of this account", "responses": {"200": _json("devices", _OBJ),
+                                                                        **_AUTH_ERRORS}}},
+    },
+}
+
+
+@bp.get("/v1/openapi.json")
+def openapi() -> Response:
+    return jsonify(SPEC)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from ..canonical import parse_json
+from .. import layout
+from ..errors import NotFound, ObjectMissing
+from .context import authenticated_account, services
+
+bp = Blueprint("records", __name__, url_prefix="/v1/records")
+
+
+@bp.post("")
+def post_records() -> Response:
+    account = authenticated_account()
+    payload = parse_json(request.get_data(cache=False))
+    results, is_array = services().ledger.ingest(account, payload)
+    body = {"results": [r.to_json() for r in results]} if is_array else results[0].to_json()
+    response = jsonify(body)
+    response.status_code = 201 if all(r.outcome.status == "stamped" for r in results) else 202
+    return response
+
+
+@bp.get("/<record_id>")
+def get_record(record_id: str) -> Response:
+    return jsonify(services().ledger.record_view(authenticated_account(), record_id))
+
+
+@bp.get("/<record_id>/receipt")
+def get_receipt(record_id: str) -> Response:
+    """The receipt exactly as signed and stored (its RFC 8785 bytes)."""
+    account = authenticated_account()
+    services().ledger.record_view(account, record_id)  # 404 for unknown ids or other accounts' records
+    try:
+        body = services().store.get(layout.receipt(account, record_id))
+    except ObjectMissing as e:
+        raise NotFound(f"record {record_id} has no receipt yet") from e
+    return Response(body, mimetype="application/json")
