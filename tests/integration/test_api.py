@@ -1,0 +1,240 @@
+"""The HTTP API v1 end to end in-process: fs store, the built-in dev TSA, real crypto throughout."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from conftest import Api
+from factories import Chain, Device, attachment, png
+
+from promptstamp.canonical import canonicalize, digest_bytes, digest_of
+from promptstamp.merkle import verify_inclusion
+from promptstamp.model import Receipt
+from promptstamp.services import Services
+from promptstamp.signing import PublicKey, public_key_from_pem
+from promptstamp.tokens import load_pem_certificates, verify_token
+
+
+def check_receipt(api: Api, record: dict[str, Any], result: dict[str, Any]) -> Receipt:
+    """Everything a third party would check: signature, record digest, inclusion proof, token."""
+    receipt = Receipt.from_json(result["receipt"])
+    keys = {k["key"]: k for k in api.client.get("/v1/keys").get_json()["keys"]}
+    PublicKey(public_key_from_pem(keys[receipt.key]["pem"])).verify(
+        receipt.signed_bytes(), base64.b64decode(receipt.sig))
+    assert receipt.record == digest_of(record)
+    root = digest_bytes(receipt.batch.root)
+    verify_inclusion(digest_bytes(receipt.record), receipt.batch.index, receipt.batch.size,
+                     [bytes.fromhex(p) for p in receipt.batch.proof], root)
+    roots = [c for t in api.client.get("/v1/keys").get_json()["tsas"] for c in load_pem_certificates(t["roots"])]
+    assert result["status"] == "stamped" and result["tokens"]
+    for token in result["tokens"]:
+        verdict = verify_token(base64.b64decode(token["token"]), digest=root, roots=roots)
+        assert token["untrusted"] is True  # the dev TSA labels itself in every output
+        assert verdict.info.imprint == root
+    return receipt
+
+
+def test_single_record_is_signed_batched_and_stamped(api: Api) -> None:
+    chain = Chain()
+    record = chain.next(text="a cat in a teacup")
+    r = api.post("/v1/records", record)
+    assert r.status_code == 201, r.get_json()
+    receipt = check_receipt(api, record, r.get_json())
+    assert receipt.account == api.account and receipt.device_key is None
+
+
+def test_array_post_shares_one_batch_and_one_token(api: Api) -> None:
+    chain = Chain()
+    records = [chain.next(text=f"prompt {i}") for i in range(25)]
+    r = api.post("/v1/records", records)
+    assert r.status_code == 201
+    results = r.get_json()["results"]
+    assert [x["record_id"] for x in results] == [rec["id"] for rec in records]
+    assert len({x["batch"] for x in results}) == 1
+    for rec, res in zip(records, results, strict=True):
+        check_receipt(api, rec, res)
+    batch = api.get(f"/v1/batches/{results[0]['batch']}").get_json()
+    assert batch["size"] == 25 and batch["status"] == "stamped" and len(batch["tokens"]) == 1
+    assert batch["tokens"][0]["gen_time"].endswith("Z") and "BEGIN CERTIFICATE" in batch["tokens"][0]["chain"]
+
+
+def test_resending_returns_the_original_receipt_and_changed_content_conflicts(api: Api) -> None:
+    chain = Chain()
+    record = chain.next(text="original")
+    first = api.post("/v1/records", record).get_json()
+    again = api.post("/v1/records", record)
+    assert again.status_code == 201 and again.get_json()["receipt"] == first["receipt"]
+    exact = api.get(f"/v1/records/{record['id']}/receipt")
+    assert exact.data == canonicalize(first["receipt"])
+    changed = {**record, "text": "edited afterwards"}
+    r = api.post("/v1/records", changed)
+    assert r.status_code == 409 and r.get_json()["error"] == "conflict"
+    assert api.get(f"/v1/records/{record['id']}").get_json()["record"]["text"] == "original"
+
+
+def test_device_signed_envelopes_name_the_device_key_in_the_receipt(api: Api) -> None:
+    device = Device()
+    r = api.post("/v1/devices", {"public_key": device.public_b64, "name": "Chromium on test"})
+    assert r.status_code == 201 and r.get_json()["key"] == device.id
+    assert api.post("/v1/devices", {"public_key": device.public_b64, "name": "again"}).status_code == 200
+    chain = Chain(device=device)
+    record = chain.next()
+    result = api.post("/v1/records", device.envelope(record)).get_json()
+    assert check_receipt(api, record, result).device_key == device.id
+
+
+def test_device_signature_failures_are_rejected(api: Api) -> None:
+    device = Device()
+    chain = Chain(device=device)
+    record = chain.next()
+    r = api.post("/v1/records", device.envelope(record))
+    assert r.status_code == 400 and r.get_json()["error"] == "unknown_device"
+    api.post("/v1/devices", {"public_key": device.public_b64, "name": "d"})
+    forged = device.envelope({**record, "text": "not what was signed"})
+    forged["record"] = record | {"text": "tampered"}
+    r = api.post("/v1/records", forged)
+    assert r.status_code == 400 and r.get_json()["error"] == "bad_device_signature"
+    r = api.post("/v1/records", record)  # claims a device, carries no signature
+    assert r.status_code == 400 and r.get_json()["error"] == "missing_device_signature"
+
+
+def test_image_blob_round_trip_and_attachment_checks(api: Api) -> None:
+    image = png(3, 3)
+    att = attachment(image)
+    chain = Chain()
+    record = chain.next("output", actor="ai", attachments=[att])
+    r = api.post("/v1/records", record)
+    assert r.status_code == 400 and r.get_json()["error"] == "blob_missing"
+    assert api.put(f"/v1/blobs/{att['digest']}", image[:-1], "image/png").get_json()["error"] == "digest_mismatch"
+    assert api.put(f"/v1/blobs/{att['digest']}", image, "image/png").status_code == 201
+    assert api.put(f"/v1/blobs/{att['digest']}", image, "image/png").status_code == 200
+    wrong_size = chain.next("output", actor="ai", attachments=[{**att, "bytes": 1}])
+    assert api.post("/v1/records", wrong_size).get_json()["error"] == "blob_size_mismatch"
+    chain = Chain()
+    record = chain.next("output", actor="ai", attachments=[att])
+    assert api.post("/v1/records", record).status_code == 201
+    got = api.get(f"/v1/blobs/{att['digest']}")
+    assert got.data == image and got.mimetype == "image/png"
+
+
+def test_session_lists_records_in_order_with_status(api: Api) -> None:
+    chain = Chain(site="claude")
+    records = [chain.next(text="first"), chain.next("output", actor="ai", text="answer"), chain.next(text="second")]
+    for rec in records:
+        assert api.post("/v1/records", rec).status_code == 201
+    session = api.get(f"/v1/sessions/claude/{chain.session_id}").get_json()
+    assert [r["record"]["id"] for r in session["records"]] == [r["id"] for r in records]
+    assert all(r["status"] == "stamped" for r in session["records"])
+    listing = api.get("/v1/sessions").get_json()["sessions"]
+    assert listing == [{"site": "claude", "id": chain.session_id, "title": "Teacup cat", "records": 3,
+                        "first_captured_at": records[0]["captured_at"],
+                        "last_captured_at": records[-1]["captured_at"]}]
+
+
+def test_session_ids_with_any_characters_work(api: Api) -> None:
+    chain = Chain(session_id="weird/../id with spaces?&")
+    record = chain.next()
+    assert api.post("/v1/records", record).status_code == 201
+    from urllib.parse import quote
+    session = api.get(f"/v1/sessions/chatgpt/{quote(chain.session_id, safe='')}").get_json()
+    assert session["id"] == chain.session_id and len(session["records"]) == 1
+
+
+@pytest.mark.parametrize(("body", "error", "detail"), [
+    (b'{"v":1,', "not_canonicalizable", "malformed JSON"),
+    (b'{"v":1,"v":1}', "not_canonicalizable", "duplicate key"),
+    (b"[]", "invalid", "non-empty array"),
+    (b'{"v":1}', "invalid_record", "record.id: required field is missing"),
+    (b"42", "invalid_record", "record: expected an object"),
+])
+def test_malformed_bodies_get_a_clear_400(api: Api, body: bytes, error: str, detail: str) -> None:
+    r = api.post("/v1/records", data=body)
+    assert r.status_code == 400
+    assert r.get_json()["error"] == error and detail in r.get_json()["detail"]
+
+
+def test_a_bad_item_rejects_the_whole_array_and_stores_nothing(api: Api) -> None:
+    chain = Chain()
+    good = chain.next()
+    bad = {**chain.next(), "captured_at": "yesterday"}
+    r = api.post("/v1/records", [good, bad])
+    assert r.status_code == 400 and r.get_json()["index"] == 1
+    assert "item 1: record.captured_at" in r.get_json()["detail"]
+    assert api.get(f"/v1/records/{good['id']}").status_code == 404
+    assert api.get("/v1/sessions").get_json()["sessions"] == []
+
+
+def test_oversize_body_is_413(services: Services, api: Api) -> None:
+    big = b"[" + b" " * services.settings.max_body_bytes + b"]"
+    r = api.post("/v1/records", data=big)
+    assert r.status_code == 413 and r.get_json()["error"] == "too_large"
+
+
+def test_too_many_records_in_one_post(api: Api) -> None:
+    chain = Chain()
+    r = api.post("/v1/records", [chain.next() for _ in range(1001)])
+    assert r.status_code == 400 and r.get_json()["error"] == "too_many_records"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer ps_" + "A" * 43, "Basic abc"])
+def test_missing_or_wrong_token_is_401(api: Api, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    for path in ("/v1/sessions", "/v1/records/01JDQ3Z6W8X9Y0A1B2C3D4E5F6"):
+        r = api.client.get(path, headers=headers)
+        assert r.status_code == 401 and r.get_json()["error"] == "unauthorized"
+    assert api.client.post("/v1/records", json={}, headers=headers).status_code == 401
+
+
+def test_another_accounts_data_is_404_without_a_hint(api: Api, other_api: Api) -> None:
+    chain = Chain()
+    image = png()
+    att = attachment(image)
+    api.put(f"/v1/blobs/{att['digest']}", image, "image/png")
+    record = chain.next("output", actor="ai", attachments=[att])
+    result = api.post("/v1/records", record).get_json()
+    for path in (f"/v1/records/{record['id']}", f"/v1/records/{record['id']}/receipt",
+                 f"/v1/sessions/chatgpt/{chain.session_id}", f"/v1/blobs/{att['digest']}",
+                 f"/v1/batches/{result['batch']}"):
+        mine, theirs = api.get(path), other_api.get(path)
+        assert mine.status_code == 200, path
+        assert theirs.status_code == 404, path
+        unknown = other_api.get(path.replace(record["id"], "01JDQ3Z6W8X9Y0A1B2C3D4E5F6")
+                                .replace(chain.session_id, "nope").replace(att["digest"][7:], "0" * 64)
+                                .replace(result["batch"], "01JDQ3Z6W8X9Y0A1B2C3D4E5F6"))
+        assert theirs.get_json() | {"detail": ""} == unknown.get_json() | {"detail": ""}
+    # The other account can store the same blob and the same record id independently.
+    assert other_api.put(f"/v1/blobs/{att['digest']}", image, "image/png").status_code == 201
+    assert other_api.post("/v1/records", record).status_code == 201
+
+
+def test_unknown_session_and_record_are_404(api: Api) -> None:
+    assert api.get("/v1/sessions/chatgpt/none").status_code == 404
+    assert api.get("/v1/records/01JDQ3Z6W8X9Y0A1B2C3D4E5F6").status_code == 404
+    assert api.get("/v1/batches/not-a-batch").status_code == 404
+
+
+def test_health_and_public_keys(api: Api) -> None:
+    health = api.client.get("/healthz").get_json()
+    assert health["status"] == "ok" and health["tsas"][0]["untrusted"] is True
+    keys = api.client.get("/v1/keys").get_json()
+    assert keys["keys"][0]["current"] is True and "BEGIN PUBLIC KEY" in keys["keys"][0]["pem"]
+
+
+def test_openapi_documents_exactly_the_routes_the_app_serves(api: Api) -> None:
+    spec = api.client.get("/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    documented = {(path, method.upper()) for path, item in spec["paths"].items()
+                  for method in item if method in ("get", "post", "put", "delete")}
+    served = set()
+    for rule in api.client.application.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = rule.rule.replace("<path:", "{").replace("<", "{").replace(">", "}")
+        for method in rule.methods or ():
+            if method not in ("HEAD", "OPTIONS"):
+                served.add((path, method))
+    assert documented == served
+    json.dumps(spec)  # serializable as served
