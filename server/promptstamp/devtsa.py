@@ -1,0 +1,522 @@
+"""The built-in development TSA: a small, real RFC 3161 responder, labelled UNTRUSTED everywhere.
+
+It lets ``promptstamp serve`` work with nothing else installed, and gives tests a TSA we control. Its
+root is generated on this machine, so its tokens prove nothing to anyone else: the certificate
+subjects and the TSA name say "PromptStamp development TSA - UNTRUSTED", and the config marks it
+``untrusted``.
+
+What it issues (RFC 3161 §2.4.2, RFC 5816): a TimeStampResp whose token is a CMS SignedData over a
+TSTInfo with policy ``POLICY_OID``, a random 128-bit serial number, genTime in UTC with milliseconds,
+accuracy 1 s, the request's nonce echoed, TSTInfo.tsa = the signer's subject, and the signed attributes
+contentType, messageDigest and signingCertificateV2 (ESSCertIDv2, SHA-256, with issuer and serial).
+With certReq the leaf and the root are embedded. Requests are rejected (PKIStatus 2) with failInfo
+badDataFormat (undecodable query, wrong imprint length), badRequest (version), badAlg (imprint hash not
+SHA-256/384/512), unacceptedPolicy (reqPolicy not ours) or unacceptedExtension (any extension).
+
+Keys: ECDSA P-256 by default (RSA-3072 on request); the files in the directory are ``root.key``,
+``root.pem``, ``tsa.key``, ``tsa.pem`` (keys 0600). The leaf is re-issued from the root when it expires.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Literal
+
+from asn1crypto import algos, cms, core, tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .config import TsaConfig
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+LABEL = "PromptStamp development TSA - UNTRUSTED"
+# An X.667 UUID-derived OID (2.25.<uuid as integer>; no registration needed), from UUID
+# ebe7bc72-8098-47a8-ba9f-f42ad8b4259c. Meaning: "PromptStamp development TSA policy: a locally
+# generated, untrusted root; no clock discipline, audit or accountability. Tests and demos only."
+POLICY_OID = "2.25.313571821748590964836994007601738163612"
+ACCEPTED_HASHES = {"sha256": 32, "sha384": 48, "sha512": 64}
+MAX_QUERY_BYTES = 64 * 1024
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+KeyType = Literal["ec", "rsa"]
+
+
+class _TimeStampResp(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
+    """RFC 3161 §2.4.2; asn1crypto's own class makes the token mandatory, rejections carry none."""
+
+    _fields = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
+class _Rejection(Exception):
+    def __init__(self, fail_info: str, text: str) -> None:
+        super().__init__(text)
+        self.fail_info = fail_info
+        self.text = text
+
+
+# --- CMS signing (also used by the test-asset generator) ------------------------------------------
+
+
+def signature_params(key: PrivateKey, *, pss: bool = False) -> tuple[str, algos.SignedDigestAlgorithm]:
+    """(digest algorithm for messageDigest, CMS signatureAlgorithm) for a key."""
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return "sha512", algos.SignedDigestAlgorithm({"algorithm": "ed25519"})  # RFC 8419 §3
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        md = "sha384" if key.curve.key_size >= 384 else "sha256"
+        return md, algos.SignedDigestAlgorithm({"algorithm": f"{md}_ecdsa"})
+    if pss:
+        params = {
+            "hash_algorithm": {"algorithm": "sha256"},
+            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": "sha256"}},
+            "salt_length": 32,
+        }
+        return "sha256", algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params})
+    return "sha256", algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
+
+
+def sign_bytes(key: PrivateKey, data: bytes, *, pss: bool = False) -> bytes:
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(data)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(data, ec.ECDSA(hashes.SHA384() if key.curve.key_size >= 384 else hashes.SHA256()))
+    if pss:
+        return key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+    return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def ess_signing_certificate_v2(cert_der: bytes) -> tsp.SigningCertificateV2:
+    """ESSCertIDv2 naming one certificate by SHA-256 hash, issuer and serial (RFC 5035 §3)."""
+    cert = asn1_x509.Certificate.load(cert_der)
+    issuer = asn1_x509.GeneralName(name="directory_name", value=cert.issuer)
+    return tsp.SigningCertificateV2(
+        {
+            "certs": [
+                {
+                    "cert_hash": hashlib.sha256(cert_der).digest(),
+                    "issuer_serial": {"issuer": [issuer], "serial_number": cert.serial_number},
+                }
+            ]
+        }
+    )
+
+
+def signed_attributes(tst_info_der: bytes, md: str, ess_cert_der: bytes) -> list[cms.CMSAttribute]:
+    return [
+        cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
+        cms.CMSAttribute({"type": "message_digest", "values": [hashlib.new(md, tst_info_der).digest()]}),
+        cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess_signing_certificate_v2(ess_cert_der)]}),
+    ]
+
+
+def signed_token(
+    tst_info_der: bytes,
+    key: PrivateKey,
+    cert_der: bytes,
+    embed: Sequence[bytes],
+    *,
+    pss: bool = False,
+    attributes: Sequence[cms.CMSAttribute] | None = None,
+) -> bytes:
+    """TimeStampToken DER: a CMS SignedData (RFC 5652 §5) over ``tst_info_der`` signed by ``key``."""
+    md, sig_alg = signature_params(key, pss=pss)
+    attrs = cms.CMSAttributes(list(attributes or signed_attributes(tst_info_der, md, cert_der)))
+    signature = sign_bytes(key, attrs.dump(), pss=pss)  # DER SET OF, sorted by asn1crypto (RFC 5652 §5.4)
+    cert = asn1_x509.Certificate.load(cert_der)
+    signer_info = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                name="issuer_and_serial_number",
+                value={"issuer": cert.issuer, "serial_number": cert.serial_number},
+            ),
+            "digest_algorithm": {"algorithm": md},
+            "signed_attrs": attrs,
+            "signature_algorithm": sig_alg,
+            "signature": signature,
+        }
+    )
+    signed_data = {
+        "version": "v3",
+        "digest_algorithms": [{"algorithm": md}],
+        "encap_content_info": {"content_type": "tst_info", "content": core.ParsableOctetString(tst_info_der)},
+        "signer_infos": [signer_info],
+    }
+    if embed:
+        signed_data["certificates"] = [asn1_x509.Certificate.load(d) for d in embed]
+    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)}).dump())
+
+
+def granted_response(token_der: bytes) -> bytes:
+    return bytes(
+        _TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": cms.ContentInfo.load(token_der)}).dump()
+    )
+
+
+def rejection_response(fail_info: str, text: str) -> bytes:
+    status = tsp.PKIStatusInfo({"status": "rejection", "status_string": [text], "fail_info": {fail_info}})
+    return bytes(_TimeStampResp({"status": status}).dump())
+
+
+# --- keys and certificates ------------------------------------------------------------------------
+
+
+def _new_key(key_type: KeyType) -> PrivateKey:
+    if key_type == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "PromptStamp"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _cert_hash(key: PrivateKey) -> hashes.SHA256 | None:
+    return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+
+
+def make_root(key: PrivateKey, common_name: str, *, days: int = 20 * 365) -> x509.Certificate:
+    now = datetime.now(UTC)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(_name(common_name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .add_extension(ski, critical=False)
+        .sign(key, _cert_hash(key))
+    )
+
+
+def make_tsa_cert(
+    key: PrivateKey,
+    issuer: x509.Certificate,
+    issuer_key: PrivateKey,
+    common_name: str,
+    *,
+    days: int = 10 * 365,
+    not_before: datetime | None = None,
+    eku: Literal["critical", "noncritical", "none"] = "critical",
+) -> x509.Certificate:
+    """A TSA leaf: extendedKeyUsage timeStamping, critical as RFC 3161 §2.3 requires (others for tests)."""
+    start = not_before or datetime.now(UTC) - timedelta(hours=1)
+    end = min(start + timedelta(days=days), issuer.not_valid_after_utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    )
+    if eku != "none":
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=eku == "critical"
+        )
+    return builder.sign(issuer_key, _cert_hash(issuer_key))
+
+
+def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not cert_sign,
+        content_commitment=not cert_sign,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    """Write atomically (temp file + rename) with ``mode`` from the start: keys are never world-readable."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _key_pem(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _load_key(path: Path) -> PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
+        raise ConfigError(f"dev TSA key {path}: expected an EC, RSA or Ed25519 key, found {type(key).__name__}")
+    return key
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Exclusive lock so that several workers starting at once create one PKI, not one each."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+# --- the TSA --------------------------------------------------------------------------------------
+
+
+class DevTsa:
+    """An RFC 3161 responder around one signing key and certificate; thread-safe (no shared mutable state)."""
+
+    def __init__(
+        self,
+        key: PrivateKey,
+        cert: x509.Certificate,
+        root: x509.Certificate,
+        *,
+        chain: Sequence[x509.Certificate] = (),
+        policy: str = POLICY_OID,
+        pss: bool = False,
+        directory: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._key = key
+        self._cert_der = _der(cert)
+        self._root_der = _der(root)
+        self._embed = (self._cert_der, *(_der(c) for c in chain), self._root_der)
+        self._pss = pss
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.policy = policy
+        self.directory = directory
+        self._tsa_name = asn1_x509.GeneralName(
+            name="directory_name", value=asn1_x509.Certificate.load(self._cert_der).subject
+        )
+        self._server: ThreadingHTTPServer | None = None
+
+    @classmethod
+    def load_or_create(cls, directory: Path, *, key_type: KeyType = "ec") -> DevTsa:
+        """Reuse the PKI in ``directory``, or create it on first use (root, then a TSA leaf under it)."""
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        root_key_path, root_path = directory / "root.key", directory / "root.pem"
+        tsa_key_path, tsa_path = directory / "tsa.key", directory / "tsa.pem"
+        with _locked(directory / ".devtsa.lock"):
+            if root_key_path.exists() and root_path.exists():
+                root_key = _load_key(root_key_path)
+                root = x509.load_pem_x509_certificate(root_path.read_bytes())
+            else:
+                root_key = _new_key(key_type)
+                root = make_root(root_key, f"{LABEL} root")
+                _write(root_key_path, _key_pem(root_key), 0o600)
+                _write(root_path, root.public_bytes(serialization.Encoding.PEM), 0o644)
+            tsa_cert: x509.Certificate | None = None
+            if tsa_key_path.exists() and tsa_path.exists():
+                tsa_key = _load_key(tsa_key_path)
+                tsa_cert = x509.load_pem_x509_certificate(tsa_path.read_bytes())
+                fresh = tsa_cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=1)
+                if not fresh or tsa_cert.issuer != root.subject:
+                    log.info(
+                        "dev TSA: certificate in %s expired or not issued by the root; issuing a new one", directory
+                    )
+                    tsa_cert = None
+            if tsa_cert is None:
+                tsa_key = _new_key(key_type)
+                tsa_cert = make_tsa_cert(tsa_key, root, root_key, LABEL)
+                _write(tsa_key_path, _key_pem(tsa_key), 0o600)
+                _write(tsa_path, tsa_cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        return cls(tsa_key, tsa_cert, root, directory=directory)
+
+    # -- certificates
+
+    @property
+    def root_der(self) -> bytes:
+        return self._root_der
+
+    @property
+    def root_pem(self) -> bytes:
+        return x509.load_der_x509_certificate(self._root_der).public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def chain_der(self) -> tuple[bytes, ...]:
+        """The certificates embedded on certReq: signer first, root last."""
+        return self._embed
+
+    @property
+    def chain_pem(self) -> bytes:
+        return b"".join(x509.load_der_x509_certificate(d).public_bytes(serialization.Encoding.PEM) for d in self._embed)
+
+    @property
+    def ca_file(self) -> Path | None:
+        return self.directory / "root.pem" if self.directory is not None else None
+
+    # -- RFC 3161
+
+    def respond(self, query_der: bytes) -> bytes:
+        """TimeStampReq DER -> TimeStampResp DER: granted with a token, or a rejection with failInfo."""
+        try:
+            req = self._check_request(query_der)
+        except _Rejection as r:
+            return rejection_response(r.fail_info, r.text)
+        return granted_response(self.token_for(req))
+
+    def _check_request(self, query_der: bytes) -> tsp.TimeStampReq:
+        try:
+            req = tsp.TimeStampReq.load(query_der, strict=True)
+            req.native  # noqa: B018  (asn1crypto parses lazily; surface errors here)
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:
+            raise _Rejection("bad_data_format", f"malformed TimeStampReq: {e}") from e
+        if req["version"].native != "v1":
+            raise _Rejection("bad_request", f"expected TimeStampReq version 1, found {req['version'].native}")
+        imprint = req["message_imprint"]
+        alg = imprint["hash_algorithm"]["algorithm"]
+        if alg.native not in ACCEPTED_HASHES:
+            raise _Rejection("bad_alg", f"unsupported hash algorithm {alg.native}; use sha256, sha384 or sha512")
+        size = ACCEPTED_HASHES[alg.native]
+        if len(imprint["hashed_message"].native) != size:
+            raise _Rejection(
+                "bad_data_format",
+                f"a {alg.native} imprint has {size} bytes, found {len(imprint['hashed_message'].native)}",
+            )
+        if req["req_policy"].native is not None and req["req_policy"].dotted != self.policy:
+            raise _Rejection("unaccepted_policy", f"this TSA issues policy {self.policy} only")
+        if req["extensions"].native:
+            raise _Rejection("unaccepted_extensions", "this TSA accepts no request extensions")
+        return req
+
+    def token_for(self, req: tsp.TimeStampReq) -> bytes:
+        now = self._clock().astimezone(UTC)
+        tst = {
+            "version": "v1",
+            "policy": self.policy,
+            "message_imprint": req["message_imprint"],
+            "serial_number": secrets.randbits(128) or 1,  # unique without shared state (RFC 3161 §2.4.2)
+            "gen_time": now.replace(microsecond=now.microsecond // 1000 * 1000),
+            "accuracy": {"seconds": 1},
+            "tsa": self._tsa_name,
+        }
+        if req["nonce"].native is not None:
+            tst["nonce"] = req["nonce"].native
+        tst_der = tsp.TSTInfo(tst).dump()
+        embed = self._embed if req["cert_req"].native else ()
+        return signed_token(tst_der, self._key, self._cert_der, embed, pss=self._pss)
+
+    # -- HTTP
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, threading.Thread]:
+        """Answer RFC 3161 over HTTP (RFC 3161 §3.4) in a daemon thread; ``port=0`` picks a free port."""
+        if self._server is not None:
+            raise RuntimeError(f"dev TSA already serving at {self.url}")
+        server = ThreadingHTTPServer((host, port), _handler_for(self))
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, name="devtsa-http", daemon=True)
+        thread.start()
+        self._server = server
+        return server, thread
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("dev TSA is not serving; call serve() first")
+        host, port = self._server.server_address[:2]
+        host = str(host)
+        return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+    def shutdown(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def tsa_config(self, name: str = "devtsa", *, timeout: float = 10.0) -> TsaConfig:
+        """A config for ``TsaClient`` pointing at this running TSA, marked untrusted."""
+        if self.ca_file is None:
+            raise RuntimeError("dev TSA has no directory, so no root file for a TsaConfig")
+        return TsaConfig(name=name, url=self.url, ca_file=self.ca_file, timeout=timeout, untrusted=True)
+
+    def info_page(self) -> str:
+        return (
+            f"{LABEL}\n\n"
+            "This is PromptStamp's built-in RFC 3161 time-stamping authority for development and tests.\n"
+            "Its root certificate was generated on this machine: its tokens prove nothing to anyone else.\n"
+            "Use a public or qualified TSA for evidence.\n\n"
+            "POST a TimeStampReq (Content-Type: application/timestamp-query) to this URL.\n"
+            f"Root certificate (PEM): {self.url}root.pem\n"
+            f"Policy OID: {self.policy}\n"
+        )
+
+
+def _handler_for(tsa: DevTsa) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "PromptStampDevTSA/1"
+
+        def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+            if self.path == "/":
+                self._send(200, "text/plain; charset=utf-8", tsa.info_page().encode())
+            elif self.path == "/root.pem":
+                self._send(200, "application/x-pem-file", tsa.root_pem)
+            else:
+                self._send(404, "text/plain; charset=utf-8", b"not found: POST time-stamp queries to /\n")
+
+        def do_POST(self) -> None:  # noqa: N802
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype != "application/timestamp-query":
+                self._send(415, "text/plain; charset=utf-8", b"expected Content-Type application/timestamp-query\n")
+                return
+            try:
+                length = int(self.headers.get("Content-Length", ""))
+            except ValueError:
+                self._send(411, "text/plain; charset=utf-8", b"Content-Length required\n")
+                return
+            if not 0 < length <= MAX_QUERY_BYTES:
+                self._send(413, "text/plain; charset=utf-8", f"query must be 1..{MAX_QUERY_BYTES} bytes\n".encode())
+                return
+            body = tsa.respond(self.rfile.read(length))
+            self._send(200, "application/timestamp-reply", body)
+
+        def _send(self, code: int, ctype: str, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            log.debug("dev TSA %s: " + format, self.address_string(), *args)
+
+    return Handler
