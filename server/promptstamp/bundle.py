@@ -1,0 +1,296 @@
+"""Evidence bundle export: an ASiC-E container (ETSI EN 319 162-1) that anyone can verify offline.
+
+Layout (DESIGN.md, "Formats" and "Evidence bundle"; the names are a contract)::
+
+    mimetype                          first entry, stored: application/vnd.etsi.asic-e+zip
+    records/<id>.json                 the exact RFC 8785 bytes of each record
+    receipts/<id>.json                the signed receipt (RFC 8785 bytes)
+    blobs/<hex>                       attachment bytes as the AI tool delivered them
+    batches/<batch id>/batch.json     the batch root, size and sealing time
+    batches/<batch id>/<tsa>.tst      RFC 3161 token over the root (one per TSA)
+    batches/<batch id>/<tsa>-chain.pem  the TSA certificates (convenience; never a trust root)
+    keys/<key id>.pem                 service public keys, SPKI PEM
+    README.txt, report.html, verify.sh
+    SHA256SUMS, SHA256SUMS.tst        `sha256sum -c` list and its export-time token
+    META-INF/ASiCManifest001.xml      SHA-256 of every file but mimetype and META-INF/
+    META-INF/timestamp001.tst         RFC 3161 token over the manifest bytes
+
+The writer streams: every file is hashed while it is written, blobs are copied chunk by chunk, and
+only the file digests are kept in memory. The output must be seekable so that the ``mimetype``
+entry gets a plain local header (sizes and CRC in place, no data descriptor), as ASiC readers
+that sniff the first bytes expect.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import BinaryIO, Literal
+from xml.sax.saxutils import quoteattr
+
+from . import canonical, signing
+from .errors import InvalidInput, TimestampError
+
+MIMETYPE = "application/vnd.etsi.asic-e+zip"
+TOKEN_MIMETYPE = "application/vnd.etsi.timestamp-token"
+MANIFEST = "META-INF/ASiCManifest001.xml"
+MANIFEST_TOKEN = "META-INF/timestamp001.tst"
+SUMS = "SHA256SUMS"
+SUMS_TOKEN = "SHA256SUMS.tst"
+README = "README.txt"
+REPORT = "report.html"
+VERIFY_SH = "verify.sh"
+ASIC_NS = "http://uri.etsi.org/02918/v1.2.1#"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+SHA256_URI = "http://www.w3.org/2001/04/xmlenc#sha256"
+
+ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+TSA_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+# Every file name a bundle may hold (the verifier rejects anything else: nothing rides along unchecked).
+NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("record", re.compile(r"^records/([0-7][0-9A-HJKMNP-TV-Z]{25})\.json$")),
+    ("receipt", re.compile(r"^receipts/([0-7][0-9A-HJKMNP-TV-Z]{25})\.json$")),
+    ("blob", re.compile(r"^blobs/([0-9a-f]{64})$")),
+    ("batch", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/batch\.json$")),
+    ("token", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/([a-z0-9][a-z0-9_-]{0,31})\.tst$")),
+    ("chain", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/([a-z0-9][a-z0-9_-]{0,31})-chain\.pem$")),
+    ("key", re.compile(r"^keys/([0-9a-f]{16})\.pem$")),
+)
+FIXED_NAMES = ("mimetype", README, REPORT, VERIFY_SH, SUMS, SUMS_TOKEN, MANIFEST, MANIFEST_TOKEN)
+
+
+def in_sums(name: str) -> bool:
+    """Whether ``SHA256SUMS`` lists this file: all but itself, its token, mimetype and META-INF/."""
+    return name not in ("mimetype", SUMS, SUMS_TOKEN) and not name.startswith("META-INF/")
+
+
+def in_manifest(name: str) -> bool:
+    """Whether the ASiC manifest lists this file: all but mimetype and META-INF/."""
+    return name != "mimetype" and not name.startswith("META-INF/")
+
+
+@dataclass(frozen=True)
+class RecordEvidence:
+    """One record as stored: its exact JCS bytes, its signed receipt's JCS bytes, and its state."""
+
+    record_bytes: bytes
+    receipt_bytes: bytes
+    status: Literal["stamped", "pending"]
+
+
+@dataclass(frozen=True)
+class BatchEvidence:
+    """A sealed batch: ``batch.json`` bytes, one DER token per TSA name, each TSA's chain PEM."""
+
+    batch_json: bytes
+    tokens: Mapping[str, bytes]
+    chains: Mapping[str, str]
+    untrusted: Mapping[str, bool] = field(default_factory=dict)
+
+
+# Opens the original bytes of a blob by its lowercase hex SHA-256; the writer closes the file.
+BlobOpener = Callable[[str], BinaryIO]
+# Time-stamps a 32-byte SHA-256 digest: {tsa name: DER TimeStampToken}, preferred TSA first.
+Stamper = Callable[[bytes], Mapping[str, bytes]]
+
+
+@dataclass(frozen=True)
+class SessionEvidence:
+    """Everything the exporter needs for one session, as the ledger holds it.
+
+    ``records`` in session order (seq); every batch a record names must be in ``batches`` and every
+    receipt key in ``keys`` (key id -> SPKI PEM); ``open_blob`` must open every attachment digest.
+    """
+
+    site: str
+    session_id: str
+    title: str
+    account: str
+    records: Sequence[RecordEvidence]
+    batches: Mapping[str, BatchEvidence]
+    keys: Mapping[str, str]
+    open_blob: BlobOpener
+    exported_at: str
+
+
+@dataclass
+class _Digests:
+    entries: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def add(self, name: str, digest: bytes) -> None:
+        self.entries.append((name, digest))
+
+
+def bundle_filename(site: str, session_id: str, exported_at: str) -> str:
+    """A safe download name, e.g. ``evidence-chatgpt-abc123-20261128T120000Z.asice``."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{site}-{session_id}")[:80].strip("-") or "session"
+    stamp = re.sub(r"[^0-9TZ]", "", exported_at.split(".")[0]) + "Z"
+    return f"evidence-{stem}-{stamp}.asice"
+
+
+def asset_text(name: str) -> str:
+    return resources.files("promptstamp").joinpath("bundle_assets").joinpath(name).read_text("utf-8")
+
+
+def manifest_xml(entries: Iterable[tuple[str, bytes]]) -> bytes:
+    """The ASiC-E manifest, one element per line so that ``grep``/``sed`` can read it too."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>',
+        f'<asic:ASiCManifest xmlns:asic="{ASIC_NS}" xmlns:ds="{DS_NS}">',
+        f'<asic:SigReference MimeType="{TOKEN_MIMETYPE}" URI="{MANIFEST_TOKEN}"/>',
+    ]
+    for name, digest in entries:
+        lines += [
+            f"<asic:DataObjectReference URI={quoteattr(name)}>",
+            f'<ds:DigestMethod Algorithm="{SHA256_URI}"/>',
+            f"<ds:DigestValue>{base64.b64encode(digest).decode('ascii')}</ds:DigestValue>",
+            "</asic:DataObjectReference>",
+        ]
+    lines.append("</asic:ASiCManifest>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def sums_text(entries: Iterable[tuple[str, bytes]]) -> bytes:
+    """``sha256sum`` output format (binary mode marker), one line per file."""
+    return "".join(f"{d.hex()} *{n}\n" for n, d in entries).encode("ascii")
+
+
+def _first_token(tokens: Mapping[str, bytes], what: str) -> bytes:
+    for token in tokens.values():
+        return token
+    raise TimestampError(f"no TSA answered for the {what} token; the bundle cannot be sealed now, try again")
+
+
+class _Writer:
+    def __init__(self, out: BinaryIO, date_time: tuple[int, int, int, int, int, int]) -> None:
+        if not out.seekable():
+            raise InvalidInput("the bundle must be written to a seekable file (ASiC needs a plain mimetype header)")
+        self.zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        self.date_time = date_time
+        self.digests = _Digests()
+
+    def _info(self, name: str, *, stored: bool = False) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, self.date_time)
+        info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        return info
+
+    def put(self, name: str, data: bytes, *, stored: bool = False) -> bytes:
+        digest = hashlib.sha256(data).digest()
+        self.zip.writestr(self._info(name, stored=stored), data)
+        if name != "mimetype":
+            self.digests.add(name, digest)
+        return digest
+
+    def put_stream(self, name: str, src: BinaryIO, *, expected_hex: str) -> None:
+        h = hashlib.sha256()
+        # Images are already compressed: store them, deflate buys nothing and costs time.
+        with self.zip.open(self._info(name, stored=True), "w", force_zip64=True) as dst:
+            while chunk := src.read(1 << 20):
+                h.update(chunk)
+                dst.write(chunk)
+        if h.hexdigest() != expected_hex:
+            raise InvalidInput(f"blob {expected_hex}: stored bytes hash to {h.hexdigest()}; refusing to export")
+        self.digests.add(name, h.digest())
+
+
+def _date_time(exported_at: str) -> tuple[int, int, int, int, int, int]:
+    moment = datetime.strptime(exported_at[:19], "%Y-%m-%dT%H:%M:%S")
+    return (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, moment.second)
+
+
+def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper) -> None:
+    """Write the evidence bundle of one session to ``out`` (seekable), streaming the blobs.
+
+    ``stamp(sha256_digest)`` is called twice, for ``SHA256SUMS`` and for the ASiC manifest.
+    """
+    from . import report  # late: report imports the evidence types from here
+
+    w = _Writer(out, _date_time(evidence.exported_at))
+    w.put("mimetype", MIMETYPE.encode("ascii"), stored=True)
+    blob_hexes: list[str] = []
+    seen_blobs: set[str] = set()
+    for rec in evidence.records:
+        record_id = _record_id(rec.record_bytes)
+        w.put(f"records/{record_id}.json", rec.record_bytes)
+        w.put(f"receipts/{record_id}.json", rec.receipt_bytes)
+        for hex_digest in _attachment_hexes(rec.record_bytes):
+            if hex_digest not in seen_blobs:
+                seen_blobs.add(hex_digest)
+                blob_hexes.append(hex_digest)
+    for hex_digest in blob_hexes:
+        with evidence.open_blob(hex_digest) as src:
+            w.put_stream(f"blobs/{hex_digest}", src, expected_hex=hex_digest)
+    for batch_id, batch in evidence.batches.items():
+        if not ULID_RE.match(batch_id):
+            raise InvalidInput(f"batch id {batch_id!r}: expected a ULID")
+        w.put(f"batches/{batch_id}/batch.json", batch.batch_json)
+        for tsa, token in batch.tokens.items():
+            if not TSA_NAME_RE.match(tsa):
+                raise InvalidInput(f"TSA name {tsa!r}: expected lowercase letters, digits, '-' or '_'")
+            w.put(f"batches/{batch_id}/{tsa}.tst", token)
+            if tsa in batch.chains:
+                w.put(f"batches/{batch_id}/{tsa}-chain.pem", batch.chains[tsa].encode("ascii"))
+    for kid, pem in evidence.keys.items():
+        raw = signing.public_key_from_pem(pem)
+        if signing.key_id(raw) != kid:
+            raise InvalidInput(f"key {kid}: its PEM holds key {signing.key_id(raw)}")
+        w.put(f"keys/{kid}.pem", signing.spki_pem(raw).encode("ascii"))
+    w.put(README, render_readme(evidence).encode("utf-8"))
+    w.put(REPORT, report.render_bundle_report(evidence).encode("utf-8"))
+    w.put(VERIFY_SH, asset_text("verify.sh").encode("utf-8"))
+
+    sums = sums_text([(n, d) for n, d in w.digests.entries if in_sums(n)])
+    w.put(SUMS, sums)
+    w.put(SUMS_TOKEN, _first_token(stamp(hashlib.sha256(sums).digest()), SUMS))
+    manifest = manifest_xml([(n, d) for n, d in w.digests.entries if in_manifest(n)])
+    w.put(MANIFEST, manifest)
+    w.put(MANIFEST_TOKEN, _first_token(stamp(hashlib.sha256(manifest).digest()), "ASiC manifest"))
+    w.zip.close()
+
+
+def _record_id(record_bytes: bytes) -> str:
+    value = canonical.parse_json(record_bytes)
+    rid = value.get("id") if isinstance(value, dict) else None
+    if not isinstance(rid, str) or not ULID_RE.match(rid):
+        raise InvalidInput(f"record without a ULID id: found {rid!r}")
+    return rid
+
+
+def _attachment_hexes(record_bytes: bytes) -> list[str]:
+    value = canonical.parse_json(record_bytes)
+    out: list[str] = []
+    for att in value.get("attachments", []) if isinstance(value, dict) else []:
+        digest = att.get("digest") if isinstance(att, dict) else None
+        if isinstance(digest, str) and canonical.DIGEST_RE.match(digest):
+            out.append(digest[7:])
+    return out
+
+
+def render_readme(evidence: SessionEvidence) -> str:
+    keys = "\n".join(
+        f"  {kid}  SHA-256 {signing.fingerprint(signing.public_key_from_pem(pem))}"
+        for kid, pem in sorted(evidence.keys.items())
+    ) or "  (none)"
+    tsas = sorted({tsa for b in evidence.batches.values() for tsa in b.tokens})
+    dev = sorted({tsa for b in evidence.batches.values() for tsa, u in b.untrusted.items() if u})
+    pending = sum(1 for r in evidence.records if r.status == "pending")
+    text = asset_text("README.txt")
+    return (text.replace("@SITE@", evidence.site)
+            .replace("@SESSION@", evidence.session_id)
+            .replace("@EXPORTED_AT@", evidence.exported_at)
+            .replace("@RECORDS@", str(len(evidence.records)))
+            .replace("@PENDING@", str(pending))
+            .replace("@BATCHES@", str(len(evidence.batches)))
+            .replace("@TSAS@", ", ".join(tsas) or "(none)")
+            .replace("@DEV_TSAS@", ", ".join(dev) or "(none)")
+            .replace("@KEYS@", keys))

@@ -1,0 +1,300 @@
+#!/bin/sh
+# verify.sh - check a PromptStamp evidence bundle with standard tools only:
+#   sh, unzip, sha256sum, openssl (1.1.1 or 3.x), and xxd or od; plus sed, grep, sort, tr, cut, dd.
+#
+# Usage: sh verify.sh [-k SERVICE_KEY.pem]... BUNDLE.asice|EXTRACTED_DIR TSA_ROOT.pem [MORE_ROOTS.pem...]
+#
+#   TSA_ROOT.pem  the root certificate(s) of the time-stamping authorities you trust. Get them from
+#                 the TSA or from a trusted list, never from the bundle.
+#   -k KEY.pem    a service public key you trust (from the service's published keys). Without -k the
+#                 receipts are checked against the keys inside the bundle, which proves consistency,
+#                 not origin: the script then exits 2 and prints the key fingerprints to compare.
+#
+# One line per check: "OK", "FAIL" or "NOTE". Exit 0: every check holds and every anchor was given
+# by you; 1: something failed (see FAIL lines); 2: everything holds but rests on a service key you
+# did not give with -k. The PromptStamp verifier ("promptstamp verify") performs the same checks and
+# more (strict JSON, every record field); this script exists so that nobody has to trust our code.
+set -u
+LC_ALL=C
+export LC_ALL
+
+fails=0
+untrusted=0
+ok()   { printf 'OK    %s\n' "$*"; }
+fail() { printf 'FAIL  %s\n' "$*"; fails=$((fails + 1)); }
+note() { printf 'NOTE  %s\n' "$*"; }
+usage() { sed -n '6,13p' "$0" >&2 2>/dev/null || echo "usage: sh verify.sh [-k KEY.pem]... BUNDLE TSA_ROOT.pem" >&2; exit 1; }
+
+work=$(mktemp -d) || exit 1
+trap 'rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM HUP
+mkdir "$work/trusted" || exit 1
+nkeys=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    -k) [ $# -ge 2 ] || usage
+        [ -r "$2" ] || { echo "cannot read key $2" >&2; exit 1; }
+        nkeys=$((nkeys + 1))
+        grep -v -- '-----' "$2" | tr -d ' \r\n' > "$work/trusted/$nkeys"
+        shift 2 ;;
+    -h|--help) usage ;;
+    --) shift; break ;;
+    -*) usage ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 2 ] || usage
+bundle=$1
+shift
+: > "$work/roots.pem"
+for r in "$@"; do
+  [ -r "$r" ] || { echo "cannot read TSA root $r" >&2; exit 1; }
+  cat "$r" >> "$work/roots.pem"
+done
+
+if command -v xxd >/dev/null 2>&1; then
+  hex2bin() { xxd -r -p; }
+else
+  hex2bin() {  # POSIX fallback: two hex digits at a time through printf octal escapes
+    h=$(tr -d ' \n')
+    while [ -n "$h" ]; do
+      rest=${h#??}
+      printf "\\$(printf '%03o' "0x${h%"$rest"}")"
+      h=$rest
+    done
+  }
+fi
+sha256hex() { sha256sum | cut -c1-64; }
+
+# 1. Container ---------------------------------------------------------------------------------
+if [ -d "$bundle" ]; then
+  d=$bundle
+  note "container: checking an extracted directory; the ZIP layout (mimetype first, stored) is not checked"
+else
+  first=$(unzip -Z1 "$bundle" 2>/dev/null | sed -n 1p)
+  magic=$(dd if="$bundle" bs=1 skip=30 count=39 2>/dev/null)
+  if [ "$first" = mimetype ] && [ "$magic" = "mimetypeapplication/vnd.etsi.asic-e+zip" ]; then
+    ok "container: ZIP whose first entry is mimetype, stored: application/vnd.etsi.asic-e+zip"
+  else
+    fail "container: expected a ZIP whose first entry is mimetype (stored, application/vnd.etsi.asic-e+zip), found first entry '$first'"
+  fi
+  if unzip -Z1 "$bundle" 2>/dev/null | grep -Eq '(^/|(^|/)\.\.(/|$)|\\)'; then
+    fail "container: entry names with '..', '/' at the start or '\\' (refusing to extract)"
+    exit 1
+  fi
+  d=$work/b
+  if ! unzip -q -d "$d" "$bundle" >/dev/null 2>&1; then
+    fail "container: unzip could not extract $bundle"
+    exit 1
+  fi
+fi
+cd "$d" || exit 1
+if [ "$(cat mimetype 2>/dev/null)" = "application/vnd.etsi.asic-e+zip" ]; then
+  ok "mimetype: application/vnd.etsi.asic-e+zip"
+else
+  fail "mimetype: expected application/vnd.etsi.asic-e+zip"
+fi
+find . -type f | sed 's|^\./||' | sort > "$work/files"
+
+# 2. SHA256SUMS and its time-stamp token -------------------------------------------------------
+if [ ! -f SHA256SUMS ]; then
+  fail "SHA256SUMS: missing"
+  : > "$work/sums"
+else
+  if grep -Evq '^[0-9a-f]{64} [ *][A-Za-z0-9_][A-Za-z0-9_./-]*$' SHA256SUMS || grep -q '\.\.' SHA256SUMS; then
+    fail "SHA256SUMS: lines that are not '<sha256 hex> *<plain relative name>'"
+  fi
+  sed -n 's/^[0-9a-f]\{64\} [ *]//p' SHA256SUMS | sort > "$work/sums"
+  grep -Ev '^(mimetype|SHA256SUMS|SHA256SUMS\.tst|META-INF/.*)$' "$work/files" > "$work/expected"
+  for f in $(comm -23 "$work/expected" "$work/sums"); do fail "file $f: present but not listed in SHA256SUMS"; done
+  sha256sum -c SHA256SUMS > "$work/sums.out" 2>/dev/null
+  while IFS= read -r line; do
+    case $line in
+      *': OK') ok "file hash ${line%: OK}" ;;
+      *) fail "file hash $line" ;;
+    esac
+  done < "$work/sums.out"
+fi
+untrusted_arg=""
+cat batches/*/*-chain.pem > "$work/untrusted.pem" 2>/dev/null
+[ -s "$work/untrusted.pem" ] && untrusted_arg="-untrusted $work/untrusted.pem"
+tsverify() {  # $1 token, then -data FILE or -digest HEX
+  t=$1
+  shift
+  # shellcheck disable=SC2086
+  openssl ts -verify -token_in -in "$t" "$@" -CAfile "$work/roots.pem" $untrusted_arg > "$work/ts.out" 2>&1 &&
+    grep -q '^Verification: OK' "$work/ts.out"
+}
+gentime() { openssl ts -reply -token_in -in "$1" -text 2>/dev/null | sed -n 's/^Time stamp: //p'; }
+if [ -f SHA256SUMS.tst ] && tsverify SHA256SUMS.tst -data SHA256SUMS; then
+  ok "SHA256SUMS.tst: time-stamp over SHA256SUMS verifies to your TSA root, time $(gentime SHA256SUMS.tst)"
+else
+  fail "SHA256SUMS.tst: time-stamp over SHA256SUMS does not verify to the TSA root given: $(tail -n 1 "$work/ts.out" 2>/dev/null)"
+fi
+
+# 3. ASiC manifest and its time-stamp token ----------------------------------------------------
+m=META-INF/ASiCManifest001.xml
+if [ ! -f "$m" ]; then
+  fail "$m: missing"
+else
+  sed -n -e 's/^<asic:DataObjectReference URI="\([^"]*\)">$/\1/p' \
+         -e 's/^<ds:DigestValue>\([A-Za-z0-9+/=]*\)<\/ds:DigestValue>$/\1/p' "$m" | paste - - > "$work/manifest"
+  cut -f1 "$work/manifest" | sort > "$work/mnames"
+  grep -Ev '^(mimetype|META-INF/.*)$' "$work/files" > "$work/mexpected"
+  if cmp -s "$work/mnames" "$work/mexpected"; then
+    ok "$m: lists every file outside META-INF/"
+  else
+    fail "$m: lists $(wc -l < "$work/mnames" | tr -d ' ') files, the container holds $(wc -l < "$work/mexpected" | tr -d ' ') outside META-INF/"
+  fi
+  bad=0
+  while IFS="$(printf '\t')" read -r name b64; do
+    case $name in /*|*..*) bad=$((bad + 1)); continue ;; esac
+    [ -f "$name" ] && [ "$(openssl dgst -sha256 -binary "$name" | openssl base64 -A)" = "$b64" ] || {
+      bad=$((bad + 1)); fail "$m: digest of $name does not match"; }
+  done < "$work/manifest"
+  [ "$bad" -eq 0 ] && ok "$m: every listed digest matches its file"
+  if [ -f META-INF/timestamp001.tst ] && tsverify META-INF/timestamp001.tst -data "$m"; then
+    ok "META-INF/timestamp001.tst: time-stamp over the manifest verifies to your TSA root, time $(gentime META-INF/timestamp001.tst)"
+  else
+    fail "META-INF/timestamp001.tst: time-stamp over the manifest does not verify to the TSA root given"
+  fi
+fi
+
+# 4. Service keys ------------------------------------------------------------------------------
+for k in keys/*.pem; do
+  [ -f "$k" ] || continue
+  kid=$(basename "$k" .pem)
+  grep -v -- '-----' "$k" | tr -d ' \r\n' > "$work/kbody"
+  raw_id=$(openssl base64 -d -A < "$work/kbody" | dd bs=1 skip=12 2>/dev/null | sha256hex | cut -c1-16)
+  if [ "$raw_id" != "$kid" ]; then
+    fail "key $k: holds key id $raw_id, not $kid"
+    continue
+  fi
+  trusted=no
+  for t in "$work"/trusted/*; do
+    [ -f "$t" ] && cmp -s "$t" "$work/kbody" && trusted=yes
+  done
+  fp=$(openssl base64 -d -A < "$work/kbody" | dd bs=1 skip=12 2>/dev/null | sha256hex)
+  if [ $trusted = yes ]; then
+    ok "key $kid: is a service key you gave with -k"
+  else
+    untrusted=$((untrusted + 1))
+    note "key $kid: taken from the bundle only; compare SHA-256 $fp with the service's published key"
+  fi
+done
+
+# 5. Batches: one RFC 3161 token per TSA over the Merkle root ----------------------------------
+: > "$work/stamped"
+for b in batches/*/; do
+  [ -f "${b}batch.json" ] || continue
+  bid=$(basename "$b")
+  root=$(sed -n 's/.*"root":"sha256:\([0-9a-f]\{64\}\)".*/\1/p' "${b}batch.json")
+  good=0
+  for t in "$b"*.tst; do
+    [ -f "$t" ] || continue
+    if [ -n "$root" ] && tsverify "$t" -digest "$root"; then
+      good=$((good + 1))
+      ok "batch $bid: token $(basename "$t") over root $root verifies to your TSA root, time $(gentime "$t")"
+    else
+      note "batch $bid: token $(basename "$t") does not verify to the TSA root given: $(tail -n 1 "$work/ts.out")"
+    fi
+  done
+  if [ $good -gt 0 ]; then
+    echo "$bid $root" >> "$work/stamped"
+  else
+    fail "batch $bid: no token verifies to the TSA root given (not time-stamped)"
+  fi
+done
+
+# 6. Records: digest, attachments, receipt signature, Merkle inclusion proof ---------------------
+walk() {  # RFC 9162 2.1.3.2: $1 leaf hex, $2 index, $3 size, then proof nodes
+  r=$1; fn=$2; sn=$(($3 - 1)); shift 3
+  for p in "$@"; do
+    [ $sn -eq 0 ] && { echo toolong; return; }
+    if [ $((fn % 2)) -eq 1 ] || [ $fn -eq $sn ]; then
+      r=$(printf '01%s%s' "$p" "$r" | hex2bin | sha256hex)
+      if [ $((fn % 2)) -eq 0 ]; then
+        while [ $((fn % 2)) -eq 0 ] && [ $fn -ne 0 ]; do fn=$((fn >> 1)); sn=$((sn >> 1)); done
+      fi
+    else
+      r=$(printf '01%s%s' "$r" "$p" | hex2bin | sha256hex)
+    fi
+    fn=$((fn >> 1)); sn=$((sn >> 1))
+  done
+  [ $sn -eq 0 ] && echo "$r" || echo tooshort
+}
+: > "$work/chain"
+for rec in records/*.json; do
+  [ -f "$rec" ] || continue
+  id=$(basename "$rec" .json)
+  rc=receipts/$id.json
+  h=$(sha256hex < "$rec")
+  if [ ! -f "$rc" ]; then fail "record $id: receipts/$id.json missing"; continue; fi
+  if grep -q "\"record\":\"sha256:$h\",\"record_id\":\"$id\",\"sig\":" "$rc"; then
+    ok "record $id: digest sha256:$h is the one its receipt names"
+  else
+    fail "record $id: digest sha256:$h is not the one receipts/$id.json names"
+  fi
+  for a in $(tr '{' '\n' < "$rec" | sed -n 's/^"bytes":[0-9]*,"digest":"sha256:\([0-9a-f]\{64\}\)".*/\1/p'); do
+    if [ -f "blobs/$a" ] && [ "$(sha256hex < "blobs/$a")" = "$a" ]; then
+      ok "record $id: attachment blobs/$a matches its digest"
+    else
+      fail "record $id: attachment sha256:$a missing or altered (blobs/$a)"
+    fi
+  done
+  kid=$(sed -n 's/.*,"key":"\([0-9a-f]\{16\}\)",.*/\1/p' "$rc")
+  sed 's/,"sig":"[A-Za-z0-9+/=]*"//' "$rc" | tr -d '\n' > "$work/signed"
+  sed -n 's/.*,"sig":"\([A-Za-z0-9+/=]*\)".*/\1/p' "$rc" | openssl base64 -d -A > "$work/sig" 2>/dev/null
+  if [ -n "$kid" ] && [ -f "keys/$kid.pem" ] && openssl pkeyutl -verify -pubin -inkey "keys/$kid.pem" -rawin \
+       -in "$work/signed" -sigfile "$work/sig" >/dev/null 2>&1; then
+    ok "record $id: receipt signature verifies with service key $kid"
+  else
+    fail "record $id: receipt signature does not verify (key '${kid:-none}')"
+  fi
+  set -- $(sed -n 's/.*"batch":{"id":"\([0-9A-Z]*\)","index":\([0-9]*\),"proof":\[\([0-9a-f",]*\)\],"root":"sha256:\([0-9a-f]\{64\}\)","size":\([0-9]*\)}.*/\1 \4 \2 \5 \3/p' "$rc" | tr ',"' '  ')
+  if [ $# -lt 4 ]; then fail "record $id: receipt has no readable batch member"; continue; fi
+  bid=$1; root=$2; index=$3; size=$4; shift 4
+  leaf=$(printf '00%s' "$h" | hex2bin | sha256hex)
+  got=$(walk "$leaf" "$index" "$size" "$@")
+  if [ "$got" = "$root" ]; then
+    ok "record $id: Merkle inclusion proof (leaf $index of $size) leads to batch root $root"
+  else
+    fail "record $id: Merkle inclusion proof leads to $got, the receipt names root $root"
+  fi
+  if grep -q "^$bid $root\$" "$work/stamped"; then
+    ok "record $id: time-stamped through batch $bid"
+  else
+    fail "record $id: batch $bid with root $root has no token that verifies (pending or altered)"
+  fi
+  seq=$(sed -n 's/.*,"seq":\([0-9]*\),"session":{.*/\1/p' "$rec")
+  prev=$(sed -n 's/.*,"prev":"sha256:\([0-9a-f]\{64\}\)",".*/\1/p' "$rec")
+  dev=$(sed -n 's/.*"device":"\([0-9a-f]\{16\}\)"}.*/\1/p' "$rec")
+  echo "${dev:-none} ${seq:-0} $h ${prev:-null} $id" >> "$work/chain"
+done
+
+# 7. Session chain: seq 1, 2, 3... each prev = digest of the step before (per device) ------------
+sort -k1,1 -k2,2n "$work/chain" > "$work/chain.sorted"
+lastdev=""; lastseq=0; lasth=""; chainbad=0
+while read -r dev seq h prev id; do
+  if [ "$dev" != "$lastdev" ]; then lastdev=$dev; lastseq=0; lasth=null; fi
+  if [ "$seq" -eq "$lastseq" ]; then
+    fail "chain: two records with seq $seq (device $dev), second is $id"; chainbad=1
+  elif [ "$seq" -ne $((lastseq + 1)) ]; then
+    fail "chain: gap before record $id: seq $((lastseq + 1)) to $((seq - 1)) missing (device $dev)"; chainbad=1
+  elif [ "$prev" != "$lasth" ]; then
+    fail "chain: record $id (seq $seq) names prev $prev, the record before it has digest $lasth"; chainbad=1
+  fi
+  lastseq=$seq; lasth=$h
+done < "$work/chain.sorted"
+[ $chainbad -eq 0 ] && ok "chain: $(wc -l < "$work/chain" | tr -d ' ') records, seq unbroken and every prev matches"
+
+echo
+if [ $fails -gt 0 ]; then
+  echo "RESULT: INVALID ($fails failed checks)"
+  exit 1
+elif [ $untrusted -gt 0 ]; then
+  echo "RESULT: VALID, but resting on service keys you did not give with -k (compare the fingerprints above)"
+  exit 2
+fi
+echo "RESULT: VALID against the TSA root(s) and service key(s) you gave"
+exit 0

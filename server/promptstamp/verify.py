@@ -1,0 +1,534 @@
+"""Offline verification of evidence bundles and of bare RFC 3161 tokens. No I/O beyond the input given.
+
+Bundle checks run in this fixed order; each is recorded with its outcome and an expected-vs-found
+reason, and a failure in one never stops the others (the person verifying sees everything wrong):
+
+ 1. container   a safe ZIP (limits, names), ``mimetype`` first and stored, only known file names
+ 2. manifest    ``META-INF/ASiCManifest001.xml`` lists every file outside META-INF/ with its SHA-256,
+                and ``META-INF/timestamp001.tst`` is a valid RFC 3161 token over the manifest bytes
+ 3. sums        ``SHA256SUMS`` lists every file it must, each digest matches; ``SHA256SUMS.tst`` over it
+ 4. keys        each ``keys/<id>.pem`` is an Ed25519 key with that id; trusted only if the verifier said so
+ 5. batches     ``batch.json`` is canonical and names its root; every token verifies over the root
+                (tokens.verify_token: signature, ESS, EKU, chain to a *given* root at genTime)
+ 6. records     per record: canonical bytes and schema, digest, attachments, receipt (canonical, names the
+                record, signed by a bundle key), Merkle inclusion proof to the batch root, time-stamped,
+                receipt time not after the TSA time
+ 7. chain       per device: seq 1, 2, 3... with every ``prev`` the digest of the step before; gaps,
+                duplicates and reordering are named
+ 8. coverage    no receipt, blob or batch that no record explains
+
+Trust is passed in (``Trust``): TSA roots and service keys. Certificates and keys inside the bundle
+are used to build chains and check signatures, never as anchors.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import BinaryIO
+
+from . import bundle, canonical, merkle, signing, tokens
+from .bundle_reader import BundleFiles, parse_manifest, parse_sums, read_bundle
+from .errors import CanonicalizationError, InvalidInput, PromptStampError, UntrustedAnchor, VerificationError
+from .model import Receipt, Record, parse_timestamp
+from .verdict import Outcome, Report, Run, Trust
+from .zipsafe import DEFAULT_LIMITS, ContainerError, ZipLimits
+
+__all__ = ["Trust", "Report", "check_bundle", "check_token", "verify_bundle", "verify_token_file"]
+
+# How much later than the TSA time a receipt's received_at may be: clocks of the service and the TSA differ.
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+@dataclass
+class _BatchState:
+    root: bytes | None = None
+    size: int = 0
+    state: str = "unstamped"  # 'stamped' | 'untrusted' | 'unstamped'
+    times: list[tuple[str, datetime]] = field(default_factory=list)  # (tsa, genTime) of tokens that hold
+
+
+@dataclass
+class _Ctx:
+    files: BundleFiles
+    trust: Trust
+    run: Run
+    rests_on: list[str] = field(default_factory=list)
+    keys: dict[str, signing.PublicKey] = field(default_factory=dict)
+    batches: dict[str, _BatchState] = field(default_factory=dict)
+    records: dict[str, Record] = field(default_factory=dict)
+    used_blobs: set[str] = field(default_factory=set)
+    used_batches: set[str] = field(default_factory=set)
+    used_keys: set[str] = field(default_factory=set)
+
+    def check(self, step: str, subject: str, name: str, fn: Callable[[], str]) -> Outcome:
+        try:
+            detail = fn()
+        except UntrustedAnchor as e:
+            return self.run.add(step, subject, name, "untrusted", e.detail)
+        except PromptStampError as e:
+            return self.run.add(step, subject, name, "fail", e.detail)
+        return self.run.add(step, subject, name, "ok", detail)
+
+
+def _fail(detail: str) -> VerificationError:
+    return VerificationError(detail)
+
+
+def _json(files: BundleFiles, name: str) -> canonical.JsonValue:
+    """Parse strictly and require the exact RFC 8785 bytes: what was signed is what is shown."""
+    data = files.data[name]
+    value = canonical.parse_json(data)
+    if canonical.canonicalize(value) != data:
+        raise CanonicalizationError(f"{name}: expected RFC 8785 canonical JSON bytes, found another serialization")
+    return value
+
+
+def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = DEFAULT_LIMITS) -> Report:
+    """Run every check on a bundle; never raises for bad evidence (the report says it), only records it."""
+    run = Run()
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        files = read_bundle(stream, limits)
+    except ContainerError as e:
+        run.add("container", "container", "readable ASiC-E container", "fail", e.detail)
+        return run.report("bundle")
+    ctx = _Ctx(files, trust, run)
+    _container(ctx)
+    _manifest(ctx)
+    _sums(ctx)
+    _keys(ctx)
+    _batches(ctx)
+    facts = _records(ctx)
+    _chain(ctx)
+    _coverage(ctx)
+    return run.report("bundle", ctx.rests_on, facts)
+
+
+def verify_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = DEFAULT_LIMITS) -> Report:
+    """Like ``check_bundle`` but raises VerificationError or UntrustedAnchor unless fully valid."""
+    report = check_bundle(source, trust, limits=limits)
+    report.raise_for_status()
+    return report
+
+
+# 1. container -------------------------------------------------------------------------------------
+def _container(ctx: _Ctx) -> None:
+    f = ctx.files
+    ctx.run.add("container", "container", "ASiC-E container", "ok",
+                f"ZIP with {len(f.digests) + 1} files, mimetype first and stored: {bundle.MIMETYPE}")
+    for name in f.unknown:
+        ctx.run.add("container", name, "known file name", "fail",
+                    "expected only the names DESIGN.md lists (records/, receipts/, blobs/, batches/, keys/, "
+                    "README.txt, report.html, verify.sh, SHA256SUMS[.tst], META-INF/), found an unknown file")
+    for name in bundle.FIXED_NAMES:
+        if name != "mimetype" and name not in f.entries:
+            ctx.run.add("container", name, "required file", "fail", "expected in every bundle, found missing")
+
+
+# 2. manifest and 3. sums -----------------------------------------------------------------------------
+def _listing(ctx: _Ctx, step: str, listing: str, pairs: list[tuple[str, bytes]], wanted: Callable[[str], bool]) -> None:
+    f = ctx.files
+    listed: dict[str, bytes] = {}
+    for name, digest in pairs:
+        if name in listed:
+            ctx.run.add(step, listing, "each file listed once", "fail", f"{name} is listed twice")
+        listed[name] = digest
+    for name in sorted(f.digests):
+        if wanted(name) and name not in listed:
+            ctx.run.add(step, name, f"listed in {listing}", "fail", f"expected in {listing}, found unlisted")
+    bad = 0
+    for name, digest in listed.items():
+        if not wanted(name):
+            bad += 1
+            ctx.run.add(step, name, f"listed in {listing}", "fail", f"{listing} must not list {name}")
+        elif name not in f.digests:
+            bad += 1
+            ctx.run.add(step, name, f"digest in {listing}", "fail", f"{listing} lists it, the container lacks it")
+        elif f.digests[name] != digest:
+            bad += 1
+            ctx.run.add(step, name, f"digest in {listing}", "fail",
+                        f"expected SHA-256 {digest.hex()} ({listing}), found {f.digests[name].hex()}")
+    if not bad:
+        ctx.run.add(step, listing, "every digest matches", "ok", f"{len(listed)} files")
+
+
+def _export_token(ctx: _Ctx, step: str, token_name: str, data_name: str) -> None:
+    f = ctx.files
+    if token_name not in f.data or data_name not in f.data:
+        return
+    ctx.check(step, token_name, f"time-stamp over {data_name}",
+              lambda: _token_detail(ctx, f.data[token_name], data=f.data[data_name], extra=_all_chain_certs(ctx)))
+
+
+def _manifest(ctx: _Ctx) -> None:
+    data = ctx.files.data.get(bundle.MANIFEST)
+    if data is None:
+        return
+    try:
+        pairs = parse_manifest(data)
+    except ContainerError as e:
+        ctx.run.add("manifest", bundle.MANIFEST, "ASiC manifest form", "fail", e.detail)
+    else:
+        _listing(ctx, "manifest", bundle.MANIFEST, pairs, bundle.in_manifest)
+    _export_token(ctx, "manifest", bundle.MANIFEST_TOKEN, bundle.MANIFEST)
+
+
+def _sums(ctx: _Ctx) -> None:
+    data = ctx.files.data.get(bundle.SUMS)
+    if data is None:
+        return
+    try:
+        pairs = parse_sums(data)
+    except ContainerError as e:
+        ctx.run.add("sums", bundle.SUMS, "SHA256SUMS form", "fail", e.detail)
+    else:
+        _listing(ctx, "sums", bundle.SUMS, pairs, bundle.in_sums)
+    _export_token(ctx, "sums", bundle.SUMS_TOKEN, bundle.SUMS)
+
+
+# tokens ---------------------------------------------------------------------------------------------
+def _all_chain_certs(ctx: _Ctx) -> list[bytes]:
+    certs: list[bytes] = []
+    for e in ctx.files.of_kind("chain"):
+        try:
+            certs += tokens.load_pem_certificates(ctx.files.data[e.name])
+        except InvalidInput:
+            continue  # reported where the chain belongs (batches)
+    return certs
+
+
+def _token_detail(ctx: _Ctx, token: bytes, *, extra: list[bytes], data: bytes | None = None,
+                  digest: bytes | None = None, times: list[tuple[str, datetime]] | None = None,
+                  tsa: str = "") -> str:
+    try:
+        verdict = tokens.verify_token(token, data=data, digest=digest, roots=ctx.trust.tsa_roots, extra_certs=extra)
+    except tokens.UntrustedTokenRoot as e:
+        ctx.rests_on.append(f"UNTRUSTED TSA root: chain stops at '{e.stopped_at}' (not among the roots you gave)")
+        raise
+    when = _iso(verdict.info.gen_time)
+    if times is not None:
+        times.append((tsa, verdict.info.gen_time))
+    ctx.rests_on.append(f"TSA root '{verdict.root_subject}' (given by you)")
+    notes = "; ".join(verdict.notes)
+    return f"genTime {when}, signed by '{verdict.info.signer_subject}', root '{verdict.root_subject}'" + (
+        f"; {notes}" if notes else "")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+# 4. keys --------------------------------------------------------------------------------------------
+def _keys(ctx: _Ctx) -> None:
+    for e in sorted(ctx.files.of_kind("key"), key=lambda e: e.name):
+        kid = e.groups[0]
+
+        def one(kid: str = kid, name: str = e.name) -> str:
+            raw = signing.public_key_from_pem(ctx.files.data[name])
+            if signing.key_id(raw) != kid:
+                raise _fail(f"expected key id {kid} (file name), found key {signing.key_id(raw)}")
+            ctx.keys[kid] = signing.PublicKey(raw)
+            if not ctx.trust.trusts_key(raw):
+                ctx.rests_on.append(f"UNTRUSTED service key {kid} (SHA-256 {signing.fingerprint(raw)})")
+                raise UntrustedAnchor(f"key {kid} is not among the keys you trust; compare SHA-256 "
+                                      f"{signing.fingerprint(raw)} with the service's published keys")
+            ctx.rests_on.append(f"service key {kid} (given by you)")
+            return f"Ed25519 key {kid}, one of the keys you trust"
+
+        ctx.check("keys", e.name, "service key", one)
+
+
+# 5. batches -----------------------------------------------------------------------------------------
+def _batches(ctx: _Ctx) -> None:
+    f = ctx.files
+    ids = sorted({e.groups[0] for e in f.entries.values() if e.kind in ("batch", "token", "chain")})
+    for bid in ids:
+        state = ctx.batches[bid] = _BatchState()
+        name = f"batches/{bid}/batch.json"
+        if name not in f.data:
+            ctx.run.add("batches", name, "batch root", "fail", "expected beside the batch's tokens, found missing")
+            continue
+
+        def root(bid: str = bid, name: str = name, state: _BatchState = state) -> str:
+            value = _json(f, name)
+            if not isinstance(value, dict) or value.get("v") != 1 or value.get("id") != bid:
+                raise _fail(f"expected {{'v': 1, 'id': '{bid}', ...}}, found another object")
+            size = value.get("size")
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise _fail(f"expected a positive integer size, found {size!r}")
+            state.root, state.size = canonical.digest_bytes(str(value.get("root"))), size
+            return f"root sha256:{state.root.hex()}, {size} records, sealed {value.get('sealed_at')}"
+
+        if ctx.check("batches", name, "batch root", root) != "ok":
+            continue
+        outcomes: list[Outcome] = []
+        for tok in sorted((e for e in f.of_kind("token") if e.groups[0] == bid), key=lambda e: e.name):
+            tsa = tok.groups[1]
+            chain_name = f"batches/{bid}/{tsa}-chain.pem"
+            extra: list[bytes] = []
+            if chain_name in f.data:
+                try:
+                    extra = tokens.load_pem_certificates(f.data[chain_name])
+                except InvalidInput as e:
+                    ctx.run.add("batches", chain_name, "TSA certificates", "fail", e.detail)
+            def stamp(t: str = tok.name, x: list[bytes] = extra, s: _BatchState = state, a: str = tsa) -> str:
+                return _token_detail(ctx, f.data[t], digest=s.root, extra=x, times=s.times, tsa=a)
+
+            outcomes.append(ctx.check("batches", tok.name, "time-stamp over the batch root", stamp))
+        if "fail" in outcomes:
+            state.state = "failed"
+        elif "ok" in outcomes:
+            state.state = "stamped"
+        elif "untrusted" in outcomes:
+            state.state = "untrusted"
+        else:
+            ctx.run.add("batches", f"batches/{bid}/", "time-stamp over the batch root", "note",
+                        "no token yet: the batch is pending, its records are not time-stamped")
+
+
+# 6. records -----------------------------------------------------------------------------------------
+def _records(ctx: _Ctx) -> dict[str, object]:
+    f = ctx.files
+    sessions: dict[tuple[str, str], int] = defaultdict(int)
+    stamped_times: list[datetime] = []
+    for e in sorted(f.of_kind("record"), key=lambda e: e.name):
+        rid = e.groups[0]
+        rec = _record(ctx, e.name, rid)
+        if rec is None:
+            continue
+        sessions[(rec.site, rec.session_id)] += 1
+        _attachments(ctx, rec)
+        receipt = _receipt(ctx, rec)
+        if receipt is None:
+            continue
+        t = _inclusion(ctx, rec, receipt)
+        if t is not None:
+            stamped_times.append(t)
+    facts: dict[str, object] = {"records": len(ctx.records)}
+    if sessions:
+        (site, sid), _ = max(sessions.items(), key=lambda kv: kv[1])
+        facts["session"] = f"{site}/{sid}"
+        for (s, i), n in sessions.items():
+            if (s, i) != (site, sid):
+                ctx.run.add("records", f"{s}/{i}", "one session", "fail",
+                            f"expected every record in session {site}/{sid}, found {n} record(s) of {s}/{i}")
+    if ctx.records:
+        caps = sorted(r.captured_at for r in ctx.records.values())
+        facts["captured"] = f"{caps[0]} .. {caps[-1]}"
+    if stamped_times:
+        facts["time-stamped"] = f"{_iso(min(stamped_times))} .. {_iso(max(stamped_times))}"
+    return facts
+
+
+def _record(ctx: _Ctx, name: str, rid: str) -> Record | None:
+    out: list[Record] = []
+
+    def one() -> str:
+        rec = Record.from_json(_json(ctx.files, name))
+        if rec.id != rid:
+            raise _fail(f"expected record {rid} (file name), found record {rec.id}: records swapped or renamed")
+        out.append(rec)
+        return f"seq {rec.seq}, {rec.type}, digest {rec.digest}"
+
+    if ctx.check("records", name, "record", one) != "ok":
+        return None
+    ctx.records[rid] = out[0]
+    return out[0]
+
+
+def _attachments(ctx: _Ctx, rec: Record) -> None:
+    for i, att in enumerate(rec.attachments):
+        hexd = att.digest[7:]
+        name = f"blobs/{hexd}"
+        ctx.used_blobs.add(name)
+
+        def one(name: str = name, hexd: str = hexd, size: int = att.bytes) -> str:
+            if name not in ctx.files.digests:
+                raise _fail(f"expected {name} (attachment sha256:{hexd}), found missing")
+            found = ctx.files.digests[name].hex()
+            if found != hexd:
+                raise _fail(f"expected bytes with SHA-256 {hexd} (the record's attachment), found {found}")
+            actual = ctx.files.sizes.get(name)
+            if actual != size:
+                raise _fail(f"expected {size} bytes (the record says), found {actual}")
+            return f"{size} bytes match the record's digest"
+
+        ctx.check("records", f"records/{rec.id}.json", f"attachment {i} ({att.role}, {att.media_type})", one)
+
+
+def _receipt(ctx: _Ctx, rec: Record) -> Receipt | None:
+    name = f"receipts/{rec.id}.json"
+    out: list[Receipt] = []
+
+    def one() -> str:
+        if name not in ctx.files.data:
+            raise _fail("expected a receipt for every record, found missing")
+        receipt = Receipt.from_json(_json(ctx.files, name))
+        if receipt.record != rec.digest or receipt.record_id != rec.id:
+            raise _fail(f"expected record {rec.id} with digest {rec.digest}, found the receipt names "
+                        f"{receipt.record_id} with digest {receipt.record}")
+        key = ctx.keys.get(receipt.key)
+        if key is None:
+            raise _fail(f"expected keys/{receipt.key}.pem (a readable Ed25519 key), found no such key in the bundle")
+        ctx.used_keys.add(receipt.key)
+        key.verify(receipt.signed_bytes(), signing.unb64(receipt.sig, "receipt.sig"))
+        out.append(receipt)
+        if not ctx.trust.trusts_key(key.raw):
+            raise UntrustedAnchor(f"signature valid, by service key {receipt.key}, which you did not trust")
+        return f"signed by service key {receipt.key}"
+
+    if ctx.check("records", name, "receipt signature", one) == "fail":
+        return None
+    return out[0] if out else None
+
+
+def _inclusion(ctx: _Ctx, rec: Record, receipt: Receipt) -> datetime | None:
+    ref = receipt.batch
+    ctx.used_batches.add(ref.id)
+    state = ctx.batches.get(ref.id)
+    subject = f"receipts/{rec.id}.json"
+
+    def proof() -> str:
+        if state is None or state.root is None:
+            raise _fail(f"expected batches/{ref.id}/batch.json with a readable root, found none")
+        if canonical.digest_bytes(ref.root) != state.root or ref.size != state.size:
+            raise _fail(f"expected root sha256:{state.root.hex()} and size {state.size} (batch.json), "
+                        f"found {ref.root} and size {ref.size} in the receipt")
+        merkle.verify_inclusion(rec.digest_raw, ref.index, ref.size, [bytes.fromhex(p) for p in ref.proof],
+                                state.root)
+        return f"leaf {ref.index} of {ref.size} leads to the batch root"
+
+    if ctx.check("records", subject, "Merkle inclusion proof", proof) != "ok" or state is None:
+        return None
+    outcome: Outcome = {"stamped": "ok", "untrusted": "untrusted"}.get(state.state, "fail")  # type: ignore[assignment]
+    if outcome == "fail":
+        why = ("the batch has no token yet (pending): not time-stamped" if state.state == "unstamped"
+               else "a token of the batch failed verification")
+        ctx.run.add("records", subject, "time-stamped", "fail", why)
+        return None
+    first = min(state.times, key=lambda t: t[1]) if state.times else None
+    detail = (f"by {first[0]} at {_iso(first[1])}" if first
+              else "only by TSA roots you did not give")
+    ctx.run.add("records", subject, "time-stamped", outcome, detail)
+    if first is None:
+        return None
+
+    def times() -> str:
+        received = parse_timestamp(receipt.received_at, "receipt.received_at")
+        if received > first[1] + CLOCK_SKEW:
+            raise _fail(f"expected received_at no later than the TSA time {_iso(first[1])}, found "
+                        f"{receipt.received_at}")
+        return f"captured {rec.captured_at}, received {receipt.received_at}, time-stamped {_iso(first[1])}"
+
+    ctx.check("records", subject, "times in order", times)
+    if parse_timestamp(rec.captured_at, "record.captured_at") > first[1] + CLOCK_SKEW:
+        ctx.run.add("records", f"records/{rec.id}.json", "capture time", "note",
+                    f"the device clock said {rec.captured_at}, after the TSA time {_iso(first[1])}")
+    return first[1]
+
+
+# 7. chain -------------------------------------------------------------------------------------------
+def _chain(ctx: _Ctx) -> None:
+    by_device: dict[str, list[Record]] = defaultdict(list)
+    for rec in ctx.records.values():
+        by_device[rec.device or "(no device)"].append(rec)
+    by_digest = {r.digest: r for r in ctx.records.values()}
+    for device, recs in sorted(by_device.items()):
+        recs.sort(key=lambda r: (r.seq, r.id))
+        problems = 0
+        expected_seq, prev_rec = 1, None
+        for rec in recs:
+            subject = f"records/{rec.id}.json"
+            if prev_rec is not None and rec.seq == prev_rec.seq:
+                problems += 1
+                ctx.run.add("chain", subject, "seq", "fail",
+                            f"duplicated step: records {prev_rec.id} and {rec.id} both have seq {rec.seq}")
+                continue
+            if rec.seq != expected_seq:
+                problems += 1
+                missing = (f"seq {expected_seq}" if rec.seq == expected_seq + 1
+                           else f"seq {expected_seq} to {rec.seq - 1}")
+                ctx.run.add("chain", subject, "seq", "fail",
+                            f"gap: expected seq {expected_seq}, found {rec.seq}; {missing} missing from the bundle")
+            elif prev_rec is not None and rec.prev != prev_rec.digest:
+                problems += 1
+                other = by_digest.get(rec.prev or "")
+                found = f"record {other.id} (seq {other.seq})" if other else f"{rec.prev}, not in the bundle"
+                ctx.run.add("chain", subject, "prev", "fail", f"reordered or altered: expected prev "
+                            f"{prev_rec.digest} (seq {prev_rec.seq}), found {found}")
+            expected_seq, prev_rec = rec.seq + 1, rec
+        if not problems:
+            ctx.run.add("chain", f"device {device}", "session chain", "ok",
+                        f"seq 1..{recs[-1].seq} unbroken, every prev is the digest of the step before")
+        ctx.run.add("chain", f"device {device}", "after the last step", "note",
+                    f"the chain shows nothing is missing up to seq {recs[-1].seq}; it cannot show steps after it")
+
+
+# 8. coverage ----------------------------------------------------------------------------------------
+def _coverage(ctx: _Ctx) -> None:
+    f = ctx.files
+    for e in f.of_kind("receipt"):
+        if e.groups[0] not in ctx.records and f"records/{e.groups[0]}.json" not in f.entries:
+            ctx.run.add("coverage", e.name, "receipt has its record", "fail",
+                        "expected records/" + e.groups[0] + ".json beside this receipt, found missing (removed?)")
+    for e in f.of_kind("blob"):
+        if e.name not in ctx.used_blobs:
+            ctx.run.add("coverage", e.name, "blob is an attachment", "fail",
+                        "expected every blob to be named by a record's attachments, found none naming it")
+    for bid in ctx.batches:
+        if bid not in ctx.used_batches:
+            ctx.run.add("coverage", f"batches/{bid}/", "batch holds a record", "fail",
+                        "expected every batch to hold a record of the bundle, found none")
+    for kid in ctx.keys:
+        if kid not in ctx.used_keys:
+            ctx.run.add("coverage", f"keys/{kid}.pem", "key signs a receipt", "note", "no receipt uses this key")
+
+
+# bare tokens ----------------------------------------------------------------------------------------
+def check_token(token_der: bytes, trust: Trust, *, data: bytes | None = None, digest: bytes | None = None,
+                extra_certs: tuple[bytes, ...] = ()) -> Report:
+    """Verify a bare ``.tst`` or a ``.tsr`` over ``data`` or ``digest``: one check row per token check."""
+    run = Run()
+    if (data is None) == (digest is None):
+        raise InvalidInput("give exactly one of the stamped data or its digest")
+    rests: list[str] = []
+    facts: dict[str, object] = {}
+    try:
+        info = tokens.token_info(token_der)
+        facts = {"genTime": _iso(info.gen_time), "imprint": f"{info.imprint_algorithm}:{info.imprint.hex()}",
+                 "policy": info.policy, "serial": info.serial, "tsa": info.tsa_name or "(not named)",
+                 "signer": info.signer_subject or "(no signer certificate in the token)"}
+    except PromptStampError:
+        pass
+    failed_at: str | None = None
+    try:
+        verdict = tokens.verify_token(token_der, data=data, digest=digest, roots=trust.tsa_roots,
+                                      extra_certs=extra_certs)
+    except tokens.UntrustedTokenRoot as e:
+        failed_at, outcome, detail = "chain", "untrusted", e.detail
+        rests.append(f"UNTRUSTED TSA root: chain stops at '{e.stopped_at}'")
+    except PromptStampError as e:
+        failed_at, outcome, detail = (e.code if e.code in tokens.CHECKS else "structure"), "fail", e.detail
+    else:
+        rests.append(f"TSA root '{verdict.root_subject}' (given by you)")
+        facts["valid now"] = "yes" if verdict.valid_now else "no (validated at genTime)"
+    for name in tokens.CHECKS:
+        if name == failed_at:
+            run.add("token", "token", name, outcome, detail)  # type: ignore[arg-type]
+            break
+        run.add("token", "token", name, "ok", "holds")
+    if failed_at is None:
+        for note in verdict.notes:
+            run.add("token", "token", "note", "note", note)
+    return run.report("token", rests, facts)
+
+
+def verify_token_file(token_der: bytes, trust: Trust, *, data: bytes | None = None,
+                      digest: bytes | None = None, extra_certs: tuple[bytes, ...] = ()) -> Report:
+    report = check_token(token_der, trust, data=data, digest=digest, extra_certs=extra_certs)
+    report.raise_for_status()
+    return report
