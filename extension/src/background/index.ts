@@ -1,0 +1,283 @@
+/**
+ * The background (service worker in Chromium, event page in Firefox): the only part that records,
+ * signs, stores and uploads. Content scripts and the popup talk to it with typed messages.
+ */
+import { adapterForHost, adapterForSite } from "../adapters/registry.ts";
+import type { DomHealth } from "../adapters/types.ts";
+import { ext, type Request, type ResponseFor, type TabStatus } from "../core/messages.ts";
+import { compact, refsOf, WEB_SITE, type Draft, type SiteId } from "../core/record.ts";
+import { Api, ApiError, Unreachable } from "./api.ts";
+import { byIndex, countByIndex, get, sessionKey, type OutboxItem, type SessionItem } from "./db.ts";
+import { deviceKey } from "./devicekey.ts";
+import { fetchImage, recordSnapshot, recordUserStep, setOnRecorded } from "./recorder.ts";
+import { loadSettings, loadStatus, reportError, saveSettings, updateStatus } from "./settings.ts";
+import { flush } from "./uploader.ts";
+
+interface TabState {
+  site: SiteId;
+  pageUrl: string;
+  sessionId?: string;
+  title?: string;
+  dom?: DomHealth;
+  trafficDrift?: string;
+}
+
+const tabKey = (id: number) => `tab:${id}`;
+
+async function tabState(id: number): Promise<TabState | undefined> {
+  const got = (await ext.storage.session.get(tabKey(id))) as { [k: string]: TabState | undefined };
+  return got[tabKey(id)];
+}
+
+async function setTabState(id: number, state: TabState): Promise<void> {
+  await ext.storage.session.set({ [tabKey(id)]: state });
+}
+
+async function siteEnabled(site: string): Promise<boolean> {
+  const s = await loadSettings();
+  return !s.paused && s.sites[site] !== false;
+}
+
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+setOnRecorded(() => {
+  if (flushTimer) clearTimeout(flushTimer);
+  flushTimer = setTimeout(() => void flush(true), 300);
+});
+
+/** The session a tab is showing: from its address, else from the last snapshot it delivered. */
+async function sessionForTab(tabId: number): Promise<{ site: string; id: string; url?: string; title?: string } | undefined> {
+  const tab = await ext.tabs.get(tabId);
+  if (!tab.url) return undefined;
+  const url = new URL(tab.url);
+  const adapter = adapterForHost(url.hostname);
+  if (!adapter) return undefined;
+  const state = await tabState(tabId);
+  const id = adapter.sessionFromUrl(url) ?? state?.sessionId;
+  if (!id) return undefined;
+  const session = await get<SessionItem>("sessions", sessionKey(adapter.id, id));
+  return compact({ site: adapter.id, id, url: session?.url ?? tab.url, title: session?.title ?? tab.title });
+}
+
+async function tabStatus(tabId: number): Promise<TabStatus> {
+  const settings = await loadSettings();
+  const status = await loadStatus();
+  const totalQueued = await countByIndex("outbox", "state", "queued");
+  const base: TabStatus = {
+    enabled: false, paused: settings.paused, paired: Boolean(status.registeredKey && settings.token),
+    serverUrl: settings.serverUrl, health: "idle", counts: { stamped: 0, pending: 0, queued: 0, rejected: 0 },
+    totalQueued, lastError: status.lastError, lastUploadAt: status.lastUploadAt, outputs: [],
+  };
+  let tab: chrome.tabs.Tab;
+  try {
+    tab = await ext.tabs.get(tabId);
+  } catch {
+    return base;
+  }
+  const adapter = tab.url ? adapterForHost(new URL(tab.url).hostname) : undefined;
+  if (!adapter) return base;
+  const state = await tabState(tabId);
+  const out: TabStatus = {
+    ...base, site: adapter.id, siteName: adapter.name, adapter: `${adapter.id}@${adapter.version}`,
+    enabled: await siteEnabled(adapter.id),
+  };
+  if (state?.trafficDrift) {
+    out.health = "drift";
+    out.healthReason = state.trafficDrift;
+  } else if (state?.dom) {
+    out.health = state.dom.state;
+    out.healthReason = state.dom.reason;
+  }
+  const session = await sessionForTab(tabId);
+  if (session) {
+    out.sessionId = session.id;
+    out.title = session.title;
+    const key = sessionKey(session.site, session.id);
+    for (const item of await byIndex<OutboxItem>("outbox", "session", key)) out.counts[item.state]++;
+    out.outputs = (await get<SessionItem>("sessions", key))?.outputs ?? [];
+  }
+  return out;
+}
+
+async function userStep(tabId: number, make: (s: { site: string; id: string; url?: string; title?: string }) => Draft): Promise<ResponseFor["addNote"]> {
+  const session = await sessionForTab(tabId);
+  if (!session) return { ok: false, error: "this tab shows no conversation to add a step to" };
+  await recordUserStep(session.site, session.id, make(session));
+  return { ok: true };
+}
+
+async function pair(serverUrl: string, token: string, deviceName: string): Promise<ResponseFor["pair"]> {
+  let base: URL;
+  try {
+    base = new URL(serverUrl);
+  } catch {
+    return { ok: false, error: `not a URL: ${serverUrl}` };
+  }
+  if (base.protocol !== "https:" && base.protocol !== "http:") return { ok: false, error: "the server URL must be http(s)" };
+  const url = base.origin + base.pathname.replace(/\/+$/, "");
+  const api = new Api(url, token);
+  try {
+    await api.health();
+    const device = await deviceKey();
+    const key = await api.registerDevice(device.publicKey, deviceName || "browser");
+    if (key !== device.keyId) {
+      return { ok: false, error: `the server names this device ${key}, but its key id is ${device.keyId}` };
+    }
+    await saveSettings({ serverUrl: url, token, deviceName });
+    await updateStatus({ registeredKey: key, registeredServer: url });
+    await reportError(undefined);
+    void flush(true);
+    return { ok: true, keyId: key };
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return { ok: false, error: "the server refused this token" };
+    if (e instanceof ApiError) return { ok: false, error: `${e.code}: ${e.detail}` };
+    if (e instanceof Unreachable) return { ok: false, error: e.message };
+    return { ok: false, error: String(e) };
+  }
+}
+
+async function handle(msg: Request, sender: chrome.runtime.MessageSender): Promise<unknown> {
+  switch (msg.kind) {
+    case "observe": {
+      const tabId = sender.tab?.id;
+      if (!(await siteEnabled(msg.site))) return { ok: true };
+      const pageOrigin = new URL(msg.pageUrl).origin;
+      for (const o of msg.observations) {
+        if (o.kind === "drift") {
+          if (tabId !== undefined) {
+            const state = (await tabState(tabId)) ?? { site: msg.site, pageUrl: msg.pageUrl };
+            await setTabState(tabId, { ...state, trafficDrift: o.reason });
+          }
+        } else if (o.kind === "snapshot") {
+          if (tabId !== undefined) {
+            const state = (await tabState(tabId)) ?? { site: msg.site, pageUrl: msg.pageUrl };
+            await setTabState(tabId, { ...state, sessionId: o.snapshot.sessionId, title: o.snapshot.title ?? state.title });
+          }
+          await recordSnapshot(msg.site, o.snapshot, msg.headers, pageOrigin);
+        }
+      }
+      return { ok: true };
+    }
+    case "health": {
+      const tabId = sender.tab?.id;
+      if (tabId === undefined) return { ok: true };
+      const state = (await tabState(tabId)) ?? { site: msg.site, pageUrl: msg.pageUrl };
+      await setTabState(tabId, { ...state, pageUrl: msg.pageUrl, dom: msg.health });
+      return { ok: true };
+    }
+    case "siteEnabled":
+      return { enabled: await siteEnabled(msg.site) };
+    case "tabStatus":
+      return tabStatus(msg.tabId);
+    case "markChosen": {
+      const session = await sessionForTab(msg.tabId);
+      if (!session) return { ok: false, error: "this tab shows no conversation to add a step to" };
+      const item = await get<SessionItem>("sessions", sessionKey(session.site, session.id));
+      const choice = item?.outputs.find((o) => o.recordId === msg.recordId);
+      const chosen = await get<OutboxItem>("outbox", msg.recordId);
+      if (!choice || !chosen) return { ok: false, error: "that output is not recorded in this session" };
+      const img = msg.imageIndex === undefined ? undefined : choice.images[msg.imageIndex];
+      if (msg.imageIndex !== undefined && !img) return { ok: false, error: `the output has no image ${msg.imageIndex + 1}` };
+      // The selection names the chosen record by id and by digest, so it cannot be re-pointed.
+      await recordUserStep(session.site, session.id, compact({
+        type: "selection", actor: "user", session,
+        refs: refsOf({ record_id: choice.recordId, record: chosen.digest, message_id: choice.messageId }),
+        params: img ? { image_index: msg.imageIndex ?? 0 } : undefined,
+      } satisfies Draft), img ? [{ digest: img.digest, media_type: img.mediaType, bytes: img.bytes, role: "selected" }] : []);
+      return { ok: true };
+    }
+    case "addNote": {
+      const text = msg.text.trim();
+      if (!text) return { ok: false, error: "the note is empty" };
+      return userStep(msg.tabId, (session) => ({ type: "note", actor: "user", session, text }));
+    }
+    case "flush":
+      await flush(true);
+      return { ok: true };
+    case "pair":
+      return pair(msg.serverUrl, msg.token, msg.deviceName);
+    case "unpair":
+      await saveSettings({ token: "" });
+      await updateStatus({ registeredKey: undefined, registeredServer: undefined });
+      return { ok: true };
+    case "getSettings":
+      return loadSettings();
+    case "saveSettings":
+      await saveSettings(compact({ paused: msg.paused, sites: msg.sites }));
+      return { ok: true };
+    case "deviceInfo": {
+      const d = await deviceKey();
+      const status = await loadStatus();
+      return { keyId: d.keyId, publicKey: d.publicKey, registered: status.registeredKey === d.keyId };
+    }
+  }
+}
+
+ext.runtime.onMessage.addListener((msg: Request, sender, sendResponse) => {
+  handle(msg, sender).then(sendResponse, (e: unknown) => sendResponse({ ok: false, error: String(e) }));
+  return true; // answer asynchronously
+});
+
+// User steps from any page: "Stamp selection" / "Stamp image" (generic capture).
+function createMenus(): void {
+  ext.contextMenus.removeAll(() => {
+    ext.contextMenus.create({ id: "stamp-selection", title: "Stamp selection", contexts: ["selection"] });
+    ext.contextMenus.create({ id: "stamp-image", title: "Stamp image", contexts: ["image"] });
+  });
+}
+
+async function pageSession(tab: chrome.tabs.Tab | undefined): Promise<{ site: string; id: string; url?: string; title?: string }> {
+  if (tab?.id !== undefined) {
+    const s = await sessionForTab(tab.id).catch(() => undefined);
+    if (s) return s;
+  }
+  const url = new URL(tab?.url ?? "about:blank");
+  return compact({ site: WEB_SITE, id: (url.origin + url.pathname).slice(0, 512), url: url.href, title: tab?.title });
+}
+
+ext.contextMenus.onClicked.addListener((info, tab) => {
+  // The permission request must come first, synchronously inside the click (a user gesture).
+  const src = info.srcUrl;
+  const needs = info.menuItemId === "stamp-image" && src && /^https?:/.test(src) ? [`${new URL(src).origin}/*`] : [];
+  const granted = needs.length ? ext.permissions.request({ origins: needs }) : Promise.resolve(true);
+  void (async () => {
+    try {
+      const session = await pageSession(tab);
+      const pageUrl = info.pageUrl ?? tab?.url;
+      if (info.menuItemId === "stamp-selection" && info.selectionText) {
+        await recordUserStep(session.site, session.id, compact({
+          type: "selection", actor: "user", session, text: info.selectionText,
+          refs: pageUrl ? { page_url: pageUrl } : undefined,
+        } satisfies Draft));
+      } else if (info.menuItemId === "stamp-image" && src) {
+        if (!(await granted)) throw new Error(`no permission to read images from ${new URL(src).host}`);
+        const attachment = await fetchImage({ url: src, role: "selected" }, {}, "");
+        await recordUserStep(session.site, session.id, compact({
+          type: "selection", actor: "user", session, refs: pageUrl ? { page_url: pageUrl } : undefined,
+        } satisfies Draft), [attachment]);
+      }
+    } catch (e) {
+      await reportError(`stamping from the page failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  })();
+});
+
+ext.tabs.onRemoved.addListener((tabId) => void ext.storage.session.remove(tabKey(tabId)));
+ext.tabs.onUpdated.addListener((tabId, change) => {
+  if (change.status === "loading" && change.url) void ext.storage.session.remove(tabKey(tabId));
+});
+
+ext.runtime.onInstalled.addListener(() => {
+  createMenus();
+  void deviceKey(); // made once, at install: records are signed even before pairing
+});
+ext.runtime.onStartup.addListener(() => {
+  createMenus();
+  void flush(true);
+});
+ext.alarms.create("upload", { periodInMinutes: 1 });
+ext.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === "upload") void flush();
+});
+void flush(true);
+
+export { adapterForSite };

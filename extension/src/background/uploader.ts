@@ -1,0 +1,152 @@
+/**
+ * Drains the outbox: blobs first (the server refuses a record whose blob it lacks), then records
+ * in arrays, oldest first. Network and server failures back off exponentially; resending is
+ * harmless because a record id is its idempotency key. A record the server rejects is kept,
+ * marked, and named in the popup: it is never silently dropped.
+ */
+import { Api, ApiError, Unreachable } from "./api.ts";
+import { byIndex, done, get, openDb, put, type BlobItem, type OutboxItem } from "./db.ts";
+import { loadSettings, loadStatus, reportError, updateStatus } from "./settings.ts";
+
+const BATCH = 100;
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
+
+let running: Promise<void> | undefined;
+let again = false;
+let failures = 0;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+let nextAttemptAt = 0;
+
+export function backoffMs(n: number): number {
+  return Math.min(MAX_BACKOFF_MS, 2000 * 2 ** Math.max(0, n - 1));
+}
+
+function scheduleRetry(): void {
+  failures++;
+  const wait = backoffMs(failures);
+  nextAttemptAt = Date.now() + wait;
+  if (retryTimer) clearTimeout(retryTimer);
+  retryTimer = setTimeout(() => void flush(), wait);
+}
+
+/** Upload what is queued now. `force` ignores the backoff (the popup's "Upload now"). */
+export function flush(force = false): Promise<void> {
+  if (!force && Date.now() < nextAttemptAt) return Promise.resolve();
+  if (running) {
+    again = true;
+    return running;
+  }
+  running = (async () => {
+    try {
+      do {
+        again = false;
+        await drain();
+      } while (again);
+    } finally {
+      running = undefined;
+    }
+  })();
+  return running;
+}
+
+async function markItems(items: OutboxItem[]): Promise<void> {
+  const db = await openDb();
+  const tx = db.transaction("outbox", "readwrite");
+  for (const item of items) tx.objectStore("outbox").put(item);
+  await done(tx);
+}
+
+async function drain(): Promise<void> {
+  const settings = await loadSettings();
+  const status = await loadStatus();
+  if (!settings.serverUrl || !settings.token || !status.registeredKey) return;
+  const api = new Api(settings.serverUrl, settings.token);
+  let batchSize = BATCH;
+  try {
+    for (;;) {
+      const items = await byIndex<OutboxItem>("outbox", "state", "queued", batchSize);
+      if (!items.length) break;
+      items.sort((a, b) => (a.id < b.id ? -1 : 1));
+      for (const digest of new Set(items.flatMap((i) => i.blobs))) {
+        const blob = await get<BlobItem>("blobs", digest);
+        if (!blob || blob.uploaded) continue;
+        await api.putBlob(digest, blob.bytes, blob.mediaType);
+        await put("blobs", { ...blob, uploaded: true });
+      }
+      try {
+        const results = await api.postRecords(items.map((i) => i.envelope));
+        const byId = new Map(results.map((r) => [r.record_id, r]));
+        for (const item of items) {
+          const r = byId.get(item.id);
+          item.attempts++;
+          if (r) {
+            item.state = r.status === "stamped" ? "stamped" : "pending";
+            item.receipt = r.receipt;
+            delete item.error;
+          }
+        }
+        await markItems(items);
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        if (e.status === 413 && batchSize > 1) {
+          batchSize = Math.max(1, Math.floor(batchSize / 2));
+          continue;
+        }
+        if (e.code === "blob_missing") {
+          // The server lost or never got a blob we marked uploaded: send the blobs again.
+          for (const digest of new Set(items.flatMap((i) => i.blobs))) {
+            const blob = await get<BlobItem>("blobs", digest);
+            if (blob) await put("blobs", { ...blob, uploaded: false });
+          }
+          if (items.length === 1) throw e;
+          continue;
+        }
+        if ((e.status === 400 || e.status === 409 || e.status === 413) && (e.index !== undefined || items.length === 1)) {
+          const bad = items[e.index ?? 0];
+          if (!bad) throw e;
+          bad.state = "rejected";
+          bad.error = `${e.code}: ${e.detail}`;
+          bad.attempts++;
+          await markItems([bad]);
+          await reportError(`the server rejected a step (${e.code}): ${e.detail}`);
+          continue;
+        }
+        if (e.status === 400 || e.status === 409) {
+          // Cannot tell which record failed: send one at a time to find it.
+          batchSize = 1;
+          continue;
+        }
+        throw e;
+      }
+    }
+    failures = 0;
+    nextAttemptAt = 0;
+    await updateStatus({ lastUploadAt: new Date().toISOString() });
+    const current = await loadStatus();
+    if (current.lastError?.startsWith("upload:")) await reportError(undefined);
+    await refreshPending(api);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      await reportError("upload: the server refused the token; pair again in Options");
+      return;
+    }
+    const why = e instanceof Unreachable ? e.message : e instanceof ApiError ? `${e.code}: ${e.detail}` : String(e);
+    await reportError(`upload: ${why}; retrying in ${Math.round(backoffMs(failures + 1) / 1000)} s`);
+    scheduleRetry();
+  }
+}
+
+/** Ask the server about records stored but not yet time-stamped. */
+async function refreshPending(api: Api): Promise<void> {
+  const pending = await byIndex<OutboxItem>("outbox", "state", "pending", 50);
+  const changed: OutboxItem[] = [];
+  for (const item of pending) {
+    const answer = await api.getRecord(item.id);
+    if (answer.status === "stamped") {
+      item.state = "stamped";
+      if (answer.receipt) item.receipt = answer.receipt;
+      changed.push(item);
+    }
+  }
+  if (changed.length) await markItems(changed);
+}

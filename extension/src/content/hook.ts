@@ -1,0 +1,108 @@
+/**
+ * MAIN-world hook, injected at document_start before any page script. It wraps fetch and
+ * XMLHttpRequest, reads clones of the responses the page's adapter cares about, and hands them to
+ * the isolated content script over a private MessageChannel. It never rewrites a request or a
+ * response: the page gets exactly what it would get without us.
+ *
+ * Limit (stated in the evidence model): code in the page's world is visible to the page, which
+ * could feed it fabricated traffic. The isolated world checks origin, source and a per-page nonce.
+ */
+import { adapterForHost } from "../adapters/registry.ts";
+
+const HELLO = "promptstamp-hook-hello";
+const MAX_BODY = 20 * 1024 * 1024;
+
+(() => {
+  const adapter = adapterForHost(location.hostname);
+  if (!adapter) return;
+  const nonceBytes = new Uint8Array(16);
+  crypto.getRandomValues(nonceBytes);
+  const nonce = Array.from(nonceBytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const channel = new MessageChannel();
+  const port = channel.port1;
+  window.postMessage({ type: HELLO, nonce }, location.origin, [channel.port2]);
+
+  const wanted = (url: string) => adapter.capture.some((re) => re.test(url));
+  const authNames = adapter.authHeaders ?? [];
+
+  function post(ex: { url: string; method: string; status: number; requestBody?: string; responseText: string;
+    contentType?: string; headers: { [name: string]: string } }): void {
+    if (ex.responseText.length > MAX_BODY) return;
+    port.postMessage({ nonce, exchange: ex });
+  }
+
+  function pickHeaders(h: HeadersInit | undefined): { [name: string]: string } {
+    const out: { [name: string]: string } = {};
+    if (!h || !authNames.length) return out;
+    const headers = new Headers(h);
+    for (const name of authNames) {
+      const v = headers.get(name);
+      if (v) out[name] = v;
+    }
+    return out;
+  }
+
+  const originalFetch = window.fetch;
+  const hooked = function (this: unknown, input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    // Call the original with window as receiver: Chromium throws "Illegal invocation" otherwise.
+    const promise = originalFetch.call(window, input, init);
+    try {
+      const url = input instanceof Request ? input.url : new URL(String(input), location.href).href;
+      if (wanted(url)) {
+        const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+        const headers = { ...pickHeaders(input instanceof Request ? input.headers : undefined), ...pickHeaders(init?.headers) };
+        const bodyPromise: Promise<string | undefined> = typeof init?.body === "string"
+          ? Promise.resolve(init.body)
+          : input instanceof Request && method !== "GET" ? input.clone().text().catch(() => undefined)
+            : Promise.resolve(undefined);
+        void promise.then(async (res) => {
+          const requestBody = await bodyPromise;
+          const responseText = await res.clone().text();
+          post({ url, method, status: res.status, requestBody, responseText,
+            contentType: res.headers.get("content-type") ?? undefined, headers });
+        }).catch(() => undefined);
+      }
+    } catch {
+      // Never let capture break the page.
+    }
+    return promise;
+  };
+  window.fetch = hooked as typeof window.fetch;
+
+  const xhrOpen = XMLHttpRequest.prototype.open;
+  const xhrSend = XMLHttpRequest.prototype.send;
+  const xhrSetHeader = XMLHttpRequest.prototype.setRequestHeader;
+  const meta = new WeakMap<XMLHttpRequest, { method: string; url: string; headers: { [name: string]: string } }>();
+  XMLHttpRequest.prototype.open = function (this: XMLHttpRequest, method: string, url: string | URL, ...rest: unknown[]) {
+    try {
+      meta.set(this, { method: method.toUpperCase(), url: new URL(String(url), location.href).href, headers: {} });
+    } catch {
+      // ignore
+    }
+    return (xhrOpen as (...a: unknown[]) => void).call(this, method, url, ...rest);
+  } as typeof XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.setRequestHeader = function (this: XMLHttpRequest, name: string, value: string) {
+    const m = meta.get(this);
+    if (m && authNames.includes(name.toLowerCase())) m.headers[name.toLowerCase()] = value;
+    return xhrSetHeader.call(this, name, value);
+  };
+  XMLHttpRequest.prototype.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
+    const m = meta.get(this);
+    if (m && wanted(m.url)) {
+      const requestBody = typeof body === "string" ? body : undefined;
+      this.addEventListener("loadend", () => {
+        try {
+          let responseText: string;
+          if (this.responseType === "" || this.responseType === "text") responseText = this.responseText;
+          else if (this.responseType === "json") responseText = JSON.stringify(this.response);
+          else return;
+          post({ url: m.url, method: m.method, status: this.status, requestBody, responseText,
+            contentType: this.getResponseHeader("content-type") ?? undefined, headers: m.headers });
+        } catch {
+          // ignore
+        }
+      });
+    }
+    return xhrSend.call(this, body);
+  };
+})();

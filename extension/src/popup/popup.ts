@@ -1,0 +1,118 @@
+/** The popup: what is captured on this tab, and the user's own steps (selection, note). */
+import { ext, send, type TabStatus } from "../core/messages.ts";
+import { byId, clear, el } from "../ui/dom.ts";
+
+async function currentTabId(): Promise<number | undefined> {
+  // Opened as a page (tests, or pinned in a tab), the popup is told which tab it describes.
+  const param = new URLSearchParams(location.search).get("tab");
+  if (param) return Number(param);
+  const [tab] = await ext.tabs.query({ active: true, currentWindow: true });
+  return tab?.id;
+}
+
+function say(text: string, bad = false): void {
+  const p = byId("result");
+  p.textContent = text;
+  p.className = bad ? "error" : "ok";
+}
+
+function render(s: TabStatus): void {
+  const capture = byId("capture");
+  const on = Boolean(s.site) && s.enabled && !s.paused;
+  capture.textContent = !s.site ? "Not a supported site" : s.paused ? "Paused" : s.enabled ? "Capture on" : "Capture off";
+  capture.className = `badge ${on ? "on" : "off"}`;
+
+  const site = byId("site");
+  clear(site);
+  if (s.site) {
+    site.append(el("div", {}, el("strong", {}, s.siteName ?? s.site), ` · adapter ${s.adapter ?? ""}`));
+    site.append(el("div", { class: "muted" }, s.sessionId ? `Session: ${s.title || s.sessionId}` : "No conversation open"));
+  }
+  if (!s.paired) {
+    site.append(el("div", { class: "warn", "data-testid": "not-paired" }, "Not paired with a server: steps are kept on this device until you pair in Options."));
+  }
+
+  const health = byId("health");
+  health.hidden = s.health !== "drift";
+  clear(health);
+  if (s.health === "drift") {
+    health.className = "error";
+    health.append(el("strong", {}, "The adapter needs an update."), " ",
+      "This page changed and capture is not reliable here, so nothing is being recorded from it.",
+      el("div", { class: "muted" }, s.healthReason ?? ""));
+  }
+
+  const counts = byId("counts");
+  clear(counts);
+  const c = s.counts;
+  counts.append(
+    el("span", { "data-testid": "count-stamped" }, `${c.stamped} stamped`), " · ",
+    el("span", { "data-testid": "count-pending" }, `${c.pending} awaiting time-stamp`), " · ",
+    el("span", { "data-testid": "count-queued" }, `${c.queued} queued`),
+    el("span", { class: c.rejected ? "error" : "muted", "data-testid": "count-rejected" }, ` · ${c.rejected} rejected`),
+    el("div", { class: "muted", "data-testid": "total-queued" }, `${s.totalQueued} step(s) waiting to upload on this device`),
+  );
+
+  const error = byId("error");
+  error.hidden = !s.lastError;
+  error.textContent = s.lastError ? `Last error: ${s.lastError}` : "";
+
+  const select = byId<HTMLSelectElement>("output");
+  const previous = select.value;
+  clear(select);
+  for (const o of [...s.outputs].reverse()) {
+    const label = `${o.capturedAt.slice(11, 19)} ${o.excerpt || (o.images.length ? `${o.images.length} image(s)` : "(no text)")}`;
+    select.append(el("option", { value: o.recordId }, label.slice(0, 90)));
+  }
+  if (previous && s.outputs.some((o) => o.recordId === previous)) select.value = previous;
+  renderImages(s);
+  byId<HTMLButtonElement>("mark").disabled = !s.outputs.length;
+  byId<HTMLButtonElement>("add-note").disabled = !s.sessionId;
+}
+
+let last: TabStatus | undefined;
+
+function renderImages(s: TabStatus): void {
+  const box = byId("images");
+  clear(box);
+  const chosen = s.outputs.find((o) => o.recordId === byId<HTMLSelectElement>("output").value);
+  if (!chosen?.images.length) return;
+  box.append(el("label", {}, el("input", { type: "radio", name: "image", value: "", checked: "" }), " the whole output"));
+  chosen.images.forEach((img, i) => {
+    box.append(el("label", {}, el("input", { type: "radio", name: "image", value: String(i), "data-testid": `image-${i}` }),
+      ` image ${i + 1} (${img.digest.slice(7, 19)}…)`));
+  });
+}
+
+async function refresh(tabId: number): Promise<void> {
+  last = await send({ kind: "tabStatus", tabId });
+  render(last);
+}
+
+async function main(): Promise<void> {
+  const tabId = await currentTabId();
+  if (tabId === undefined) return;
+  byId("output").addEventListener("change", () => last && renderImages(last));
+  byId("mark").addEventListener("click", async () => {
+    const recordId = byId<HTMLSelectElement>("output").value;
+    const picked = document.querySelector<HTMLInputElement>("input[name=image]:checked")?.value;
+    const r = await send({ kind: "markChosen", tabId, recordId, imageIndex: picked ? Number(picked) : undefined });
+    say(r.ok ? "Marked as chosen." : r.error ?? "failed", !r.ok);
+    await refresh(tabId);
+  });
+  byId("add-note").addEventListener("click", async () => {
+    const area = byId<HTMLTextAreaElement>("note-text");
+    const r = await send({ kind: "addNote", tabId, text: area.value });
+    if (r.ok) area.value = "";
+    say(r.ok ? "Note added." : r.error ?? "failed", !r.ok);
+    await refresh(tabId);
+  });
+  byId("flush").addEventListener("click", async () => {
+    await send({ kind: "flush" });
+    await refresh(tabId);
+  });
+  await refresh(tabId);
+  setInterval(() => void refresh(tabId), 1000);
+}
+
+void main();
