@@ -20,6 +20,7 @@ Keys: ECDSA P-256 by default (RSA-3072 on request); the files in the directory a
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import logging
 import os
@@ -118,11 +119,21 @@ def ess_signing_certificate_v2(cert_der: bytes) -> tsp.SigningCertificateV2:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _static_attribute_ders(cert_der: bytes) -> tuple[bytes, bytes]:
+    # Built once per certificate: asn1crypto re-encodes freshly built values on every dump (~7 ms).
+    content_type = cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]})
+    ess = cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess_signing_certificate_v2(cert_der)]})
+    return content_type.dump(), ess.dump()
+
+
 def signed_attributes(tst_info_der: bytes, md: str, ess_cert_der: bytes) -> list[cms.CMSAttribute]:
+    """contentType, messageDigest and signingCertificateV2 naming ``ess_cert_der`` (RFC 3161 §2.4.1, RFC 5816)."""
+    content_type, ess = _static_attribute_ders(ess_cert_der)
     return [
-        cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
+        cms.CMSAttribute.load(content_type),
         cms.CMSAttribute({"type": "message_digest", "values": [hashlib.new(md, tst_info_der).digest()]}),
-        cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess_signing_certificate_v2(ess_cert_der)]}),
+        cms.CMSAttribute.load(ess),
     ]
 
 
@@ -369,8 +380,8 @@ class DevTsa:
         return self._root_der
 
     @property
-    def root_pem(self) -> bytes:
-        return x509.load_der_x509_certificate(self._root_der).public_bytes(serialization.Encoding.PEM)
+    def root_pem(self) -> str:
+        return x509.load_der_x509_certificate(self._root_der).public_bytes(serialization.Encoding.PEM).decode("ascii")
 
     @property
     def chain_der(self) -> tuple[bytes, ...]:
@@ -378,8 +389,9 @@ class DevTsa:
         return self._embed
 
     @property
-    def chain_pem(self) -> bytes:
-        return b"".join(x509.load_der_x509_certificate(d).public_bytes(serialization.Encoding.PEM) for d in self._embed)
+    def chain_pem(self) -> str:
+        pems = (x509.load_der_x509_certificate(d).public_bytes(serialization.Encoding.PEM) for d in self._embed)
+        return b"".join(pems).decode("ascii")
 
     @property
     def ca_file(self) -> Path | None:
@@ -489,7 +501,7 @@ def _handler_for(tsa: DevTsa) -> type[BaseHTTPRequestHandler]:
             if self.path == "/":
                 self._send(200, "text/plain; charset=utf-8", tsa.info_page().encode())
             elif self.path == "/root.pem":
-                self._send(200, "application/x-pem-file", tsa.root_pem)
+                self._send(200, "application/x-pem-file", tsa.root_pem.encode("ascii"))
             else:
                 self._send(404, "text/plain; charset=utf-8", b"not found: POST time-stamp queries to /\n")
 

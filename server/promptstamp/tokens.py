@@ -38,8 +38,6 @@ from pyhanko.sign.general import check_ess_certid
 from pyhanko.sign.validation.generic_cms import validate_algorithm_protection
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
-    ExpiredError,
-    NotYetValidError,
     PathBuildingError,
     ValidationError,
 )
@@ -214,6 +212,8 @@ class _Token:
     signer_info: cms.SignerInfo
     certs: tuple[x509.Certificate, ...]
     status: str  # 'granted' | 'granted_with_mods' ('granted' for a bare token)
+    signed_attrs_der: bytes  # the signed attributes as received, re-tagged SET OF: what the signature covers
+    content: bytes  # the encapsulated TSTInfo octets: what messageDigest covers
 
 
 def _fail(check: str, detail: str) -> TokenError:
@@ -312,14 +312,16 @@ def _parse(der: bytes) -> _Token:
             # RFC 3161 §2.4.2: the token carries the TSA's signature and no other
             raise _fail("structure", f"expected exactly 1 SignerInfo, found {len(signer_infos)}")
         signer_info = signer_infos[0]
-        signer_info.native  # noqa: B018  (force a full parse: errors surface here, not mid-check)
+        # Take the signed bytes before anything else touches the object: asn1crypto re-encodes values it
+        # considers modified, and re-sorting a TSA's non-DER SET would break a good signature.
+        signed_attrs = signer_info["signed_attrs"]
+        signed_attrs_der = b"\x31" + signed_attrs.dump()[1:] if signed_attrs.contents else b""
+        content = bytes(eci["content"])
         certs = tuple(c.chosen for c in (sd["certificates"] or []) if c.name == "certificate")
-        for c in certs:
-            c.native  # noqa: B018
         info = _info(tst, signer_info, certs)
     except _ASN1_ERRORS as e:
         raise _fail("structure", f"malformed TimeStampToken: {e}") from e
-    return _Token(info, sd, tst, signer_info, certs, status)
+    return _Token(info, sd, tst, signer_info, certs, status, signed_attrs_der, content)
 
 
 def _info(tst: tsp.TSTInfo, signer_info: cms.SignerInfo, certs: tuple[x509.Certificate, ...]) -> TokenInfo:
@@ -407,26 +409,39 @@ def verify_token(
         raise ValueError("verify_token needs exactly one of digest= or data=")
     tok = _parse(token_der)  # 1 structure, 2 status
     info = tok.info
-    alg = _check_imprint_algorithm(info, tok.tst_info)  # 3
-    _check_imprint(info, alg, digest, data)  # 4
-    if nonce is not None and info.nonce != nonce:  # 5
-        found = f"{info.nonce:#x}" if info.nonce is not None else "no nonce"
-        raise _fail("nonce", f"expected nonce {nonce:#x}, found {found}")
-    if policy is not None and info.policy != policy:  # 6
-        raise _fail("policy", f"expected TSA policy {policy}, found {info.policy}")
-    extra = tuple(_load_cert(d) for d in extra_certs)
-    signer = _find_signer(tok.signer_info, tok.certs + extra)  # 7
-    if signer is None:
-        raise _fail(
-            "signer",
-            f"expected a certificate matching the SignerIdentifier ({_sid_text(tok.signer_info)}), found none "
-            f"among {len(tok.certs)} embedded and {len(extra)} supplied certificate(s)",
-        )
-    _check_signature(tok, signer)  # 8
-    _check_ess(tok.signer_info, signer)  # 9
-    _check_eku(signer)  # 10
-    anchors = [_load_cert(r) for r in roots]
-    return _check_chain(tok, signer, anchors, list(tok.certs + extra))  # 11
+    check = "imprint_algorithm"
+    try:
+        alg = _check_imprint_algorithm(info, tok.tst_info)  # 3
+        check = "imprint"
+        _check_imprint(info, alg, digest, data)  # 4
+        check = "nonce"
+        if nonce is not None and info.nonce != nonce:  # 5
+            found = f"{info.nonce:#x}" if info.nonce is not None else "no nonce"
+            raise _fail("nonce", f"expected nonce {nonce:#x}, found {found}")
+        check = "policy"
+        if policy is not None and info.policy != policy:  # 6
+            raise _fail("policy", f"expected TSA policy {policy}, found {info.policy}")
+        check = "signer"
+        extra = tuple(_load_cert(d) for d in extra_certs)
+        signer = _find_signer(tok.signer_info, tok.certs + extra)  # 7
+        if signer is None:
+            raise _fail(
+                "signer",
+                f"expected a certificate matching the SignerIdentifier ({_sid_text(tok.signer_info)}), found none "
+                f"among {len(tok.certs)} embedded and {len(extra)} supplied certificate(s)",
+            )
+        check = "signature"
+        _check_signature(tok, signer)  # 8
+        check = "ess"
+        _check_ess(tok.signer_info, signer)  # 9
+        check = "eku"
+        _check_eku(signer)  # 10
+        check = "chain"
+        anchors = [x509.Certificate.load(r) for r in roots]
+        return _check_chain(tok, signer, anchors, list(tok.certs + extra))  # 11
+    except _ASN1_ERRORS as e:
+        # asn1crypto parses lazily: a malformed part deep inside surfaces in the check that reads it
+        raise _fail(check, f"malformed data met during the {check} check: {e}") from e
 
 
 def _check_imprint_algorithm(info: TokenInfo, tst: tsp.TSTInfo) -> str:
@@ -463,7 +478,7 @@ def _signed_attr(signer_info: cms.SignerInfo, name: str) -> list[core.Asn1Value]
 
 def _check_signature(tok: _Token, signer: x509.Certificate) -> None:
     si = tok.signer_info
-    if not si["signed_attrs"].contents:
+    if not tok.signed_attrs_der:
         raise _fail("signature", "expected signed attributes (contentType, messageDigest), found none")
     content_type = _signed_attr(si, "content_type")
     if len(content_type) != 1 or content_type[0].native != "tst_info":
@@ -474,7 +489,7 @@ def _check_signature(tok: _Token, signer: x509.Certificate) -> None:
         # collisions on the signed attributes would let one signature vouch for another TSTInfo
         raise _fail("signature", f"expected a collision-resistant signature digest (SHA-2, SHA-3), found {md_alg}")
     try:
-        content_digest = hashlib.new(md_alg, bytes(tok.signed_data["encap_content_info"]["content"])).digest()
+        content_digest = hashlib.new(md_alg, tok.content).digest()
     except (ValueError, TypeError) as e:
         raise _fail("signature", f"expected a known digest algorithm, found {md_alg}") from e
     message_digest = _signed_attr(si, "message_digest")
@@ -500,7 +515,7 @@ def _check_signature(tok: _Token, signer: x509.Certificate) -> None:
     try:
         DefaultSignatureValidator().validate_signature(
             si["signature"].native,
-            si["signed_attrs"].untag().dump(),
+            tok.signed_attrs_der,
             signer.public_key,
             sig_alg,
             context=SignatureValidationContext(contextual_md_algorithm=md_alg),
@@ -566,7 +581,7 @@ def _check_eku(signer: x509.Certificate) -> None:
 
 
 def _validate_path(
-    signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate], moment: datetime | None
+    signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate], moment: datetime
 ) -> ValidationPath:
     # Only `anchors` are trusted; allow_fetching=False keeps verification offline (timestamping.md §8).
     context = ValidationContext(trust_roots=anchors, other_certs=others, moment=moment, allow_fetching=False)
@@ -574,12 +589,28 @@ def _validate_path(
     return path
 
 
+def _find_path(
+    signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate], moment: datetime
+) -> ValidationPath:
+    """Validate with the anchors whose subject is byte-equal to an issuer in the pool first (a system bundle
+    has ~150 roots and loading them all into pyhanko costs ~70 ms); fall back to all of them, so that a root
+    whose name is merely encoded differently is still found."""
+    issuers = {c.issuer.dump() for c in [signer, *others]}
+    likely = [a for a in anchors if a.subject.dump() in issuers or a.dump() == signer.dump()]
+    if likely and len(likely) < len(anchors):
+        try:
+            return _validate_path(signer, likely, others, moment)
+        except PathBuildingError:
+            pass
+    return _validate_path(signer, anchors, others, moment)
+
+
 def _check_chain(
     tok: _Token, signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate]
 ) -> TokenVerdict:
     info = tok.info
     try:
-        path = _validate_path(signer, anchors, others, info.gen_time)
+        path = _find_path(signer, anchors, others, info.gen_time)
     except PathBuildingError as e:
         raise _untrusted(info, signer, anchors, others) from e
     except ValidationError as e:
@@ -597,12 +628,12 @@ def _check_chain(
     tsa = tok.tst_info["tsa"]
     if tsa.contents and not (tsa.name == "directory_name" and tsa.chosen == signer.subject):
         notes.append(f"TSTInfo.tsa names '{info.tsa_name}', the signer is '{name_rfc4514(signer.subject)}'")
-    valid_now = True
-    try:
-        _validate_path(signer, anchors, others, None)
-    except (PathBuildingError, ValidationError) as e:
-        valid_now = False
-        notes.append(_not_valid_now_note(certs, e))
+    # The path found at genTime, judged today: only validity periods change with time here (no revocation
+    # data is consulted), so re-running path validation would add nothing but cost.
+    lapsed = _lapsed_now(list(path.iter_certs(include_root=False)), signer)
+    valid_now = not lapsed
+    if lapsed:
+        notes.append("validated at genTime only; " + "; ".join(lapsed))
     return TokenVerdict(
         info=info,
         root_subject=name_rfc4514(root.authority.name),
@@ -612,16 +643,19 @@ def _check_chain(
     )
 
 
-def _not_valid_now_note(chain: list[x509.Certificate], error: Exception) -> str:
+def _lapsed_now(certs: list[x509.Certificate], signer: x509.Certificate) -> list[str]:
+    """'leaf 'CN=..' expired 2026-01-17' for each non-anchor certificate of the path not valid today."""
     now = datetime.now(UTC)
-    for i, cert in enumerate(chain):
-        not_after = cert["tbs_certificate"]["validity"]["not_after"].native
+    out = []
+    for cert in certs:
+        validity = cert["tbs_certificate"]["validity"]
+        not_before, not_after = validity["not_before"].native, validity["not_after"].native
+        who = "leaf" if cert.dump() == signer.dump() else "CA"
         if not_after < now:
-            who = "leaf" if i == 0 else "CA"
-            return f"validated at genTime only; {who} '{name_rfc4514(cert.subject)}' expired {not_after.date()}"
-    if isinstance(error, (ExpiredError, NotYetValidError, ValidationError)):
-        return f"validated at genTime only; not valid now: {error.failure_msg}"
-    return f"validated at genTime only; not valid now: {error}"
+            out.append(f"{who} '{name_rfc4514(cert.subject)}' expired {not_after.date()}")
+        elif not_before > now:
+            out.append(f"{who} '{name_rfc4514(cert.subject)}' is not valid before {not_before.date()}")
+    return out
 
 
 def _untrusted(
@@ -640,9 +674,11 @@ def _untrusted(
         chain.append(issuer)
     else:
         stopped, why = name_rfc4514(chain[-1].issuer), "a chain too long to follow"
-    if anchors:
+    if 0 < len(anchors) <= 3:
         given = "; ".join(f"'{name_rfc4514(a.subject)}'" for a in anchors)
         expected = f"a path to one of the given roots ({given})"
+    elif anchors:
+        expected = f"a path to one of the {len(anchors)} given roots"
     else:
         expected = "a path to a trusted root (none was given)"
     detail = (
