@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, Protocol
 from xml.sax.saxutils import quoteattr
 
 from . import canonical, signing
@@ -120,6 +120,18 @@ class SessionEvidence:
     keys: Mapping[str, str]
     open_blob: BlobOpener
     exported_at: str
+
+
+class EvidenceSource(Protocol):
+    """What the exporter needs from the ledger (``Ledger`` implements it)."""
+
+    def session_evidence(self, account: str, site: str, session_id: str) -> SessionEvidence:
+        """The session's evidence, scoped to ``account``; raises errors.NotFound for an unknown session."""
+        ...
+
+    def stamp_digest(self, digest: bytes) -> Mapping[str, bytes]:
+        """RFC 3161 tokens over a SHA-256 digest, {tsa name: token DER}; raises TimestampError if none answers."""
+        ...
 
 
 @dataclass
@@ -216,46 +228,48 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper) ->
     from . import report  # late: report imports the evidence types from here
 
     w = _Writer(out, _date_time(evidence.exported_at))
-    w.put("mimetype", MIMETYPE.encode("ascii"), stored=True)
-    blob_hexes: list[str] = []
-    seen_blobs: set[str] = set()
-    for rec in evidence.records:
-        record_id = _record_id(rec.record_bytes)
-        w.put(f"records/{record_id}.json", rec.record_bytes)
-        w.put(f"receipts/{record_id}.json", rec.receipt_bytes)
-        for hex_digest in _attachment_hexes(rec.record_bytes):
-            if hex_digest not in seen_blobs:
-                seen_blobs.add(hex_digest)
-                blob_hexes.append(hex_digest)
-    for hex_digest in blob_hexes:
-        with evidence.open_blob(hex_digest) as src:
-            w.put_stream(f"blobs/{hex_digest}", src, expected_hex=hex_digest)
-    for batch_id, batch in evidence.batches.items():
-        if not ULID_RE.match(batch_id):
-            raise InvalidInput(f"batch id {batch_id!r}: expected a ULID")
-        w.put(f"batches/{batch_id}/batch.json", batch.batch_json)
-        for tsa, token in batch.tokens.items():
-            if not TSA_NAME_RE.match(tsa):
-                raise InvalidInput(f"TSA name {tsa!r}: expected lowercase letters, digits, '-' or '_'")
-            w.put(f"batches/{batch_id}/{tsa}.tst", token)
-            if tsa in batch.chains:
-                w.put(f"batches/{batch_id}/{tsa}-chain.pem", batch.chains[tsa].encode("ascii"))
-    for kid, pem in evidence.keys.items():
-        raw = signing.public_key_from_pem(pem)
-        if signing.key_id(raw) != kid:
-            raise InvalidInput(f"key {kid}: its PEM holds key {signing.key_id(raw)}")
-        w.put(f"keys/{kid}.pem", signing.spki_pem(raw).encode("ascii"))
-    w.put(README, render_readme(evidence).encode("utf-8"))
-    w.put(REPORT, report.render_bundle_report(evidence).encode("utf-8"))
-    w.put(VERIFY_SH, asset_text("verify.sh").encode("utf-8"))
+    try:
+        w.put("mimetype", MIMETYPE.encode("ascii"), stored=True)
+        blob_hexes: list[str] = []
+        seen_blobs: set[str] = set()
+        for rec in evidence.records:
+            record_id = _record_id(rec.record_bytes)
+            w.put(f"records/{record_id}.json", rec.record_bytes)
+            w.put(f"receipts/{record_id}.json", rec.receipt_bytes)
+            for hex_digest in _attachment_hexes(rec.record_bytes):
+                if hex_digest not in seen_blobs:
+                    seen_blobs.add(hex_digest)
+                    blob_hexes.append(hex_digest)
+        for hex_digest in blob_hexes:
+            with evidence.open_blob(hex_digest) as src:
+                w.put_stream(f"blobs/{hex_digest}", src, expected_hex=hex_digest)
+        for batch_id, batch in evidence.batches.items():
+            if not ULID_RE.match(batch_id):
+                raise InvalidInput(f"batch id {batch_id!r}: expected a ULID")
+            w.put(f"batches/{batch_id}/batch.json", batch.batch_json)
+            for tsa, token in batch.tokens.items():
+                if not TSA_NAME_RE.match(tsa):
+                    raise InvalidInput(f"TSA name {tsa!r}: expected lowercase letters, digits, '-' or '_'")
+                w.put(f"batches/{batch_id}/{tsa}.tst", token)
+                if tsa in batch.chains:
+                    w.put(f"batches/{batch_id}/{tsa}-chain.pem", batch.chains[tsa].encode("ascii"))
+        for kid, pem in evidence.keys.items():
+            raw = signing.public_key_from_pem(pem)
+            if signing.key_id(raw) != kid:
+                raise InvalidInput(f"key {kid}: its PEM holds key {signing.key_id(raw)}")
+            w.put(f"keys/{kid}.pem", signing.spki_pem(raw).encode("ascii"))
+        w.put(README, render_readme(evidence).encode("utf-8"))
+        w.put(REPORT, report.render_bundle_report(evidence).encode("utf-8"))
+        w.put(VERIFY_SH, asset_text("verify.sh").encode("utf-8"))
 
-    sums = sums_text([(n, d) for n, d in w.digests.entries if in_sums(n)])
-    w.put(SUMS, sums)
-    w.put(SUMS_TOKEN, _first_token(stamp(hashlib.sha256(sums).digest()), SUMS))
-    manifest = manifest_xml([(n, d) for n, d in w.digests.entries if in_manifest(n)])
-    w.put(MANIFEST, manifest)
-    w.put(MANIFEST_TOKEN, _first_token(stamp(hashlib.sha256(manifest).digest()), "ASiC manifest"))
-    w.zip.close()
+        sums = sums_text([(n, d) for n, d in w.digests.entries if in_sums(n)])
+        w.put(SUMS, sums)
+        w.put(SUMS_TOKEN, _first_token(stamp(hashlib.sha256(sums).digest()), SUMS))
+        manifest = manifest_xml([(n, d) for n, d in w.digests.entries if in_manifest(n)])
+        w.put(MANIFEST, manifest)
+        w.put(MANIFEST_TOKEN, _first_token(stamp(hashlib.sha256(manifest).digest()), "ASiC manifest"))
+    finally:
+        w.zip.close()  # on failure the partial output is garbage; the caller discards it
 
 
 def _record_id(record_bytes: bytes) -> str:

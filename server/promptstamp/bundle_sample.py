@@ -133,6 +133,7 @@ def sample_session(
     image_every: int = 4,
     pending_last_batch: bool = False,
     records_override: Sequence[dict[str, object]] | None = None,
+    rechain: bool = True,
 ) -> SampleSession:
     """A session of ``n_records`` steps (prompts, outputs with PNG images, parameters, a selection, a note)."""
     key = key or signing.SigningKeyPair(bytes(range(32)))
@@ -147,7 +148,8 @@ def sample_session(
             value = dict(values[i])
         else:
             value = _step(i, n_records, site, session_id, device, when, image_every, blobs)
-        value["seq"], value["prev"] = i + 1, prev
+        if rechain:
+            value["seq"], value["prev"] = i + 1, prev
         rec = Record.from_json(value)
         records.append(rec)
         prev = rec.digest
@@ -213,3 +215,44 @@ def _step(i: int, n: int, site: str, session_id: str, device: str, when: datetim
         return out
     return {**base, "type": "parameters", "actor": "user",
             "params": {"model": "image-model-2", "seed": 2000 + i, "aspect_ratio": "4:3" if i % 8 == 2 else "1:1"}}
+
+
+def bundle_entries(data: bytes) -> dict[str, bytes]:
+    """Every entry of a (trusted, test-made) bundle, in container order."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {i.filename: z.read(i) for i in z.infolist()}
+
+
+def rebuild_bundle(entries: Mapping[str, bytes], stamp: Callable[[bytes], Mapping[str, bytes]] | None = None) -> bytes:
+    """Re-pack entries as a bundle; with ``stamp``, recompute SHA256SUMS, the manifest and both export tokens.
+
+    This is what a forger with access to a TSA would do after altering a bundle: it lets the tests
+    show that the capture-time evidence (signatures, proofs, batch tokens, the chain) still catches it.
+    """
+    import hashlib
+    import zipfile
+
+    from . import bundle
+
+    out = io.BytesIO()
+    sealed = (bundle.SUMS, bundle.SUMS_TOKEN, bundle.MANIFEST, bundle.MANIFEST_TOKEN)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), entries.get("mimetype", bundle.MIMETYPE.encode()),
+                   compress_type=zipfile.ZIP_STORED)
+        names = [n for n in entries if n != "mimetype" and (stamp is None or n not in sealed)]
+        for n in names:
+            z.writestr(n, entries[n])
+        if stamp is not None:
+            digests = [(n, hashlib.sha256(entries[n]).digest()) for n in names]
+            sums = bundle.sums_text([(n, d) for n, d in digests if bundle.in_sums(n)])
+            z.writestr(bundle.SUMS, sums)
+            sums_token = next(iter(stamp(hashlib.sha256(sums).digest()).values()))
+            z.writestr(bundle.SUMS_TOKEN, sums_token)
+            digests += [(bundle.SUMS, hashlib.sha256(sums).digest()),
+                        (bundle.SUMS_TOKEN, hashlib.sha256(sums_token).digest())]
+            manifest = bundle.manifest_xml([(n, d) for n, d in digests if bundle.in_manifest(n)])
+            z.writestr(bundle.MANIFEST, manifest)
+            z.writestr(bundle.MANIFEST_TOKEN, next(iter(stamp(hashlib.sha256(manifest).digest()).values())))
+    return out.getvalue()

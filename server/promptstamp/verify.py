@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
@@ -37,7 +37,8 @@ from .model import Receipt, Record, parse_timestamp
 from .verdict import Outcome, Report, Run, Trust
 from .zipsafe import DEFAULT_LIMITS, ContainerError, ZipLimits
 
-__all__ = ["Trust", "Report", "check_bundle", "check_token", "verify_bundle", "verify_token_file"]
+__all__ = ["Trust", "Report", "check_bundle", "check_token", "verify_bundle", "verify_token_file", "verify_input",
+           "trust_from_pems"]
 
 # How much later than the TSA time a receipt's received_at may be: clocks of the service and the TSA differ.
 CLOCK_SKEW = timedelta(seconds=5)
@@ -63,6 +64,7 @@ class _Ctx:
     used_blobs: set[str] = field(default_factory=set)
     used_batches: set[str] = field(default_factory=set)
     used_keys: set[str] = field(default_factory=set)
+    chain_certs: list[bytes] | None = None
 
     def check(self, step: str, subject: str, name: str, fn: Callable[[], str]) -> Outcome:
         try:
@@ -192,13 +194,15 @@ def _sums(ctx: _Ctx) -> None:
 
 # tokens ---------------------------------------------------------------------------------------------
 def _all_chain_certs(ctx: _Ctx) -> list[bytes]:
-    certs: list[bytes] = []
-    for e in ctx.files.of_kind("chain"):
-        try:
-            certs += tokens.load_pem_certificates(ctx.files.data[e.name])
-        except InvalidInput:
-            continue  # reported where the chain belongs (batches)
-    return certs
+    if ctx.chain_certs is None:
+        certs: list[bytes] = []
+        for pem in dict.fromkeys(ctx.files.data[e.name] for e in ctx.files.of_kind("chain")):
+            try:
+                certs += tokens.load_pem_certificates(pem)
+            except InvalidInput:
+                continue  # reported where the chain belongs (batches)
+        ctx.chain_certs = list(dict.fromkeys(certs))
+    return ctx.chain_certs
 
 
 def _token_detail(ctx: _Ctx, token: bytes, *, extra: list[bytes], data: bytes | None = None,
@@ -207,8 +211,10 @@ def _token_detail(ctx: _Ctx, token: bytes, *, extra: list[bytes], data: bytes | 
     try:
         verdict = tokens.verify_token(token, data=data, digest=digest, roots=ctx.trust.tsa_roots, extra_certs=extra)
     except tokens.UntrustedTokenRoot as e:
+        _embedded_accounted(ctx, e.info, e.chain)
         ctx.rests_on.append(f"UNTRUSTED TSA root: chain stops at '{e.stopped_at}' (not among the roots you gave)")
         raise
+    _embedded_accounted(ctx, verdict.info, verdict.chain)
     when = _iso(verdict.info.gen_time)
     if times is not None:
         times.append((tsa, verdict.info.gen_time))
@@ -216,6 +222,20 @@ def _token_detail(ctx: _Ctx, token: bytes, *, extra: list[bytes], data: bytes | 
     notes = "; ".join(verdict.notes)
     return f"genTime {when}, signed by '{verdict.info.signer_subject}', root '{verdict.root_subject}'" + (
         f"; {notes}" if notes else "")
+
+
+def _embedded_accounted(ctx: _Ctx, info: tokens.TokenInfo, chain: tuple[bytes, ...]) -> None:
+    """Every certificate a token carries must be on its checked path or among the bundle's TSA certificates.
+
+    The token's signature does not cover the certificates it carries, and nothing in the bundle covers the
+    bytes of ``META-INF/timestamp001.tst``; so a certificate no check vouches for (an altered copy of the
+    root, say) is refused rather than carried along unexamined.
+    """
+    known = set(chain) | set(ctx.trust.tsa_roots) | set(_all_chain_certs(ctx))
+    stray = [der for der in info.certificates if der not in known]
+    if stray:
+        raise _fail(f"expected every embedded certificate on the validated path or among the bundle's TSA "
+                    f"certificates, found {len(stray)} that no check vouches for (altered or foreign)")
 
 
 def _iso(moment: datetime) -> str:
@@ -532,3 +552,32 @@ def verify_token_file(token_der: bytes, trust: Trust, *, data: bytes | None = No
     report = check_token(token_der, trust, data=data, digest=digest, extra_certs=extra_certs)
     report.raise_for_status()
     return report
+
+
+# entry points shared by the CLI and the verify page ----------------------------------------------------
+def trust_from_pems(root_pems: Sequence[bytes], keys: Sequence[str | bytes]) -> tuple[Trust, tuple[bytes, ...]]:
+    """Roots: the self-signed certificates of the given PEM bundles; the others become untrusted intermediates."""
+    roots: list[bytes] = []
+    intermediates: list[bytes] = []
+    for pem in root_pems:
+        for der in tokens.load_pem_certificates(pem):
+            (roots if tokens.is_self_issued(der) else intermediates).append(der)
+    return Trust.build(roots, keys), tuple(intermediates)
+
+
+def verify_input(data: bytes, trust: Trust, *, stamped: bytes | None = None, digest_hex: str | None = None,
+                 extra_certs: tuple[bytes, ...] = ()) -> Report:
+    """A bundle (a ZIP) or a bare token/response (anything else): the one engine for every front end."""
+    if data[:2] == b"PK":
+        if stamped is not None or digest_hex is not None:
+            raise InvalidInput("data or digest are for a bare .tsr/.tst; a bundle carries its own data")
+        return check_bundle(data, trust)
+    if (stamped is None) == (digest_hex is None):
+        raise InvalidInput("a bare time-stamp token needs exactly one of the stamped data or its hex digest")
+    digest = None
+    if digest_hex is not None:
+        try:
+            digest = bytes.fromhex(digest_hex.strip())
+        except ValueError as e:
+            raise InvalidInput(f"digest: expected hex, found {digest_hex[:80]!r}") from e
+    return check_token(data, trust, data=stamped, digest=digest, extra_certs=extra_certs)

@@ -1,0 +1,113 @@
+"""``promptstamp export`` and ``promptstamp verify`` (registered in cli.py with ``main.add_command``).
+
+``verify`` exits with the verifier's code: 0 valid and every anchor trusted, 1 invalid (or unusable
+input), 2 valid but resting on a TSA root or service key that was not given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, cast
+
+import click
+
+from . import tokens
+from .bundle import EvidenceSource, write_bundle
+from .config import Settings
+from .errors import InvalidInput, PromptStampError
+from .verdict import Trust
+from .verify import trust_from_pems, verify_input
+
+
+def trust_from_files(root_files: tuple[Path, ...], keys: tuple[str, ...]) -> tuple[Trust, tuple[bytes, ...]]:
+    key_values = [Path(k).read_text("ascii", "replace") if Path(k).is_file() else k for k in keys]
+    return trust_from_pems([p.read_bytes() for p in root_files], key_values)
+
+
+@click.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tsa-root", "tsa_roots", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM with TSA root certificate(s) you trust (repeatable). Non-self-signed certificates in it "
+                   "are used as untrusted intermediates.")
+@click.option("--trust-key", "trust_keys", multiple=True,
+              help="Service key you trust: SPKI PEM file, 16-hex key id or 64-hex fingerprint (repeatable).")
+@click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="For a bare .tsr/.tst: the file that was time-stamped.")
+@click.option("--digest", "digest_hex", help="For a bare .tsr/.tst: the hex digest that was time-stamped.")
+@click.option("--certs", "cert_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Extra (untrusted) certificates, e.g. the signer of a token issued without certificates.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@click.option("--verbose", "-v", is_flag=True, help="List every passing check, not only counts.")
+def verify_command(file: Path, tsa_roots: tuple[Path, ...], trust_keys: tuple[str, ...], data_file: Path | None,
+                   digest_hex: str | None, cert_files: tuple[Path, ...], as_json: bool, verbose: bool) -> None:
+    """Verify an evidence bundle (.asice) or a bare RFC 3161 token (.tsr/.tst) offline.
+
+    Exit 0: valid and every anchor trusted; 1: something invalid; 2: valid but resting on a TSA root
+    or service key you did not give.
+    """
+    try:
+        trust, intermediates = trust_from_files(tsa_roots, trust_keys)
+        extra = intermediates + tuple(d for p in cert_files for d in tokens.load_pem_certificates(p.read_bytes()))
+        report = verify_input(file.read_bytes(), trust,
+                              stamped=data_file.read_bytes() if data_file else None,
+                              digest_hex=digest_hex, extra_certs=extra)
+    except (PromptStampError, OSError) as e:
+        click.echo(f"error: {getattr(e, 'detail', e)}", err=True)
+        sys.exit(1)
+    if not tsa_roots:
+        click.echo("note: no --tsa-root given; no time-stamp can be trusted", err=True)
+    click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True) if as_json else report.text(verbose=verbose),
+               nl=not as_json)
+    sys.exit(report.exit_code)
+
+
+@click.command("export")
+@click.option("--session", "session", required=True, help="SITE/ID of the session, e.g. chatgpt/abc123")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the bundle (.asice).")
+@click.option("--account", envvar="PROMPTSTAMP_ACCOUNT",
+              help="Account id that owns the session (default: the only account, if there is one).")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), envvar="PROMPTSTAMP_DATA",
+              help="Data directory. Default: ./data")
+@click.option("--storage", "storage_url", envvar="PROMPTSTAMP_STORAGE", help="file://DIR or s3://BUCKET[/PREFIX]")
+@click.option("--key-file", type=click.Path(path_type=Path), envvar="PROMPTSTAMP_KEY_FILE")
+def export_command(session: str, out: Path, account: str | None, **overrides: Any) -> None:
+    """Export a session's evidence bundle (ASiC-E), time-stamped now by the configured TSAs."""
+    from .services import build_services
+
+    site, sep, session_id = session.partition("/")
+    try:
+        if not sep or not site or not session_id:
+            raise InvalidInput(f"--session: expected SITE/ID, found {session!r}")
+        settings = Settings.from_env().with_overrides(**{k: v for k, v in overrides.items() if v is not None})
+        services = build_services(settings, recover=False, upkeep=False)
+        try:
+            if account is None:
+                listed = services.accounts.list()
+                if len(listed) != 1:
+                    raise InvalidInput(f"--account: needed, the store holds {len(listed)} accounts")
+                account = listed[0].id
+            write_bundle_file(cast(EvidenceSource, services.ledger), account, site, session_id, out)
+        finally:
+            services.close()
+    except PromptStampError as e:
+        click.echo(f"error: {e.detail}", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {out}")
+
+
+def write_bundle_file(ledger: EvidenceSource, account: str, site: str, session_id: str, out: Path) -> None:
+    """Write next to ``out`` and rename, so a failed export never leaves a half bundle under its name."""
+    evidence = ledger.session_evidence(account, site, session_id)
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".asice", dir=out.parent if str(out.parent) else ".")
+    try:
+        with os.fdopen(fd, "w+b") as f:
+            write_bundle(evidence, f, stamp=ledger.stamp_digest)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

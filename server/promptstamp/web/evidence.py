@@ -1,0 +1,74 @@
+"""Evidence bundles over HTTP: download a session's bundle, and the public verify endpoint.
+
+``GET /v1/sessions/<site>/<id>/bundle`` (account-scoped) streams an ASiC-E bundle written to a
+temporary file. ``POST /v1/verify`` (public, multipart) runs the same engine as ``promptstamp
+verify``: ``file`` (bundle, .tsr or .tst), optional ``data`` (file) or ``digest`` (hex) for a bare
+token, ``tsa_root`` (PEM files, repeatable), ``trust_key`` (PEM files or key ids, repeatable),
+``certs`` (extra untrusted certificates). It answers 200 with the report whatever the verdict; the
+verdict is in the body (``exit_code``, ``valid``, ``trusted``), like the CLI's exit code.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import cast
+
+from flask import Blueprint, Response, jsonify, request, send_file
+
+from .. import tokens
+from ..bundle import EvidenceSource, bundle_filename, write_bundle
+from ..errors import InvalidInput, TooLarge
+from ..model import utc_now
+from ..verify import trust_from_pems, verify_input
+from .context import authenticated_account, services
+
+bp = Blueprint("evidence", __name__)
+
+MAX_VERIFY_BYTES = 512 << 20  # a bundle with its original images
+MAX_SMALL_PART = 1 << 20  # roots, keys, certificates
+
+
+@bp.get("/v1/sessions/<site>/<path:session_id>/bundle")
+def session_bundle(site: str, session_id: str) -> Response:
+    account = authenticated_account()
+    ledger = cast(EvidenceSource, services().ledger)
+    evidence = ledger.session_evidence(account, site, session_id)
+    out = tempfile.TemporaryFile()  # streamed to the client, deleted when the response closes
+    try:
+        write_bundle(evidence, out, stamp=ledger.stamp_digest)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return send_file(out, mimetype="application/vnd.etsi.asic-e+zip", as_attachment=True,
+                     download_name=bundle_filename(site, session_id, evidence.exported_at or utc_now()))
+
+
+@bp.before_request
+def _verify_limit() -> None:
+    if request.endpoint == "evidence.verify_upload":
+        request.max_content_length = MAX_VERIFY_BYTES
+
+
+def _small(field: str) -> list[bytes]:
+    parts = []
+    for f in request.files.getlist(field):
+        data = f.read(MAX_SMALL_PART + 1)
+        if len(data) > MAX_SMALL_PART:
+            raise TooLarge(f"{field}: expected at most {MAX_SMALL_PART} bytes")
+        parts.append(data)
+    return parts
+
+
+@bp.post("/v1/verify")
+def verify_upload() -> Response:
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("multipart field 'file' (a bundle, .tsr or .tst) is required")
+    keys: list[str | bytes] = [*_small("trust_key"), *request.form.getlist("trust_key")]
+    trust, intermediates = trust_from_pems(_small("tsa_root"), keys)
+    extra = intermediates + tuple(d for pem in _small("certs") for d in tokens.load_pem_certificates(pem))
+    data_part = request.files.get("data")
+    report = verify_input(upload.read(), trust, stamped=data_part.read() if data_part else None,
+                          digest_hex=request.form.get("digest") or None, extra_certs=extra)
+    return jsonify(report.to_json())
