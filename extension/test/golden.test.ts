@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { describe, it } from "node:test";
+import { ADAPTERS } from "../src/adapters/registry.ts";
+import { canonicalize } from "../src/core/jcs.ts";
+import { digestBytes } from "../src/core/digest.ts";
+import { EXPECTED, FIXTURES, runFixture } from "./harness.ts";
+
+const UPDATE = process.env.UPDATE_GOLDEN === "1";
+const names = readdirSync(FIXTURES).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
+
+describe("golden fixtures: recorded site traffic -> expected records", () => {
+  for (const name of names) {
+    it(name, async () => {
+      const outcome = await runFixture(name);
+      const actual = JSON.stringify(outcome, null, 1) + "\n";
+      const path = new URL(`${name}.json`, EXPECTED);
+      if (UPDATE) {
+        mkdirSync(EXPECTED, { recursive: true });
+        writeFileSync(path, actual);
+      }
+      assert.equal(actual, readFileSync(path, "utf8"));
+    });
+  }
+
+  it("every adapter has fixtures for a conversation and for drift", () => {
+    for (const a of ADAPTERS) {
+      const mine = names.filter((n) => n.startsWith(`${a.id}--`));
+      assert.ok(mine.some((n) => n.endsWith("--drifted")), `${a.id} has no drifted fixture`);
+      assert.ok(mine.length >= 3, `${a.id} has only ${mine.length} fixtures`);
+    }
+  });
+
+  it("each fixture's records form an unbroken chain per session", async () => {
+    for (const name of names) {
+      const { records } = await runFixture(name);
+      const last = new Map<string, { seq: number; digest: string }>();
+      for (const r of records) {
+        const key = `${r.session.site}/${r.session.id}`;
+        const prev = last.get(key);
+        assert.equal(r.seq, (prev?.seq ?? 0) + 1, `${name}: seq`);
+        assert.equal(r.prev, prev?.digest ?? null, `${name}: prev`);
+        last.set(key, { seq: r.seq, digest: await digestBytes(canonicalize(r)) });
+      }
+    }
+  });
+
+  it("drifted pages record nothing and say why", async () => {
+    for (const name of names.filter((n) => n.endsWith("--drifted"))) {
+      const outcome = await runFixture(name);
+      assert.equal(outcome.records.length, 0, name);
+      assert.ok(outcome.drift.length > 0 || outcome.dom?.state === "drift", name);
+    }
+  });
+});

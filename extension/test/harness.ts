@@ -1,0 +1,95 @@
+/**
+ * Golden-fixture runner: replays a fixture's recorded exchanges through the site's adapter, the
+ * tracker and the chain, with a fixed clock, fixed ids and a fixed device key id, and answers the
+ * adapter's re-fetches and image fetches from the fixture. Output: the records it would store.
+ */
+import { readFileSync } from "node:fs";
+import { parseHTML } from "linkedom";
+import { adapterForHost } from "../src/adapters/registry.ts";
+import { adapterTag, type DomHealth, type Exchange, type Observation } from "../src/adapters/types.ts";
+import { seal, type ChainHead } from "../src/core/chain.ts";
+import { digestBytes } from "../src/core/digest.ts";
+import type { Attachment, ImageRef, StampRecord } from "../src/core/record.ts";
+import { diffSnapshot, emptyMemory, type SessionMemory } from "../src/core/tracker.ts";
+import { UlidFactory } from "../src/core/ulid.ts";
+
+export const FIXTURES = new URL("./fixtures/", import.meta.url);
+export const EXPECTED = new URL("./expected/", import.meta.url);
+export const DEVICE = "00d1ce0fa11ce5ed";
+const T0 = Date.parse("2026-11-28T12:00:00.000Z");
+
+interface Canned { contentType: string; text?: string; base64?: string }
+interface Fixture {
+  description: string;
+  page: string;
+  html?: string;
+  exchanges: Exchange[];
+  responses?: { [url: string]: Canned };
+}
+
+export interface Outcome {
+  description: string;
+  records: StampRecord[];
+  drift: string[];
+  dom?: DomHealth;
+}
+
+export async function runFixture(name: string): Promise<Outcome> {
+  const fx = JSON.parse(readFileSync(new URL(`${name}.json`, FIXTURES), "utf8")) as Fixture;
+  const page = new URL(fx.page);
+  const adapter = adapterForHost(page.hostname);
+  if (!adapter) throw new Error(`no adapter for ${page.hostname}`);
+  let clock = T0;
+  let counter = 0;
+  const ctx = {
+    now: () => (clock += 1000),
+    ulids: new UlidFactory((n) => Uint8Array.from({ length: n }, (_, i) => (counter++ * 7 + i * 13) % 256)),
+    signer: { keyId: DEVICE, sign: async () => new Uint8Array(64) },
+  };
+  const records: StampRecord[] = [];
+  const drift: string[] = [];
+  const heads = new Map<string, ChainHead>();
+  const memories = new Map<string, SessionMemory>();
+  const canned = (url: string): Canned => {
+    const c = fx.responses?.[url];
+    if (!c) throw new Error(`fixture has no response for ${url}`);
+    return c;
+  };
+  const fetchImage = async (ref: ImageRef): Promise<Attachment> => {
+    let url = ref.url;
+    if (ref.resolveField) url = (JSON.parse(canned(url).text ?? "{}") as { [k: string]: string })[ref.resolveField] ?? "";
+    const c = canned(url);
+    const bytes = Buffer.from(c.base64 ?? "", "base64");
+    const u = new URL(url);
+    return { digest: await digestBytes(bytes), media_type: c.contentType, bytes: bytes.length, role: ref.role ?? "output",
+      source_url: u.origin + u.pathname };
+  };
+  const handle = async (observations: Observation[], depth: number): Promise<void> => {
+    for (const o of observations) {
+      if (o.kind === "drift") drift.push(o.reason);
+      else if (o.kind === "reconcile") {
+        const c = fx.responses?.[o.url];
+        if (c && depth === 0) {
+          await handle(adapter.parse({ url: o.url, method: "GET", status: 200, responseText: c.text ?? "" }), depth + 1);
+        }
+      } else {
+        const key = o.snapshot.sessionId;
+        const { drafts, memory } = diffSnapshot(adapter.id, adapterTag(adapter), o.snapshot, memories.get(key) ?? emptyMemory());
+        memories.set(key, memory);
+        for (const d of drafts) {
+          const attachments = await Promise.all((d.images ?? []).map(fetchImage));
+          const sealed = await seal(d, attachments, heads.get(key) ?? { seq: 0, last: null }, ctx);
+          heads.set(key, sealed.head);
+          records.push(sealed.envelope.record);
+        }
+      }
+    }
+  };
+  for (const ex of fx.exchanges) await handle(adapter.parse(ex), 0);
+  let dom: DomHealth | undefined;
+  if (fx.html) {
+    const { document } = parseHTML(readFileSync(new URL(fx.html, FIXTURES), "utf8"));
+    dom = adapter.probeDom(document as unknown as Document, page);
+  }
+  return { description: fx.description, records, drift, dom };
+}
