@@ -509,6 +509,8 @@ def _coverage(ctx: _Ctx) -> None:
 
 
 # bare tokens ----------------------------------------------------------------------------------------
+_NOT_ASKED = {"nonce": "not compared (no request given)", "policy": "not compared (no policy required)"}
+
 def check_token(token_der: bytes, trust: Trust, *, data: bytes | None = None, digest: bytes | None = None,
                 extra_certs: tuple[bytes, ...] = ()) -> Report:
     """Verify a bare ``.tst`` or a ``.tsr`` over ``data`` or ``digest``: one check row per token check."""
@@ -540,7 +542,7 @@ def check_token(token_der: bytes, trust: Trust, *, data: bytes | None = None, di
         if name == failed_at:
             run.add("token", "token", name, outcome, detail)  # type: ignore[arg-type]
             break
-        run.add("token", "token", name, "ok", "holds")
+        run.add("token", "token", name, "ok", _NOT_ASKED.get(name, "holds"))
     if failed_at is None:
         for note in verdict.notes:
             run.add("token", "token", "note", "note", note)
