@@ -208,8 +208,10 @@ def _cert_hash(key: PrivateKey) -> hashes.SHA256 | None:
     return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
 
 
-def make_root(key: PrivateKey, common_name: str, *, days: int = 20 * 365) -> x509.Certificate:
-    now = datetime.now(UTC)
+def make_root(
+    key: PrivateKey, common_name: str, *, days: int = 20 * 365, not_before: datetime | None = None
+) -> x509.Certificate:
+    start = not_before or datetime.now(UTC) - timedelta(hours=1)
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     return (
         x509.CertificateBuilder()
@@ -217,8 +219,8 @@ def make_root(key: PrivateKey, common_name: str, *, days: int = 20 * 365) -> x50
         .issuer_name(_name(common_name))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=days))
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(cert_sign=True), critical=True)
         .add_extension(ski, critical=False)
