@@ -222,7 +222,9 @@ function parseStream(ex: Exchange): Observation[] {
     lastOp = op;
   }
   const messages: Msg[] = [];
-  const requestParent = str(request.parent_message_id);
+  // The client's placeholder root is not a message: the first prompt has no parent.
+  const rawParent = str(request.parent_message_id);
+  const requestParent = rawParent === "client-created-root" ? undefined : rawParent;
   let lastUser: string | undefined;
   for (const m of arr(request.messages) ?? []) {
     if (!isObj(m)) continue;

@@ -212,8 +212,16 @@ async function handle(msg: Request, sender: chrome.runtime.MessageSender): Promi
   }
 }
 
+// Observations are handled strictly in arrival order, so steps are chained in the order they happened.
+let observing: Promise<unknown> = Promise.resolve();
+
 ext.runtime.onMessage.addListener((msg: Request, sender, sendResponse) => {
-  handle(msg, sender).then(sendResponse, (e: unknown) => sendResponse({ ok: false, error: String(e) }));
+  let work: Promise<unknown>;
+  if (msg.kind === "observe" || msg.kind === "health") {
+    work = observing.catch(() => undefined).then(() => handle(msg, sender));
+    observing = work;
+  } else work = handle(msg, sender);
+  work.then(sendResponse, (e: unknown) => sendResponse({ ok: false, error: String(e) }));
   return true; // answer asynchronously
 });
 
