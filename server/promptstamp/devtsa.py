@@ -415,8 +415,8 @@ class DevTsa:
             req.native  # noqa: B018  (asn1crypto parses lazily; surface errors here)
         except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:
             raise _Rejection("bad_data_format", f"malformed TimeStampReq: {e}") from e
-        if req["version"].native != "v1":
-            raise _Rejection("bad_request", f"expected TimeStampReq version 1, found {req['version'].native}")
+        if int(req["version"]) != 1:
+            raise _Rejection("bad_request", f"expected TimeStampReq version 1, found {int(req['version'])}")
         imprint = req["message_imprint"]
         alg = imprint["hash_algorithm"]["algorithm"]
         if alg.native not in ACCEPTED_HASHES:
