@@ -1,0 +1,129 @@
+"""The bundle's own verify.sh, run with sh on real bundles and tampered ones: only unzip, sha256sum, openssl."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from promptstamp import bundle, canonical
+from promptstamp.bundle_sample import OpensslTsa, SampleSession, bundle_entries, png, rebuild_bundle, sample_session
+from promptstamp.model import Receipt
+
+pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("sh", "unzip", "sha256sum", "openssl")),
+                                reason="verify.sh needs sh, unzip, sha256sum and openssl")
+
+
+@pytest.fixture(scope="module")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> OpensslTsa:
+    return OpensslTsa(tmp_path_factory.mktemp("tsa"), name="acme-tsa")
+
+
+@pytest.fixture(scope="module")
+def made(tsa: OpensslTsa) -> tuple[bytes, SampleSession]:
+    session = sample_session(tsa.stamp, chains={tsa.name: tsa.chain_pem}, n_records=5, batch_size=2, image_every=2)
+    out = io.BytesIO()
+    bundle.write_bundle(session.evidence, out, stamp=tsa.stamp)
+    return out.getvalue(), session
+
+
+def run_sh(tmp_path: Path, data: bytes, root_pem: str, key_pem: str | None) -> tuple[int, str]:
+    (tmp_path / "b.asice").write_bytes(data)
+    (tmp_path / "root.pem").write_text(root_pem)
+    script = tmp_path / "verify.sh"
+    script.write_bytes(bundle_entries(data).get("verify.sh") or bundle.asset_text("verify.sh").encode())
+    args = ["sh", str(script)]
+    if key_pem is not None:
+        (tmp_path / "key.pem").write_text(key_pem)
+        args += ["-k", str(tmp_path / "key.pem")]
+    args += [str(tmp_path / "b.asice"), str(tmp_path / "root.pem")]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    return done.returncode, done.stdout + done.stderr
+
+
+def fails(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("FAIL")]
+
+
+def test_verify_sh_accepts_a_real_bundle(made: tuple[bytes, SampleSession], tsa: OpensslTsa, tmp_path: Path) -> None:
+    code, out = run_sh(tmp_path, made[0], tsa.root_pem, made[1].key.public.pem)
+    assert code == 0, out
+    assert not fails(out)
+    assert "RESULT: VALID" in out
+    assert out.count("Merkle inclusion proof") == 5
+    assert out.count("receipt signature verifies") == 5
+    assert "chain: 5 records, seq unbroken" in out
+
+
+def test_verify_sh_without_a_key_exits_2_and_prints_the_fingerprint(made: tuple[bytes, SampleSession],
+                                                                   tsa: OpensslTsa, tmp_path: Path) -> None:
+    code, out = run_sh(tmp_path, made[0], tsa.root_pem, None)
+    assert code == 2, out
+    assert f"NOTE  key {made[1].key.id}: taken from the bundle only" in out
+
+
+def test_verify_sh_with_another_root_fails(made: tuple[bytes, SampleSession], tmp_path: Path,
+                                           tmp_path_factory: pytest.TempPathFactory) -> None:
+    other = OpensslTsa(tmp_path_factory.mktemp("other"), name="other")
+    code, out = run_sh(tmp_path, made[0], other.root_pem, made[1].key.public.pem)
+    assert code == 1
+    assert any("SHA256SUMS.tst" in line for line in fails(out))
+    assert any("not time-stamped" in line for line in fails(out))
+
+
+def test_verify_sh_fails_on_a_flipped_byte_in_every_file(made: tuple[bytes, SampleSession], tsa: OpensslTsa,
+                                                         tmp_path: Path) -> None:
+    entries = bundle_entries(made[0])
+    for name, content in entries.items():
+        if name == "verify.sh":
+            continue  # the script under test; SHA256SUMS covers it when another copy of the script runs
+        changed = bytearray(content)
+        changed[len(changed) // 2] ^= 0x01
+        code, out = run_sh(tmp_path, rebuild_bundle({**entries, name: bytes(changed)}), tsa.root_pem,
+                           made[1].key.public.pem)
+        assert code == 1, f"{name}: {out}"
+        if name != "mimetype":
+            assert any(name in line or name.split("/")[-1].split(".")[0] in line for line in fails(out)), (name, out)
+
+
+def test_verify_sh_catches_a_replaced_image_after_resealing(made: tuple[bytes, SampleSession], tsa: OpensslTsa,
+                                                            tmp_path: Path) -> None:
+    entries = bundle_entries(made[0])
+    blob = next(n for n in entries if n.startswith("blobs/"))
+    del entries[blob]
+    image = png(8, 6, (255, 0, 0))
+    entries["blobs/" + canonical.sha256_digest(image)[7:]] = image
+    code, out = run_sh(tmp_path, rebuild_bundle(entries, tsa.stamp), tsa.root_pem, made[1].key.public.pem)
+    assert code == 1
+    assert [line for line in fails(out)] == [f"FAIL  record {_owner(made[1], blob)}: attachment sha256:{blob[6:]} "
+                                             f"missing or altered (blobs/{blob[6:]})"]
+
+
+def _owner(session: SampleSession, blob: str) -> str:
+    return next(r.id for r in session.records if any(a.digest[7:] == blob[6:] for a in r.attachments))
+
+
+def test_verify_sh_shows_a_removed_record_as_a_gap(made: tuple[bytes, SampleSession], tsa: OpensslTsa,
+                                                   tmp_path: Path) -> None:
+    entries = bundle_entries(made[0])
+    victim = made[1].records[2]
+    del entries[f"records/{victim.id}.json"], entries[f"receipts/{victim.id}.json"]
+    code, out = run_sh(tmp_path, rebuild_bundle(entries, tsa.stamp), tsa.root_pem, made[1].key.public.pem)
+    assert code == 1
+    assert fails(out) == [f"FAIL  chain: gap before record {made[1].records[3].id}: seq 3 to 3 missing "
+                          f"(device {made[1].records[0].device})"]
+
+
+def test_verify_sh_catches_an_altered_receipt_after_resealing(made: tuple[bytes, SampleSession], tsa: OpensslTsa,
+                                                              tmp_path: Path) -> None:
+    entries = bundle_entries(made[0])
+    rec = made[1].records[1]
+    name = f"receipts/{rec.id}.json"
+    receipt = Receipt.from_json(canonical.parse_json(entries[name]))
+    entries[name] = Receipt(**{**receipt.__dict__, "received_at": "2020-01-01T00:00:00.000Z"}).canonical()
+    code, out = run_sh(tmp_path, rebuild_bundle(entries, tsa.stamp), tsa.root_pem, made[1].key.public.pem)
+    assert code == 1
+    assert fails(out) == [f"FAIL  record {rec.id}: receipt signature does not verify (key '{made[1].key.id}')"]
