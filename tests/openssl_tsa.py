@@ -106,12 +106,16 @@ def _handler(config: Path) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # concurrent tests open many connections at once
+
+
 @contextmanager
 def running_openssl_tsa(directory: Path) -> Iterator[OpenSslTsa]:
     pki = directory / "pki"
     make_pki(pki)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(pki / "tsa.cnf"))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), _handler(pki / "tsa.cnf"))
     thread = threading.Thread(target=server.serve_forever, name="openssl-tsa", daemon=True)
     thread.start()
     try:

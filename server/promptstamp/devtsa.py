@@ -456,8 +456,7 @@ class DevTsa:
         """Answer RFC 3161 over HTTP (RFC 3161 §3.4) in a daemon thread; ``port=0`` picks a free port."""
         if self._server is not None:
             raise RuntimeError(f"dev TSA already serving at {self.url}")
-        server = ThreadingHTTPServer((host, port), _handler_for(self))
-        server.daemon_threads = True
+        server = _Server((host, port), _handler_for(self))
         thread = threading.Thread(target=server.serve_forever, name="devtsa-http", daemon=True)
         thread.start()
         self._server = server
@@ -493,6 +492,11 @@ class DevTsa:
             f"Root certificate (PEM): {self.url}root.pem\n"
             f"Policy OID: {self.policy}\n"
         )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default listen backlog of 5 resets bursts of concurrent batches
 
 
 def _handler_for(tsa: DevTsa) -> type[BaseHTTPRequestHandler]:
