@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asn1crypto import algos, cms, core, parser, pem, tsp, x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from pyhanko.sign.general import check_ess_certid
 from pyhanko.sign.validation.generic_cms import validate_algorithm_protection
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -70,7 +70,8 @@ _DIGEST_SIZE = {"sha256": 32, "sha384": 48, "sha512": 64}
 _GRANTED = ("granted", "granted_with_mods")
 _WEAK_DIGESTS = ("md2", "md5", "sha1")
 # asn1crypto errors for malformed or truncated DER; it parses lazily, so they surface on first access.
-_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
+# cryptography's UnsupportedAlgorithm: a damaged key (e.g. an unknown curve OID) met while loading it.
+_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, UnsupportedAlgorithm)
 # Signature mechanism (asn1crypto name) -> the key algorithms it can be verified with.
 _KEY_FOR_MECHANISM = {
     "rsassa_pkcs1v15": ("rsa",),
@@ -526,7 +527,7 @@ def _check_signature(tok: _Token, signer: x509.Certificate) -> None:
             "signature",
             f"expected a valid {mechanism}/{md_alg} signature by '{name_rfc4514(signer.subject)}', found: {reason}",
         ) from e
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         raise _fail("signature", f"cannot verify a {mechanism}/{md_alg} signature: {e}") from e
 
 
