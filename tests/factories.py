@@ -40,12 +40,14 @@ class Chain:
         self.seq = 0
         self.prev: str | None = None
 
-    def next(self, type: str = "prompt", *, actor: str = "user", text: str | None = None, **fields: Any) -> dict[str, Any]:
+    def next(
+        self, type: str = "prompt", *, actor: str = "user", text: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
         self.seq += 1
         record: dict[str, Any] = {
             "v": 1, "id": new_ulid(), "type": type,
-            "session": {"site": self.site, "id": self.session_id, "url": f"https://{self.site}.example/c/{self.session_id}",
-                        "title": "Teacup cat"},
+            "session": {"site": self.site, "id": self.session_id, "title": "Teacup cat",
+                        "url": f"https://{self.site}.example/c/{self.session_id}"},
             "seq": self.seq, "prev": self.prev, "captured_at": utc_now(), "actor": actor,
             "client": {"app": "promptstamp-tests/1", "adapter": f"{self.site}@1"},
             **fields,

@@ -78,7 +78,7 @@ class Accounts:
         data = json.loads(self._store.get(f"accounts/{account_id}.json"))
         return Account(id=data["id"], name=data["name"], created_at=data["created_at"])
 
-    def list(self) -> list[Account]:
+    def all(self) -> list[Account]:
         return [self.get(k.rsplit("/", 1)[1].removesuffix(".json")) for k in self._store.list("accounts/")]
 
     def authenticate(self, token: str | None) -> str:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .cli_evidence import export_command, verify_command
 from .config import Settings, TsaConfig
 from .errors import PromptStampError
 
@@ -106,7 +107,7 @@ def accounts_list(**overrides: Any) -> None:
     from .accounts import Accounts
     from .storage.factory import open_store
 
-    for a in Accounts(open_store(_settings(**overrides))).list():
+    for a in Accounts(open_store(_settings(**overrides))).all():
         click.echo(f"{a.id}  {a.created_at}  {a.name}")
 
 
@@ -114,7 +115,7 @@ def accounts_list(**overrides: Any) -> None:
 @settings_options
 @click.pass_context
 @_guard
-def keys(ctx: click.Context, **overrides: Any) -> None:
+def keys(ctx: click.Context, /, **overrides: Any) -> None:
     """Show the service key ids and fingerprints (current first, then rotated-out keys)."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = overrides
@@ -143,12 +144,16 @@ def tsa_serve(data_dir: Path | None, host: str, port: int) -> None:
     """Run the development RFC 3161 TSA (UNTRUSTED: its root is generated locally)."""
     from .services import start_dev_tsa
 
-    config, server = start_dev_tsa(_settings(data_dir=data_dir), host, port)
+    config, dev_tsa = start_dev_tsa(_settings(data_dir=data_dir), host, port)
     click.echo(f"development TSA (UNTRUSTED) at {config.url}; root certificate: {config.ca_file}")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
-        server.shutdown()  # type: ignore[attr-defined]
+        dev_tsa.shutdown()
+
+
+main.add_command(export_command)
+main.add_command(verify_command)
 
 
 @main.command()

@@ -87,7 +87,7 @@ def export_command(session: str, out: Path, account: str | None, **overrides: An
         services = build_services(settings, recover=False, upkeep=False)
         try:
             if account is None:
-                listed = services.accounts.list()
+                listed = services.accounts.all()
                 if len(listed) != 1:
                     raise InvalidInput(f"--account: needed, the store holds {len(listed)} accounts")
                 account = listed[0].id

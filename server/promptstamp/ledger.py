@@ -7,17 +7,19 @@ resent records with their original receipt, and hands new records to the group-c
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO, Literal
 
 from . import layout
 from .accounts import Accounts
 from .batcher import Batcher
+from .bundle import BatchEvidence, RecordEvidence, SessionEvidence
 from .canonical import JsonValue, canonicalize
 from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, ObjectMissing, StorageError, TimestampError
 from .keyring import Keyring
@@ -278,6 +280,45 @@ class Ledger:
             meta = self.sealer.token_meta(batch_id, t.tsa)
             tokens.append({**t.to_json(), "chain": meta.get("chain")})
         return {**batch, "status": "stamped" if tokens else "pending", "tokens": tokens}
+
+    def session_evidence(self, account: str, site: str, session_id: str) -> SessionEvidence:
+        """Everything the bundle exporter needs for one session; blobs are opened one at a time."""
+        records: list[RecordEvidence] = []
+        batches: dict[str, BatchEvidence] = {}
+        key_ids: set[str] = set()
+        title = ""
+        for record_id in self.session_record_ids(account, site, session_id):
+            try:
+                receipt_bytes = self.store.get(layout.receipt(account, record_id))
+            except ObjectMissing:
+                continue  # its seal is still being finished; it has nothing to prove yet
+            record_bytes = self.store.get(layout.record(account, record_id))
+            receipt = Receipt.from_json(json.loads(receipt_bytes))
+            key_ids.add(receipt.key)
+            batch_id = receipt.batch.id
+            if batch_id not in batches:
+                batches[batch_id] = self._batch_evidence(batch_id)
+            status: Literal["stamped", "pending"] = "stamped" if batches[batch_id].tokens else "pending"
+            records.append(RecordEvidence(record_bytes=record_bytes, receipt_bytes=receipt_bytes, status=status))
+            title = json.loads(record_bytes)["session"].get("title") or title
+
+        def open_blob(hex_digest: str) -> BinaryIO:
+            return io.BytesIO(self.store.get(layout.blob(account, self._blob_hex("sha256:" + hex_digest))))
+
+        return SessionEvidence(
+            site=site, session_id=session_id, title=title, account=account, records=records, batches=batches,
+            keys={k: self.keyring.public_key(k).pem for k in sorted(key_ids)}, open_blob=open_blob,
+            exported_at=utc_now())
+
+    def _batch_evidence(self, batch_id: str) -> BatchEvidence:
+        tokens, chains, untrusted = {}, {}, {}
+        for view in self.sealer.tokens(batch_id):
+            meta = self.sealer.token_meta(batch_id, view.tsa)
+            tokens[view.tsa] = view.token
+            chains[view.tsa] = str(meta.get("chain") or "")
+            untrusted[view.tsa] = view.untrusted
+        return BatchEvidence(batch_json=self.store.get(layout.batch_json(batch_id)), tokens=tokens, chains=chains,
+                             untrusted=untrusted)
 
     def stamp_digest(self, digest: bytes) -> dict[str, bytes]:
         """Tokens over an arbitrary digest from every TSA that answers (for bundle manifests)."""

@@ -13,6 +13,7 @@ Order of a seal (each step durable before the next):
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -91,10 +92,10 @@ class BatchSealer:
         unique: dict[tuple[str, str], Pending[Submission, Outcome]] = {}
         followers: list[tuple[Pending[Submission, Outcome], Pending[Submission, Outcome]]] = []
         for p in batch:
-            key = (p.item.account, p.item.record.id)
-            first = unique.get(key)
+            ident = (p.item.account, p.item.record.id)
+            first = unique.get(ident)
             if first is None:
-                unique[key] = p
+                unique[ident] = p
             elif first.item.record.digest == p.item.record.digest:
                 followers.append((p, first))
             else:
@@ -137,7 +138,7 @@ class BatchSealer:
             else:
                 p.future.set_result(Outcome(receipt=result, batch_id=batch_id, tokens=tokens))
         for follower, first in followers:
-            first.future.add_done_callback(lambda f, p=follower: _copy_result(f, p.future))
+            first.future.add_done_callback(functools.partial(_copy_result, target=follower.future))
 
     def _store_entries(
         self, batch_id: str, entries: Sequence[tuple[str, Record, bytes]]
@@ -147,7 +148,8 @@ class BatchSealer:
         taken = self._store.put_many([(layout.record(a, rec.id), rec.canonical) for a, rec, _ in entries])
         writable = []
         for account, rec, receipt in entries:
-            if layout.record(account, rec.id) in taken and self._store.get(layout.record(account, rec.id)) != rec.canonical:
+            key = layout.record(account, rec.id)
+            if key in taken and self._store.get(key) != rec.canonical:
                 results[(account, rec.id)] = Conflict(
                     f"record {rec.id} already exists with different content (digest differs)")
             else:
@@ -161,7 +163,8 @@ class BatchSealer:
         taken = self._store.put_many(items)
         for account, rec, receipt in writable:
             if layout.receipt(account, rec.id) in taken:
-                results[(account, rec.id)] = self.outcome_for_receipt(self._store.get(layout.receipt(account, rec.id)))
+                stored = self._store.get(layout.receipt(account, rec.id))
+                results[(account, rec.id)] = self.outcome_for_receipt(stored)
             else:
                 results[(account, rec.id)] = receipt
         return results

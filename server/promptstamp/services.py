@@ -28,16 +28,11 @@ def dev_tsa_dir(settings: Settings) -> Path:
     return settings.data_dir / "devtsa"
 
 
-def start_dev_tsa(settings: Settings, host: str = "127.0.0.1", port: int = 0) -> tuple[TsaConfig, object]:
-    """Start the built-in TSA in a daemon thread; returns its TsaConfig and the server (to shut down)."""
-    directory = dev_tsa_dir(settings)
-    tsa = DevTsa.load_or_create(directory)
-    root_file = directory / "root.pem"
-    if not root_file.exists():
-        root_file.write_text(tsa.root_pem)
-    server, _thread = tsa.serve(host, port)
-    url = f"http://{host}:{server.server_address[1]}/"
-    return TsaConfig(name=DEV_TSA_NAME, url=url, ca_file=root_file, untrusted=True), server
+def start_dev_tsa(settings: Settings, host: str = "127.0.0.1", port: int = 0) -> tuple[TsaConfig, DevTsa]:
+    """Start the built-in TSA in a daemon thread; returns its TsaConfig and the TSA (to shut down)."""
+    tsa = DevTsa.load_or_create(dev_tsa_dir(settings))
+    tsa.serve(host, port)
+    return tsa.tsa_config(DEV_TSA_NAME), tsa
 
 
 @dataclass
@@ -48,7 +43,7 @@ class Services:
     accounts: Accounts
     ledger: Ledger
     _stop: threading.Event = field(default_factory=threading.Event)
-    _closers: list[object] = field(default_factory=list)
+    _dev_tsas: list[DevTsa] = field(default_factory=list)
     _upkeep: threading.Thread | None = None
 
     def start_upkeep(self) -> None:
@@ -67,15 +62,15 @@ class Services:
         if self._upkeep is not None:
             self._upkeep.join(5)
         self.ledger.close()
-        for server in self._closers:
-            server.shutdown()  # type: ignore[attr-defined]
+        for tsa in self._dev_tsas:
+            tsa.shutdown()
 
 
 def build_services(settings: Settings, *, recover: bool = True, upkeep: bool = True) -> Services:
-    closers: list[object] = []
+    dev_tsas: list[DevTsa] = []
     if not settings.tsas:
-        dev, server = start_dev_tsa(settings)
-        closers.append(server)
+        dev, tsa = start_dev_tsa(settings)
+        dev_tsas.append(tsa)
         settings = replace(settings, tsas=(dev,))
     store = open_store(settings)
     keyring = Keyring(store, load_or_create_key(settings.resolved_key_file))
@@ -84,7 +79,7 @@ def build_services(settings: Settings, *, recover: bool = True, upkeep: bool = T
                     batch_window_s=settings.batch_window_ms / 1000, batch_max=settings.batch_max,
                     max_records_per_post=settings.max_records_per_post)
     services = Services(settings=settings, store=store, keyring=keyring, accounts=accounts, ledger=ledger,
-                        _closers=closers)
+                        _dev_tsas=dev_tsas)
     if recover:
         report = ledger.recover()
         if report["finished"]:

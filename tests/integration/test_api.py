@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
+
 from conftest import Api
 from factories import Chain, Device, attachment, png
-
 from promptstamp.canonical import canonicalize, digest_bytes, digest_of
 from promptstamp.merkle import verify_inclusion
 from promptstamp.model import Receipt

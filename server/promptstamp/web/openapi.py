@@ -137,6 +137,31 @@ SPEC: dict[str, Any] = {
             "parameters": [{"name": "site", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _json("session", _OBJ), **_AUTH_ERRORS, "404": _err("no such session")}}},
+        "/v1/sessions/{site}/{session_id}/bundle": {"get": {
+            "summary": "The session's evidence bundle (ASiC-E container with report.html and verify.sh)",
+            "parameters": [{"name": "site", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the bundle", "content": {"application/vnd.etsi.asic-e+zip": {
+                "schema": {"type": "string", "format": "binary"}}}},
+                **_AUTH_ERRORS, "404": _err("no such session"), "503": _err("no TSA answered")}}},
+        "/v1/verify": {"post": {
+            "summary": "Verify anyone's evidence: a bundle, or a bare .tsr/.tst with its data or digest",
+            "security": [],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "bundle (.asice), .tsr or .tst"},
+                    "data": {"type": "string", "format": "binary", "description": "the time-stamped file"},
+                    "digest": {"type": "string", "description": "hex digest that was time-stamped"},
+                    "tsa_root": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                 "description": "TSA root certificates the verifier trusts (PEM)"},
+                    "trust_key": {"type": "array", "items": {"type": "string"},
+                                  "description": "service keys the verifier trusts (PEM or key id)"},
+                    "certs": {"type": "array", "items": {"type": "string", "format": "binary"},
+                              "description": "extra (untrusted) certificates, e.g. a TSA chain"}}}}}},
+            "responses": {"200": _json("the report: every check in order with its outcome and reason", _OBJ),
+                          "400": _err("not a bundle or token, or missing data/digest"),
+                          "413": _err("upload too large")}}},
         "/v1/batches/{batch_id}": {"get": {
             "summary": "A batch this account has records in: root, size, tokens (base64 DER) with TSA and genTime",
             "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}],

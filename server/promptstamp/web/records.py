@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..canonical import parse_json
 from .. import layout
+from ..canonical import parse_json
 from ..errors import NotFound, ObjectMissing
 from .context import authenticated_account, services
 
