@@ -524,7 +524,13 @@ def _handler_for(tsa: DevTsa) -> type[BaseHTTPRequestHandler]:
             if not 0 < length <= MAX_QUERY_BYTES:
                 self._send(413, "text/plain; charset=utf-8", f"query must be 1..{MAX_QUERY_BYTES} bytes\n".encode())
                 return
-            body = tsa.respond(self.rfile.read(length))
+            query = self.rfile.read(length)
+            try:
+                body = tsa.respond(query)
+            except Exception:  # a bug or a broken key: answer 500 and log it, keep serving
+                log.exception("dev TSA: cannot answer a time-stamp query")
+                self._send(500, "text/plain; charset=utf-8", b"internal error\n")
+                return
             self._send(200, "application/timestamp-reply", body)
 
         def _send(self, code: int, ctype: str, body: bytes) -> None:

@@ -102,7 +102,9 @@ class TsaClient:
         headers = {"Content-Type": "application/timestamp-query", "Accept": "application/timestamp-reply"}
         try:
             # A fresh connection per call (no shared Session): safe from many threads at once.
-            with requests.post(url, data=query, headers=headers, timeout=timeout, stream=True) as resp:
+            # No redirects: requests would turn a POST redirected by 301/302 into a GET.
+            post = requests.post(url, data=query, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
+            with post as resp:
                 if resp.status_code != 200:
                     reason = resp.reason or ""
                     raise TimestampError(f"TSA {name}: expected HTTP 200 from {url}, found {resp.status_code} {reason}")

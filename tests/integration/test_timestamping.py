@@ -186,11 +186,12 @@ def test_timeout(dev_tsa: DevTsa) -> None:
     ("code", "body", "message"),
     [
         (500, b"boom", "expected HTTP 200 from {url}, found 500 Internal Server Error"),
+        (302, b"", "expected HTTP 200 from {url}, found 302 Found"),
         (200, b"", "empty response from {url}"),
         (200, b"<html>Bad Gateway</html>", "response failed the structure check"),
         (200, b"\x30" * (MAX_RESPONSE_BYTES + 10), "response from {url} exceeds 1048576 bytes"),
     ],
-    ids=["http-500", "empty", "html", "oversized"],
+    ids=["http-500", "redirect", "empty", "html", "oversized"],
 )
 def test_broken_answers(dev_tsa: DevTsa, code: int, body: bytes, message: str) -> None:
     with serving(lambda q: (code, body)) as url:
