@@ -46,26 +46,35 @@ const MAX_BODY = 20 * 1024 * 1024;
   const hooked = function (this: unknown, input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     // Call the original with window as receiver: Chromium throws "Illegal invocation" otherwise.
     const promise = originalFetch.call(window, input, init);
+    let url: string;
     try {
-      const url = input instanceof Request ? input.url : new URL(String(input), location.href).href;
-      if (wanted(url)) {
-        const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
-        const headers = { ...pickHeaders(input instanceof Request ? input.headers : undefined), ...pickHeaders(init?.headers) };
-        const bodyPromise: Promise<string | undefined> = typeof init?.body === "string"
-          ? Promise.resolve(init.body)
-          : input instanceof Request && method !== "GET" ? input.clone().text().catch(() => undefined)
-            : Promise.resolve(undefined);
-        void promise.then(async (res) => {
+      url = input instanceof Request ? input.url : new URL(String(input), location.href).href;
+      if (!wanted(url)) return promise;
+    } catch {
+      return promise; // never let capture break the page
+    }
+    const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+    const headers = { ...pickHeaders(input instanceof Request ? input.headers : undefined), ...pickHeaders(init?.headers) };
+    const bodyPromise: Promise<string | undefined> = typeof init?.body === "string"
+      ? Promise.resolve(init.body)
+      : input instanceof Request && method !== "GET" ? input.clone().text().catch(() => undefined)
+        : Promise.resolve(undefined);
+    // Clone before the page sees the response (it may read the body at once); hand the page the
+    // very same Response object, unchanged.
+    return promise.then((res) => {
+      try {
+        const copy = res.clone();
+        void (async () => {
           const requestBody = await bodyPromise;
-          const responseText = await res.clone().text();
+          const responseText = await copy.text();
           post({ url, method, status: res.status, requestBody, responseText,
             contentType: res.headers.get("content-type") ?? undefined, headers });
-        }).catch(() => undefined);
+        })().catch(() => undefined);
+      } catch {
+        // a body that cannot be cloned is simply not captured
       }
-    } catch {
-      // Never let capture break the page.
-    }
-    return promise;
+      return res;
+    });
   };
   window.fetch = hooked as typeof window.fetch;
 

@@ -64,23 +64,30 @@ function render(s: TabStatus): void {
     const label = `${o.capturedAt.slice(11, 19)} ${o.excerpt || (o.images.length ? `${o.images.length} image(s)` : "(no text)")}`;
     select.append(el("option", { value: o.recordId }, label.slice(0, 90)));
   }
-  if (previous && s.outputs.some((o) => o.recordId === previous)) select.value = previous;
-  renderImages(s);
+  // Keep the user's pick; otherwise offer the newest output.
+  if (userPicked && previous && s.outputs.some((o) => o.recordId === previous)) select.value = previous;
+  const picked = document.querySelector<HTMLInputElement>("input[name=image]:checked")?.value;
+  renderImages(s, picked);
   byId<HTMLButtonElement>("mark").disabled = !s.outputs.length;
   byId<HTMLButtonElement>("add-note").disabled = !s.sessionId;
 }
 
 let last: TabStatus | undefined;
+let userPicked = false;
 
-function renderImages(s: TabStatus): void {
+function renderImages(s: TabStatus, picked?: string): void {
   const box = byId("images");
   clear(box);
   const chosen = s.outputs.find((o) => o.recordId === byId<HTMLSelectElement>("output").value);
   if (!chosen?.images.length) return;
-  box.append(el("label", {}, el("input", { type: "radio", name: "image", value: "", checked: "" }), " the whole output"));
+  const radio = (value: string, testid: string) => {
+    const input = el("input", { type: "radio", name: "image", value, "data-testid": testid });
+    input.checked = (picked ?? "") === value;
+    return input;
+  };
+  box.append(el("label", {}, radio("", "image-all"), " the whole output"));
   chosen.images.forEach((img, i) => {
-    box.append(el("label", {}, el("input", { type: "radio", name: "image", value: String(i), "data-testid": `image-${i}` }),
-      ` image ${i + 1} (${img.digest.slice(7, 19)}…)`));
+    box.append(el("label", {}, radio(String(i), `image-${i}`), ` image ${i + 1} (${img.digest.slice(7, 19)}…)`));
   });
 }
 
@@ -92,7 +99,10 @@ async function refresh(tabId: number): Promise<void> {
 async function main(): Promise<void> {
   const tabId = await currentTabId();
   if (tabId === undefined) return;
-  byId("output").addEventListener("change", () => last && renderImages(last));
+  byId("output").addEventListener("change", () => {
+    userPicked = true;
+    if (last) renderImages(last);
+  });
   byId("mark").addEventListener("click", async () => {
     const recordId = byId<HTMLSelectElement>("output").value;
     const picked = document.querySelector<HTMLInputElement>("input[name=image]:checked")?.value;
