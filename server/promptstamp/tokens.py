@@ -20,8 +20,13 @@ is the error's ``code`` (``CHECKS``), the detail says what was expected and what
                           offered as intermediates, never trusted.
 
 Failures raise ``errors.TokenError(detail, code=<check>)``. When every check passed except that no path
-reaches a given root, ``UntrustedTokenRoot`` (an ``errors.UntrustedAnchor``) is raised instead: the token
-is intact, but rests on an anchor the caller did not trust; it names the issuer where the chain stopped.
+reaches a given root (including a self-signed TSA certificate), ``UntrustedTokenRoot`` (an
+``errors.UntrustedAnchor``, code ``untrusted_anchor``, ``check == "chain"``) is raised instead: the token
+is intact but rests on an anchor the caller did not trust; ``stopped_at`` names where the chain stopped.
+
+A verdict says what it rests on: the root, the chain, whether the same path is still valid today
+(``valid_now``; revocation is not checked, no CRL/OCSP data is consulted) and notes such as
+"validated at genTime only; leaf '...' expired 2026-01-17".
 """
 
 from __future__ import annotations
