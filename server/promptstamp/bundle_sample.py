@@ -129,7 +129,7 @@ def sample_session(
     key: signing.SigningKeyPair | None = None,
     site: str = "chatgpt",
     session_id: str = "sample-session-1",
-    start: datetime = datetime(2026, 11, 28, 12, 0, tzinfo=UTC),
+    start: datetime | None = None,
     image_every: int = 4,
     pending_last_batch: bool = False,
     records_override: Sequence[dict[str, object]] | None = None,
@@ -137,6 +137,9 @@ def sample_session(
 ) -> SampleSession:
     """A session of ``n_records`` steps (prompts, outputs with PNG images, parameters, a selection, a note)."""
     key = key or signing.SigningKeyPair(bytes(range(32)))
+    count = len(records_override) if records_override else n_records
+    # Captured in the past, so that every step precedes the real TSA time of its batch (stamped now).
+    start = start or datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=7 * count + 3600)
     device = signing.key_id(b"sample-device-key-0000000000000!")
     values: list[dict[str, object]] = list(records_override or [])
     blobs: dict[str, bytes] = {}

@@ -71,12 +71,14 @@ class SafeZip:
             raise ContainerError(f"{len(infos)} entries: expected at most {limits.max_entries}")
         self.entries: dict[str, zipfile.ZipInfo] = {}
         self.order: list[str] = []
+        seen: set[str] = set()
         total = 0
         for info in infos:
             name = info.filename
             check_entry_name(name, limits)
-            if name in self.entries or (name.endswith("/") and name in self.order):
+            if name in seen:
                 raise ContainerError(f"entry {name!r} appears twice: a reader could see either copy")
+            seen.add(name)
             self.order.append(name)
             if name.endswith("/"):
                 continue
@@ -96,7 +98,7 @@ class SafeZip:
             self.entries[name] = info
         # Directory entries that shadow a file ("a" and "a/") would let two readers disagree.
         for name in self.entries:
-            if name + "/" in self.order:
+            if name + "/" in seen:
                 raise ContainerError(f"entry {name!r} is both a file and a directory")
 
     def names(self) -> list[str]:

@@ -1,0 +1,95 @@
+"""Verification benchmark (``make bench`` calls ``run``): a 10,000-record bundle, verified by our engine
+and, in the same run, each of its tokens by ``openssl ts -verify`` for comparison.
+
+The bundle is real: Ed25519 receipts, RFC 9162 batches, tokens from an OpenSSL TSA (EC P-256).
+Target: at least 5,000 records/s for ``promptstamp verify``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import bundle, tokens
+from .bundle_reader import read_bundle
+from .bundle_sample import OpensslTsa, sample_session
+from .verdict import Trust
+from .verify import check_bundle
+
+TARGET_RECORDS_PER_S = 5000
+
+
+def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch_size: int = 256) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as td:
+        work = Path(td)
+        tsa = OpensslTsa(work / "tsa", name="bench-tsa")
+        t0 = time.perf_counter()
+        session = sample_session(tsa.stamp, chains={tsa.name: tsa.chain_pem}, n_records=records,
+                                 batch_size=batch_size)
+        out = io.BytesIO()
+        bundle.write_bundle(session.evidence, out, stamp=tsa.stamp)
+        data = out.getvalue()
+        built = time.perf_counter() - t0
+        trust = Trust.build(tokens.load_pem_certificates(tsa.root_pem), [session.key.public.pem])
+
+        t1 = time.perf_counter()
+        report = check_bundle(data, trust, workers=os.cpu_count() or 1)
+        verify_s = time.perf_counter() - t1
+        if report.exit_code != 0:
+            raise RuntimeError(f"bench bundle did not verify: {report.failures[:3]}")
+
+        files = read_bundle(io.BytesIO(data))
+        (work / "root.pem").write_text(tsa.root_pem)
+        (work / "chain.pem").write_text(tsa.chain_pem)
+        jobs: list[list[str]] = []
+        for e in files.of_kind("token"):
+            root_hex = _root_hex(files.data[f"batches/{e.groups[0]}/batch.json"])
+            path = work / f"{e.groups[0]}.tst"
+            path.write_bytes(files.data[e.name])
+            jobs.append(["-digest", root_hex, "-in", str(path)])
+        for token_name, data_name in ((bundle.SUMS_TOKEN, bundle.SUMS), (bundle.MANIFEST_TOKEN, bundle.MANIFEST)):
+            (work / token_name.replace("/", "_")).write_bytes(files.data[token_name])
+            (work / data_name.replace("/", "_")).write_bytes(files.data[data_name])
+            jobs.append(["-data", str(work / data_name.replace("/", "_")), "-in",
+                         str(work / token_name.replace("/", "_"))])
+        t2 = time.perf_counter()
+        for job in jobs:
+            done = subprocess.run(["openssl", "ts", "-verify", "-token_in", *job, "-CAfile", str(work / "root.pem"),
+                                   "-untrusted", str(work / "chain.pem")], capture_output=True, text=True)
+            if "Verification: OK" not in done.stdout:
+                raise RuntimeError(f"openssl ts -verify failed: {done.stdout}{done.stderr}")
+        openssl_s = time.perf_counter() - t2
+
+    rate = records / verify_s
+    figures = {
+        "records": records, "batches": len(session.evidence.batches), "bundle_bytes": len(data),
+        "build_s": round(built, 2), "verify_s": round(verify_s, 3), "records_per_s": round(rate),
+        "openssl_tokens": len(jobs), "openssl_s": round(openssl_s, 3),
+        "openssl_ms_per_token": round(1000 * openssl_s / len(jobs), 1),
+        "target_records_per_s": TARGET_RECORDS_PER_S, "meets_target": rate >= TARGET_RECORDS_PER_S,
+    }
+    print_fn(f"verify: {records} records in {len(session.evidence.batches)} batches, bundle {len(data) >> 10} KiB "
+             f"(built in {built:.1f} s)")
+    print_fn(f"verify: promptstamp verify {verify_s:.2f} s = {rate:,.0f} records/s "
+             f"(target >= {TARGET_RECORDS_PER_S:,}: {'met' if rate >= TARGET_RECORDS_PER_S else 'NOT met'}); "
+             "every file hashed, every receipt signature, proof and token checked")
+    print_fn(f"verify: openssl ts -verify once per token: {len(jobs)} tokens in {openssl_s:.2f} s "
+             f"({1000 * openssl_s / len(jobs):.1f} ms per token, process start included; tokens only)")
+    return figures
+
+
+def _root_hex(batch_json: bytes) -> str:
+    from .canonical import parse_json
+
+    value = parse_json(batch_json)
+    return str(value["root"])[7:]
+
+
+if __name__ == "__main__":
+    run()
