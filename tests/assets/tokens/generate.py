@@ -111,7 +111,7 @@ def main() -> None:
     for eku in ("noncritical", "none"):
         key = ec.generate_private_key(ec.SECP256R1())
         name = f"PromptStamp test-asset TSA, EKU {eku}"
-        cert = devtsa.make_tsa_cert(key, root, root_key, name, eku=eku, not_before=NOT_BEFORE)  # type: ignore[arg-type]
+        cert = devtsa.make_tsa_cert(key, root, root_key, name, eku=eku, not_before=NOT_BEFORE)
         name = "eku-noncritical.tsr" if eku == "noncritical" else "eku-missing.tsr"
         out[name] = devtsa.DevTsa(key, cert, root, clock=lambda: GEN_TIME).respond(request().dump())
 
