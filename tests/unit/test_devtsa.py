@@ -39,7 +39,7 @@ def query(
     }
     if nonce is not None:
         req["nonce"] = nonce
-    return tsp.TimeStampReq(req).dump()
+    return bytes(tsp.TimeStampReq(req).dump())
 
 
 @pytest.fixture(scope="module")

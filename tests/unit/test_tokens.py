@@ -160,7 +160,8 @@ def _tsa_with(key: devtsa.PrivateKey, *, pss: bool = False) -> devtsa.DevTsa:
 
 def _query(digest: bytes, *, alg: str = "sha256", cert_req: bool = True) -> bytes:
     imprint = {"hash_algorithm": {"algorithm": alg}, "hashed_message": digest}
-    return tsp.TimeStampReq({"version": "v1", "message_imprint": imprint, "nonce": 7, "cert_req": cert_req}).dump()
+    req = tsp.TimeStampReq({"version": "v1", "message_imprint": imprint, "nonce": 7, "cert_req": cert_req})
+    return bytes(req.dump())
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from asn1crypto import tsp
@@ -30,7 +31,13 @@ def self_issued(*names: str) -> list[bytes]:
     return [c for c in pem_certs(*names) if tokens.is_self_issued(c)]
 
 
-def data_of(source: str) -> dict[str, bytes]:
+class Stamped(TypedDict, total=False):
+    data: bytes
+    digest: bytes
+
+
+def data_of(source: str) -> Stamped:
+    """``data=`` the stamped bytes, or ``digest=`` where only the digest is published (a .hex file)."""
     if source.endswith(".hex"):
         return {"digest": bytes.fromhex(read(source).decode().strip())}
     return {"data": read(source)}
