@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -34,18 +35,12 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 _START_ATTEMPTS = 3  # free ports are picked then released, so another process may grab one first
 _LOG_TAIL_LINES = 60
-_PORT_NAMES = (
-    "master.port",
-    "master.port.grpc",
-    "volume.port",
-    "volume.port.grpc",
-    "filer.port",
-    "filer.port.grpc",
-    "s3.port",
-    "s3.port.grpc",
-    "admin.port",  # mini always starts its admin server, even with -admin.ui=false
-    "admin.port.grpc",
-)
+# Each component listens on an HTTP port and on a gRPC port. Parts of weed 4.48 ignore the gRPC
+# flags and dial HTTP port + 10000 (the mini worker does so for the admin server), so every pair
+# keeps that offset; mini always starts its admin server, even with -admin.ui=false.
+_COMPONENTS = ("master", "volume", "filer", "s3", "admin")
+_GRPC_OFFSET = 10000
+_PORT_RANGE = (15000, 55000)  # below the usual ephemeral range, and + 10000 stays a valid port
 
 
 class SeaweedStartError(RuntimeError):
@@ -100,15 +95,24 @@ def weed_binary() -> Path:
     )
 
 
-def _free_ports(count: int) -> list[int]:
-    # Hold every socket until all are chosen so the kernel cannot hand out the same port twice.
+def _free_port_pairs(count: int) -> list[int]:
+    """``count`` ports P such that P and P + 10000 are both free on 127.0.0.1 right now."""
+    rng = random.SystemRandom()
+    # Hold every socket until all are chosen so no port is handed out twice.
     with ExitStack() as stack:
-        ports = []
-        for _ in range(count):
-            s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
-        return ports
+        chosen: list[int] = []
+        for _ in range(2000):
+            if len(chosen) == count:
+                return chosen
+            port = rng.randrange(*_PORT_RANGE)
+            try:
+                for p in (port, port + _GRPC_OFFSET):
+                    s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                    s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+            chosen.append(port)
+    raise SeaweedStartError(f"found only {len(chosen)} of {count} free port pairs in {_PORT_RANGE}")
 
 
 def _command(weed: Path, data_dir: Path, s3_config: Path, ports: dict[str, int], run_dir: Path) -> list[str]:
@@ -193,7 +197,10 @@ def _start(weed: Path, run_dir: Path, attempt: int, timeout: float) -> tuple[_Pr
         "actions": ["Admin", "Read", "List", "Tagging", "Write"],
     }
     s3_config.write_text(json.dumps({"identities": [identity]}))
-    ports = dict(zip(_PORT_NAMES, _free_ports(len(_PORT_NAMES)), strict=True))
+    ports: dict[str, int] = {}
+    for name, port in zip(_COMPONENTS, _free_port_pairs(len(_COMPONENTS)), strict=True):
+        ports[f"{name}.port"] = port
+        ports[f"{name}.port.grpc"] = port + _GRPC_OFFSET
     log_file = run_dir / f"weed-{attempt}.log"
     server = SeaweedFS(
         endpoint=f"http://127.0.0.1:{ports['s3.port']}",

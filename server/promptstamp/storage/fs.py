@@ -34,10 +34,19 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 
+def _checked(key: str) -> str:
+    check_key(key)
+    # check_key's pattern ends in '$', which also matches before a final newline, so "a\n" passes it;
+    # no valid key has a control character, so refuse them here until check_key uses fullmatch.
+    if not key.isprintable():
+        raise StorageError(f"object key {key!r:.120} has a control character; expected [A-Za-z0-9._=-] and '/'")
+    return key
+
+
 def _check_prefix(prefix: str) -> str:
     """A list prefix is '' or the start of a key: whole segments, optionally a trailing '/'."""
     if prefix:
-        check_key(prefix[:-1] if prefix.endswith("/") else prefix)
+        _checked(prefix[:-1] if prefix.endswith("/") else prefix)
     return prefix
 
 
@@ -73,12 +82,14 @@ class FsStore:
             self.request_counts[kind] = self.request_counts.get(kind, 0) + 1
 
     def _path(self, key: str) -> str:
-        check_key(key)
-        path = os.path.join(self._root, *key.split("/"))
+        path = os.path.join(self._root, *_checked(key).split("/"))
         # check_key already excludes '..', '.', '' and '/'; this re-checks the result, so a future
         # change to the key rules cannot turn into a path outside the store.
         if os.path.normpath(path) != path or not path.startswith(self._root + os.sep):
             raise StorageError(f"object key {key!r:.120} must map inside {self._root!r}, found {path!r:.200}")
+        # A symlink planted inside the store (by anything but this class) must not lead outside it.
+        if os.path.realpath(path) != path:
+            raise StorageError(f"object key {key!r:.120}: expected plain directories and files, found a symlink")
         return path
 
     def _make_dirs(self, directory: str, key: str) -> None:
@@ -97,7 +108,7 @@ class FsStore:
                     raise StorageError(
                         f"object key {key!r:.120} needs directory {name!r}, found an object with that key"
                     ) from None
-                continue  # another writer created it; it fsyncs the parent
+                # Another writer made it and may not have synced the parent yet: sync it here too.
             except NotADirectoryError as e:
                 raise StorageError(f"object key {key!r:.120} lies under an existing object: {e}") from e
             _fsync_dir(os.path.dirname(path))
@@ -248,7 +259,7 @@ class FsStore:
                 yield from self._walk(entry.path, full, "", start_after)
             elif entry.is_file(follow_symlinks=False) and (start_after is None or full > start_after):
                 try:
-                    check_key(full)
+                    _checked(full)
                 except StorageError:
                     continue  # a stray file that no put could have written
                 yield full
