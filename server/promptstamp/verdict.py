@@ -51,6 +51,8 @@ class Trust:
         for key in keys:
             text = key.decode("ascii", "replace") if isinstance(key, bytes) else key
             if "-----BEGIN" in text:
+                if not text.isascii():
+                    raise InvalidInput("trusted key: expected an ASCII PEM 'PUBLIC KEY' block, found non-ASCII text")
                 fps.add(hashlib.sha256(signing.public_key_from_pem(text)).hexdigest())
                 continue
             compact = text.strip().lower().replace(":", "")
