@@ -176,11 +176,17 @@ def test_seaweedfs_lists_directory_by_directory(seaweedfs: SeaweedFS, plain_buck
         assert list(store.list("", start_after=key)) == in_path_order[i + 1 :]
 
 
-def test_list_pages_through_more_than_one_s3_page(store: ObjectStore) -> None:
-    keys = [f"many/{i:05d}" for i in range(1105)]  # ListObjectsV2 returns at most 1000 per page
+@pytest.mark.s3
+def test_list_pages_through_several_list_requests(seaweedfs: SeaweedFS, plain_bucket: str) -> None:
+    store = s3_store(seaweedfs, plain_bucket, list_page_size=4)
+    keys = [f"many/{i:02d}" for i in range(11)]
     assert store.put_many([(k, b"") for k in keys]) == set()
+    before = store.request_counts["list"]
     assert list(store.list("many/")) == keys
-    assert list(store.list("many/", start_after="many/00999")) == keys[1000:]
+    assert store.request_counts["list"] - before == 3  # pages of 4 + 4 + 3 keys
+    assert list(store.list("many/", start_after="many/05")) == keys[6:]
+    with pytest.raises(ConfigError, match="page size must be 1..1000, found 1001"):
+        s3_store(seaweedfs, plain_bucket, list_page_size=1001)
 
 
 def test_a_missing_key_raises_object_missing(store: ObjectStore) -> None:

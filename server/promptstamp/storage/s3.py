@@ -152,8 +152,10 @@ class S3Store:
         lock_mode: str = "COMPLIANCE",
         max_workers: int = 16,
         conditional_put: bool | None = None,
+        list_page_size: int = 1000,
     ) -> None:
-        """``conditional_put=None`` probes the server at startup; True/False skip the probe."""
+        """``conditional_put=None`` probes the server at startup; True/False skip the probe.
+        ``list_page_size`` is the keys per ListObjectsV2 request (S3's maximum is 1000)."""
         if not bucket:
             raise ConfigError("S3 bucket name must not be empty, found ''")
         if lock_days < 0:
@@ -162,6 +164,8 @@ class S3Store:
             raise ConfigError(f"Object Lock mode must be one of {LOCK_MODES}, found {lock_mode!r}")
         if max_workers < 1:
             raise ConfigError(f"S3 worker count must be >= 1, found {max_workers}")
+        if not 1 <= list_page_size <= 1000:
+            raise ConfigError(f"S3 list page size must be 1..1000, found {list_page_size}")
         prefix = prefix.strip("/")
         if prefix:
             try:
@@ -176,6 +180,7 @@ class S3Store:
         self.request_counts: dict[str, int] = {"put": 0, "get": 0, "head": 0, "list": 0}
         self._lock = threading.Lock()
         self._max_workers = max_workers
+        self._page_size = list_page_size
         self._pool: ThreadPoolExecutor | None = None
         # Room for every put_many worker plus callers on other threads.
         self._client = _client(endpoint, region, access_key, secret_key, pool=max_workers + 8)
@@ -371,10 +376,14 @@ class S3Store:
 
     def list(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
         """Keys under ``prefix`` in the server's order (byte order on S3, directory order on
-        SeaweedFS, see above), one ListObjectsV2 request per page of up to 1000 keys."""
+        SeaweedFS, see above), one ListObjectsV2 request per page (``list_page_size`` keys)."""
         if prefix:  # checked now, not on the first next(): a bad prefix is the caller's bug
             self._key(prefix[:-1] if prefix.endswith("/") else prefix)
-        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix}
+        args: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Prefix": self.prefix + prefix,
+            "PaginationConfig": {"PageSize": self._page_size},
+        }
         if start_after is not None:
             args["StartAfter"] = self.prefix + start_after
         return self._pages(prefix, args)
