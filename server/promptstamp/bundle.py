@@ -144,7 +144,7 @@ class _Digests:
 
 def bundle_filename(site: str, session_id: str, exported_at: str) -> str:
     """A safe download name, e.g. ``evidence-chatgpt-abc123-20261128T120000Z.asice``."""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{site}-{session_id}")[:80].strip("-") or "session"
+    stem = re.sub(r"[^A-Za-z0-9_]+", "-", f"{site}-{session_id}")[:80].strip("-") or "session"
     stamp = re.sub(r"[^0-9TZ]", "", exported_at.split(".")[0]) + "Z"
     return f"evidence-{stem}-{stamp}.asice"
 
