@@ -134,7 +134,12 @@ export function recordSnapshot(site: string, snap: Snapshot, headers: { [name: s
   return withLock(key, async () => {
     const session = (await get<SessionItem>("sessions", key)) ?? blankSession(site, snap.sessionId);
     const { drafts, memory } = diffSnapshot(site, adapterTag(adapter), snap, session.memory);
-    if (!drafts.length) return 0;
+    if (!drafts.length) {
+      if (snap.title && snap.title !== session.title && session.head.seq > 0) {
+        await put("sessions", { ...session, title: snap.title });
+      }
+      return 0;
+    }
     const ctx = await context();
     for (const draft of drafts) {
       const { attachments, failed } = await fetchImages(draft, headers, pageOrigin);
