@@ -170,6 +170,8 @@ class S3Store:
         if prefix:
             try:
                 check_key(prefix)
+                if not prefix.isprintable():
+                    raise StorageError("control characters are not allowed")
             except StorageError as e:
                 raise ConfigError(f"S3 key prefix {prefix!r}: {e.detail}") from e
         self.bucket = bucket
@@ -185,7 +187,7 @@ class S3Store:
         # Room for every put_many worker plus callers on other threads.
         self._client = _client(endpoint, region, access_key, secret_key, pool=max_workers + 8)
         self.features = self._probe(conditional_put)
-        if lock_days and not self.features.object_lock:
+        if lock_days and self.features.object_lock is False:
             # Not fatal (the bucket may be protected otherwise), but it must not pass unnoticed.
             log.warning("%s: lock_days=%d requested but the bucket has no Object Lock", self._where, lock_days)
 
@@ -267,7 +269,9 @@ class S3Store:
         raise StorageError(f"{action} {key!r:.120} in {self._where}: {e}") from e
 
     def _lock_args(self) -> dict[str, Any]:
-        if not (self.lock_days and self.features.object_lock):
+        # Unknown (not permitted to read the configuration, common for a least-privilege role):
+        # send the retention anyway; a bucket without Object Lock then refuses the PUT loudly.
+        if not self.lock_days or self.features.object_lock is False:
             return {}
         until = dt.datetime.now(dt.UTC) + dt.timedelta(days=self.lock_days)
         return {"ObjectLockMode": self.lock_mode, "ObjectLockRetainUntilDate": until}
@@ -412,6 +416,8 @@ class S3Store:
             write_once = "HEAD-then-PUT (server ignores If-None-Match; racy)"
         if f.object_lock is None:
             lock = "unknown (not permitted to read the bucket's configuration)"
+            if self.lock_days:
+                lock = f"{self.lock_mode} {self.lock_days}d per object requested; bucket support " + lock
         elif not f.object_lock:
             lock = "off"
             if self.lock_days:
