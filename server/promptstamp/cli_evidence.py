@@ -54,7 +54,7 @@ def verify_command(file: Path, tsa_roots: tuple[Path, ...], trust_keys: tuple[st
         extra = intermediates + tuple(d for p in cert_files for d in tokens.load_pem_certificates(p.read_bytes()))
         report = verify_input(file.read_bytes(), trust,
                               stamped=data_file.read_bytes() if data_file else None,
-                              digest_hex=digest_hex, extra_certs=extra)
+                              digest_hex=digest_hex, extra_certs=extra, workers=os.cpu_count() or 1)
     except (PromptStampError, OSError) as e:
         click.echo(f"error: {getattr(e, 'detail', e)}", err=True)
         sys.exit(1)

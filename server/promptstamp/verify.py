@@ -721,12 +721,12 @@ def trust_from_pems(root_pems: Sequence[bytes], keys: Sequence[str | bytes]) -> 
 
 
 def verify_input(data: bytes, trust: Trust, *, stamped: bytes | None = None, digest_hex: str | None = None,
-                 extra_certs: tuple[bytes, ...] = ()) -> Report:
+                 extra_certs: tuple[bytes, ...] = (), workers: int = 1) -> Report:
     """A bundle (a ZIP) or a bare token/response (anything else): the one engine for every front end."""
     if data[:2] == b"PK":
         if stamped is not None or digest_hex is not None:
             raise InvalidInput("data or digest are for a bare .tsr/.tst; a bundle carries its own data")
-        return check_bundle(data, trust)
+        return check_bundle(data, trust, workers=workers)
     if (stamped is None) == (digest_hex is None):
         raise InvalidInput("a bare time-stamp token needs exactly one of the stamped data or its hex digest")
     digest = None

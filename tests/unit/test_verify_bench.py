@@ -1,0 +1,13 @@
+"""bench_verify.run: the figures make bench prints, on a small bundle."""
+
+from __future__ import annotations
+
+from promptstamp import bench_verify
+
+
+def test_bench_verify_reports_records_per_second_beside_openssl() -> None:
+    lines: list[str] = []
+    figures = bench_verify.run(lines.append, records=300, batch_size=64)
+    assert figures["records"] == 300 and figures["batches"] == 5
+    assert figures["records_per_s"] > 0 and figures["openssl_tokens"] == 7
+    assert len(lines) == 3 and "records/s" in lines[1] and "openssl ts -verify" in lines[2]
