@@ -132,8 +132,20 @@ tsverify() {  # $1 token, then -data FILE or -digest HEX
   # Stricter than openssl ts: no algorithm OpenSSL does not know (it skips some), and no embedded
   # certificate that neither your roots nor the bundle's TSA certificates account for (the token's
   # signature does not cover the certificates it carries).
-  if openssl cms -cmsout -print -inform DER -in "$t" 2>/dev/null | grep -q 'algorithm: undefined'; then
+  openssl cms -cmsout -print -inform DER -in "$t" > "$work/cms.txt" 2>/dev/null
+  if grep -q 'algorithm: undefined' "$work/cms.txt"; then
     echo "token names an algorithm OpenSSL does not know" > "$work/ts.out"
+    return 1
+  fi
+  # The SignedData envelope is not signed: its version must be 3 and digestAlgorithms must name
+  # exactly the signer's digest algorithm (RFC 5652 5.1), so that no byte of a token goes unchecked.
+  sd_version=$(sed -n 's/^    version: //p' "$work/cms.txt")
+  listed=$(sed -n '/^    digestAlgorithms:/,/^    encapContentInfo:/s/^ *algorithm: //p' "$work/cms.txt" | sort -u)
+  params=$(sed -n '/^    digestAlgorithms:/,/^    encapContentInfo:/s/^ *parameter: //p' "$work/cms.txt" |
+    grep -v -e '^NULL$' -e '^<ABSENT>$')
+  signer=$(sed -n '/^        digestAlgorithm:/{n;s/^ *algorithm: //p;}' "$work/cms.txt")
+  if [ "$sd_version" != 3 ] || [ -z "$signer" ] || [ "$listed" != "$signer" ] || [ -n "$params" ]; then
+    echo "token envelope: expected SignedData version 3 and digestAlgorithms '$signer', found version '$sd_version' and '$listed'" > "$work/ts.out"
     return 1
   fi
   openssl pkcs7 -inform DER -in "$t" -print_certs 2>/dev/null | certbodies > "$work/tok.certs"
