@@ -187,8 +187,41 @@ def _serialize(value: JsonValue, out: list[str]) -> None:
         raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
 
 
+def _json_module_agrees(value: JsonValue) -> bool:
+    """True when ``json.dumps`` (C-accelerated) already yields the RFC 8785 text for ``value``.
+
+    It does for null, booleans, integers, strings (it escapes exactly '"', '\\' and U+0000..U+001F,
+    with the same short forms and lowercase \\u00xx as RFC 8785 §3.2.2.2) and for objects whose keys
+    sort the same by code point as by UTF-16 code unit, i.e. keys without characters above U+D7FF.
+    Floats (ECMAScript number formatting) and other keys take the slow path.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if not isinstance(k, str) or (k and max(k) > "\ud7ff"):
+                    return False
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) or isinstance(item, tuple):
+            return False
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_SAFE_INTEGER:
+            return False
+        elif not (item is None or isinstance(item, (str, int))):
+            return False
+    return True
+
+
 def canonicalize(value: JsonValue) -> bytes:
     """The RFC 8785 bytes of a parsed JSON value."""
+    if _json_module_agrees(value):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: the slow path names it
     out: list[str] = []
     _serialize(value, out)
     return "".join(out).encode("utf-8")

@@ -1,7 +1,9 @@
 """Where every object lives in the store: the one place that spells object keys.
 
 Per account (``a/<account>/``): records (the exact RFC 8785 bytes), receipts, blobs, a session
-index (one small entry per record), devices, and a marker per batch the account has records in.
+index (one small object per session per batch, listing that batch's records of the session, so a
+batch of N records of one session costs one index write, not N), devices, and a marker per batch
+the account has records in.
 Per batch (``batches/<id>/``, shared by accounts): the public batch.json, the internal journal
 (the durability point of a group commit: everything needed to finish the batch after a crash),
 the tokens with their TSA chains, and ``done`` once all of that is stored.
@@ -47,8 +49,8 @@ def session_prefix(account: str, site: str, session_id: str) -> str:
     return f"a/{account}/sessions/{site}/{session_key(session_id)}/"
 
 
-def session_entry(account: str, site: str, session_id: str, record_id: str) -> str:
-    return session_prefix(account, site, session_id) + record_id
+def session_index(account: str, site: str, session_id: str, batch_id: str) -> str:
+    return session_prefix(account, site, session_id) + batch_id + ".json"
 
 
 def account_batch(account: str, batch_id: str) -> str:

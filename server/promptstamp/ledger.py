@@ -241,28 +241,35 @@ class Ledger:
         prefix = layout.sessions_prefix(account)
         groups: dict[tuple[str, str], list[str]] = {}
         for key in self.store.list(prefix):
-            site, skey, _record_id = key[len(prefix):].split("/")
+            site, skey, _batch = key[len(prefix):].split("/")
             groups.setdefault((site, skey), []).append(key)
         out = []
-        for (site, _skey), keys in groups.items():
-            last = json.loads(self.store.get(keys[-1]))  # record ids are ULIDs: the last key is the newest
-            first = json.loads(self.store.get(keys[0]))
-            out.append({"site": site, "id": last["session"], "title": last.get("title"), "records": len(keys),
+        for keys in groups.values():
+            entries, title = self._index_entries(keys)
+            first, last = entries[0], entries[-1]
+            out.append({"site": first["site"], "id": first["session"], "title": title, "records": len(entries),
                         "first_captured_at": first["captured_at"], "last_captured_at": last["captured_at"]})
         return sorted(out, key=lambda s: s["last_captured_at"], reverse=True)
+
+    def _index_entries(self, keys: Sequence[str]) -> tuple[list[dict[str, Any]], str | None]:
+        """The session's records from its per-batch index objects: unique ids, in capture order."""
+        by_id: dict[str, dict[str, Any]] = {}
+        for key in keys:
+            index = json.loads(self.store.get(key))
+            for entry in index["records"]:
+                by_id.setdefault(entry["id"], {**entry, "site": index["site"], "session": index["session"]})
+        entries = sorted(by_id.values(), key=lambda e: (e["captured_at"], e.get("device", ""), e["seq"], e["id"]))
+        title = next((e["title"] for e in reversed(entries) if e.get("title")), None)
+        return entries, title
 
     def session_record_ids(self, account: str, site: str, session_id: str) -> list[str]:
         if not _SITE_RE.match(site):
             raise NotFound(f"no session {site}/{session_id}")
-        prefix = layout.session_prefix(account, site, session_id)
-        entries = []
-        for key in self.store.list(prefix):
-            entry = json.loads(self.store.get(key))
-            if entry["session"] == session_id:
-                entries.append((entry["captured_at"], entry.get("device", ""), entry["seq"], key[len(prefix):]))
+        keys = list(self.store.list(layout.session_prefix(account, site, session_id)))
+        entries = [e for e in self._index_entries(keys)[0] if e["session"] == session_id] if keys else []
         if not entries:
             raise NotFound(f"no session {site}/{session_id}")
-        return [e[3] for e in sorted(entries)]
+        return [e["id"] for e in entries]
 
     def session_view(self, account: str, site: str, session_id: str) -> dict[str, Any]:
         records = [self.record_view(account, rid) for rid in self.session_record_ids(account, site, session_id)]

@@ -154,10 +154,13 @@ class BatchSealer:
                     f"record {rec.id} already exists with different content (digest differs)")
             else:
                 writable.append((account, rec, receipt))
-        items: list[tuple[str, bytes]] = []
-        for account, rec, receipt in writable:
-            items.append((layout.receipt(account, rec.id), receipt))
-            items.append((layout.session_entry(account, rec.site, rec.session_id, rec.id), _index_entry(rec)))
+        items: list[tuple[str, bytes]] = [(layout.receipt(a, rec.id), receipt) for a, rec, receipt in writable]
+        sessions: dict[tuple[str, str, str], list[Record]] = {}
+        for account, rec, _ in writable:
+            sessions.setdefault((account, rec.site, rec.session_id), []).append(rec)
+        for (account, site, session_id), recs in sessions.items():
+            items.append((layout.session_index(account, site, session_id, batch_id),
+                          _session_index(site, session_id, recs)))
         for account in sorted({a for a, _, _ in writable}):
             items.append((layout.account_batch(account, batch_id), b"{}"))
         taken = self._store.put_many(items)
@@ -298,12 +301,15 @@ def _copy_result(source: Future[Outcome], target: Future[Outcome]) -> None:
         target.set_result(source.result())
 
 
-def _index_entry(rec: Record) -> bytes:
-    session = rec.value["session"]
-    entry: dict[str, object] = {"site": rec.site, "session": rec.session_id, "seq": rec.seq,
-                                "captured_at": rec.captured_at, "type": rec.type}
-    if isinstance(session, dict) and "title" in session:
-        entry["title"] = session["title"]
-    if rec.device:
-        entry["device"] = rec.device
-    return canonicalize(entry)
+def _session_index(site: str, session_id: str, records: Sequence[Record]) -> bytes:
+    """The records of one session sealed in one batch, with what listing and ordering need."""
+    entries = []
+    for rec in records:
+        entry: dict[str, object] = {"id": rec.id, "seq": rec.seq, "captured_at": rec.captured_at, "type": rec.type}
+        session = rec.value["session"]
+        if isinstance(session, dict) and session.get("title"):
+            entry["title"] = session["title"]
+        if rec.device:
+            entry["device"] = rec.device
+        entries.append(entry)
+    return canonicalize({"v": 1, "site": site, "session": session_id, "records": entries})

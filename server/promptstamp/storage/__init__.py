@@ -13,7 +13,7 @@ from typing import Protocol
 
 from ..errors import StorageError
 
-_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=-]{0,199}$")
+_SEGMENT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._=-]{0,199}")
 MAX_KEY_LENGTH = 900
 
 
@@ -22,7 +22,7 @@ def check_key(key: str) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
         raise StorageError(f"object key must be 1..{MAX_KEY_LENGTH} characters, found {key!r:.80}")
     for segment in key.split("/"):
-        if not _SEGMENT_RE.match(segment) or segment in (".", ".."):
+        if not _SEGMENT_RE.fullmatch(segment) or segment in (".", ".."):
             raise StorageError(f"object key {key!r:.120} has an unsafe segment {segment!r:.60}")
     return key
 

@@ -1,7 +1,8 @@
 """The "fs" backend: a directory of write-once files.
 
 Each object is a read-only file at ``root/<key>``. A put writes a temporary file in the target
-directory, fsyncs it, then ``os.link``s it to the final name and fsyncs the directory. ``link``
+directory, fsyncs it, then ``os.link``s it to the final name and fsyncs the directory (``put_many``
+makes a whole batch durable with one syncfs instead of one fsync per file). ``link``
 fails when the name exists, atomically, across threads and processes, so two writers of one key
 cannot both win and nothing is ever replaced (``rename`` would silently overwrite). Readers never
 see a partial object: the final name appears only once the bytes are on disk.
@@ -15,15 +16,16 @@ path cannot be both a file and a directory; such a put raises StorageError.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import stat
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from ..errors import AlreadyExists, ObjectMissing, StorageError
 from . import check_key
@@ -35,12 +37,7 @@ _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 
 def _checked(key: str) -> str:
-    check_key(key)
-    # check_key's pattern ends in '$', which also matches before a final newline, so "a\n" passes it;
-    # no valid key has a control character, so refuse them here until check_key uses fullmatch.
-    if not key.isprintable():
-        raise StorageError(f"object key {key!r:.120} has a control character; expected [A-Za-z0-9._=-] and '/'")
-    return key
+    return check_key(key)
 
 
 def _check_prefix(prefix: str) -> str:
@@ -48,6 +45,30 @@ def _check_prefix(prefix: str) -> str:
     if prefix:
         _checked(prefix[:-1] if prefix.endswith("/") else prefix)
     return prefix
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    """Linux syncfs(2): one call flushes every dirty file of the filesystem (a batch's worth)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    fn = getattr(libc, "syncfs", None)
+    if fn is None:
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return cast(Callable[[int], int], fn)
+
+
+_syncfs = _load_syncfs()
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _fsync_dir(path: str) -> None:
@@ -74,6 +95,7 @@ class FsStore:
         self._max_workers = max_workers
         self._lock = threading.Lock()
         self.request_counts: dict[str, int] = {"put": 0, "get": 0, "head": 0, "list": 0}
+        self._plain_dirs: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -88,12 +110,22 @@ class FsStore:
         if os.path.normpath(path) != path or not path.startswith(self._root + os.sep):
             raise StorageError(f"object key {key!r:.120} must map inside {self._root!r}, found {path!r:.200}")
         # A symlink planted inside the store (by anything but this class) must not lead outside it.
-        if os.path.realpath(path) != path:
+        # Directories are checked once (this class never replaces one); the file itself every time.
+        directory = os.path.dirname(path)
+        if directory not in self._plain_dirs:
+            if os.path.realpath(directory) != directory:
+                raise StorageError(f"object key {key!r:.120}: expected plain directories and files, found a symlink")
+            if os.path.isdir(directory):
+                with self._lock:
+                    self._plain_dirs.add(directory)
+        if os.path.islink(path):
             raise StorageError(f"object key {key!r:.120}: expected plain directories and files, found a symlink")
         return path
 
     def _make_dirs(self, directory: str, key: str) -> None:
         """Create missing directories below the root, fsyncing each parent that gained an entry."""
+        if directory in self._plain_dirs:
+            return
         missing: list[str] = []
         current = directory
         while current != self._root and not os.path.isdir(current):
@@ -113,11 +145,11 @@ class FsStore:
                 raise StorageError(f"object key {key!r:.120} lies under an existing object: {e}") from e
             _fsync_dir(os.path.dirname(path))
 
-    def _write_once(self, key: str, data: bytes, *, sync_dir: bool) -> str:
-        """Store one object; return its directory (left unsynced when ``sync_dir`` is false)."""
+    def _write_tmp(self, key: str, data: bytes, *, fsync: bool) -> tuple[str, str]:
+        """Write ``data`` to a new temporary file beside the key's path; returns (tmp, path)."""
         path = self._path(key)
         directory, name = os.path.split(path)
-        if os.path.lexists(path):  # cheap early refusal; os.link below is what actually guarantees it
+        if os.path.lexists(path):  # cheap early refusal; os.link in _publish is what actually guarantees it
             self._raise_taken(key, path)
         self._make_dirs(directory, key)
         tmp = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
@@ -128,23 +160,25 @@ class FsStore:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
-                os.fsync(fd)
+                if fsync:
+                    os.fsync(fd)
             finally:
                 os.close(fd)
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                self._raise_taken(key, path)
+        except OSError as e:
+            _unlink_quietly(tmp)
+            raise StorageError(f"writing object {key!r:.120} under {self._root!r}: {e}") from e
+        return tmp, path
+
+    def _publish(self, key: str, tmp: str, path: str) -> None:
+        """Give the (already durable) temporary file its final name, unless the name is taken."""
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            self._raise_taken(key, path)
         except OSError as e:
             raise StorageError(f"writing object {key!r:.120} under {self._root!r}: {e}") from e
         finally:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-        if sync_dir:
-            _fsync_dir(directory)
-        return directory
+            _unlink_quietly(tmp)
 
     def _raise_taken(self, key: str, path: str) -> NoReturn:
         if os.path.isdir(path) and not os.path.islink(path):
@@ -157,46 +191,81 @@ class FsStore:
 
     def put(self, key: str, data: bytes) -> None:
         self._count("put")
-        self._write_once(key, data, sync_dir=True)
+        tmp, path = self._write_tmp(key, data, fsync=True)
+        self._publish(key, tmp, path)
+        _fsync_dir(os.path.dirname(path))
 
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> set[str]:
-        """Write all items in parallel; every key is checked before anything is written."""
+        """Write all items; every key is checked before anything is written.
+
+        Group commit on disk: the temporary files are written without a per-file fsync, then one
+        syncfs(2) makes all their bytes durable, then each gets its name, then each directory is
+        fsynced once. A name therefore never appears before its bytes are on disk, as with ``put``.
+        The writes run in the calling thread: without per-file fsyncs there is no I/O wait to
+        overlap, and a thread hop per file cost more than the file (measured by ``make bench``).
+        Without syncfs (not Linux) each file is fsynced, in parallel.
+        """
         for key, _ in items:
             self._path(key)
         if not items:
             return set()
         taken: set[str] = set()
         errors: list[StorageError] = []
-        directories: set[str] = set()
+        written: list[tuple[str, str, str]] = []
+        lock = threading.Lock()
+        syncfs = _syncfs
 
-        results = threading.Lock()
-
-        def one(item: tuple[str, bytes]) -> None:
+        def write(item: tuple[str, bytes]) -> None:
             key, data = item
             self._count("put")
             try:
-                directory = self._write_once(key, data, sync_dir=False)
+                tmp, path = self._write_tmp(key, data, fsync=syncfs is None)
             except AlreadyExists:
-                with results:
+                with lock:
                     taken.add(key)
             except StorageError as e:
-                with results:
+                with lock:
                     errors.append(e)
             else:
-                with results:
-                    directories.add(directory)
+                with lock:
+                    written.append((key, tmp, path))
 
-        with ThreadPoolExecutor(max_workers=min(self._max_workers, len(items))) as pool:
-            list(pool.map(one, items))
-        # One directory fsync per directory instead of per object: this is the group commit.
+        if syncfs is None:
+            with ThreadPoolExecutor(max_workers=min(self._max_workers, len(items))) as pool:
+                list(pool.map(write, items))
+        else:
+            for item in items:
+                write(item)
+            try:
+                self._sync_filesystem(syncfs)
+            except OSError as e:
+                for _, tmp, _ in written:
+                    _unlink_quietly(tmp)
+                raise StorageError(f"syncing {self._root!r}: {e}") from e
+        for key, tmp, path in written:
+            try:
+                self._publish(key, tmp, path)
+            except AlreadyExists:
+                taken.add(key)
+            except StorageError as e:
+                errors.append(e)
         try:
-            for directory in directories:
+            for directory in {os.path.dirname(path) for _, _, path in written}:
                 _fsync_dir(directory)
         except OSError as e:
             raise StorageError(f"syncing directories under {self._root!r}: {e}") from e
         if errors:
             raise errors[0]
         return taken
+
+    def _sync_filesystem(self, syncfs: Callable[[int], int]) -> None:
+        fd = os.open(self._root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+        try:
+            if syncfs(fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+        finally:
+            os.close(fd)
 
     def get(self, key: str) -> bytes:
         self._count("get")
