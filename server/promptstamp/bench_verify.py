@@ -67,18 +67,21 @@ def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch
         openssl_s = time.perf_counter() - t2
 
     rate = records / verify_s
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0
     figures = {
         "records": records, "batches": len(session.evidence.batches), "bundle_bytes": len(data),
         "build_s": round(built, 2), "verify_s": round(verify_s, 3), "records_per_s": round(rate),
         "openssl_tokens": len(jobs), "openssl_s": round(openssl_s, 3),
         "openssl_ms_per_token": round(1000 * openssl_s / len(jobs), 1),
         "target_records_per_s": TARGET_RECORDS_PER_S, "meets_target": rate >= TARGET_RECORDS_PER_S,
+        "cpus": os.cpu_count(), "load_avg_1m": round(load, 2),
     }
     print_fn(f"verify: {records} records in {len(session.evidence.batches)} batches, bundle {len(data) >> 10} KiB "
              f"(built in {built:.1f} s)")
     print_fn(f"verify: promptstamp verify {verify_s:.2f} s = {rate:,.0f} records/s "
              f"(target >= {TARGET_RECORDS_PER_S:,}: {'met' if rate >= TARGET_RECORDS_PER_S else 'NOT met'}); "
-             "every file hashed, every receipt signature, proof and token checked")
+             f"every file hashed, every receipt signature, proof and token checked; {os.cpu_count()} CPUs, "
+             f"load average {load:.1f}")
     print_fn(f"verify: openssl ts -verify once per token: {len(jobs)} tokens in {openssl_s:.2f} s "
              f"({1000 * openssl_s / len(jobs):.1f} ms per token, process start included; tokens only)")
     return figures

@@ -24,10 +24,8 @@ are used to build chains and check signatures, never as anchors.
 from __future__ import annotations
 
 import io
-import multiprocessing as mp
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
@@ -35,6 +33,7 @@ from typing import BinaryIO
 from . import bundle, canonical, merkle, signing, tokens
 from .bundle_reader import BundleFiles, parse_manifest, parse_sums, read_bundle
 from .errors import CanonicalizationError, InvalidInput, PromptStampError, UntrustedAnchor, VerificationError
+from .forkmap import chunks, forkmap
 from .model import TIMESTAMP_RE, Receipt, Record, parse_timestamp
 from .verdict import Check, Outcome, Report, Run, Trust
 from .zipsafe import DEFAULT_LIMITS, ContainerError, ZipLimits
@@ -403,7 +402,6 @@ def _batches(ctx: _Ctx) -> None:
 
 # 6. records -----------------------------------------------------------------------------------------
 _Chunk = tuple[list[Check], dict[str, _Step], set[str], set[str], set[str], list[str], list[datetime]]
-_FORKED: _Ctx | None = None  # the context a forked worker inherits (copy-on-write, nothing pickled in)
 PARALLEL_MIN_RECORDS = 2000
 
 
@@ -424,24 +422,11 @@ def _record_range(ctx: _Ctx, names: list[str]) -> _Chunk:
     return sub.run.checks, sub.records, sub.used_blobs, sub.used_batches, sub.used_keys, sub.rests_on, times
 
 
-def _forked_range(names: list[str]) -> _Chunk:
-    if _FORKED is None:
-        raise RuntimeError("worker started without the parent's context")
-    return _record_range(_FORKED, names)
-
-
 def _record_chunks(ctx: _Ctx, names: list[str], workers: int) -> list[_Chunk]:
     """Per-record checks, in record order; split over forked processes for big bundles (CLI, bench)."""
-    if workers <= 1 or len(names) < PARALLEL_MIN_RECORDS or "fork" not in mp.get_all_start_methods():
+    if workers <= 1 or len(names) < PARALLEL_MIN_RECORDS:
         return [_record_range(ctx, names)]
-    global _FORKED
-    _FORKED = ctx
-    size = -(-len(names) // (workers * 4))
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-            return list(pool.map(_forked_range, [names[i:i + size] for i in range(0, len(names), size)]))
-    finally:
-        _FORKED = None
+    return forkmap(_record_range, ctx, chunks(names, workers), workers)
 
 
 def _records(ctx: _Ctx, workers: int = 1) -> dict[str, object]:

@@ -11,6 +11,7 @@ naming the entry; nothing is ever written to disk.
 from __future__ import annotations
 
 import hashlib
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -39,6 +40,8 @@ class ZipLimits:
 
 
 DEFAULT_LIMITS = ZipLimits()
+_BAD_SEGMENTS = frozenset(("", ".", ".."))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_entry_name(name: str, limits: ZipLimits = DEFAULT_LIMITS) -> None:
@@ -49,10 +52,9 @@ def check_entry_name(name: str, limits: ZipLimits = DEFAULT_LIMITS) -> None:
         raise ContainerError(f"entry {name!r}: NUL or backslash in a name is not allowed")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise ContainerError(f"entry {name!r}: absolute paths are not allowed")
-    parts = name.rstrip("/").split("/")
-    if any(p in ("", ".", "..") for p in parts):
+    if not _BAD_SEGMENTS.isdisjoint(name.rstrip("/").split("/")):
         raise ContainerError(f"entry {name!r}: empty, '.' or '..' path segments are not allowed")
-    if any(ord(c) < 0x20 for c in name):
+    if _CONTROL.search(name):
         raise ContainerError(f"entry {name!r}: control characters in a name are not allowed")
 
 
@@ -136,7 +138,20 @@ class SafeZip:
             raise ContainerError(f"{name}: {seen} bytes read, header says {info.file_size}")
 
     def read(self, name: str, *, max_bytes: int) -> bytes:
-        return b"".join(self.chunks(name, max_bytes=max_bytes))
+        """A whole (small) entry; zipfile stops at the declared size and checks the CRC."""
+        info = self.entries.get(name)
+        if info is None:
+            raise ContainerError(f"{name}: missing from the container")
+        if info.file_size > max_bytes:
+            raise ContainerError(f"{name} is {info.file_size} bytes: expected at most {max_bytes}")
+        try:
+            data = self._zip.read(info)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
+                NotImplementedError) as e:
+            raise ContainerError(f"{name}: cannot be read from the container: {e}") from e
+        if len(data) != info.file_size:
+            raise ContainerError(f"{name}: {len(data)} bytes read, header says {info.file_size}")
+        return data
 
     def sha256(self, name: str) -> bytes:
         h = hashlib.sha256()

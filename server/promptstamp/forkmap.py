@@ -1,0 +1,46 @@
+"""Spread CPU-bound verification over forked processes (CLI and bench only; a web worker must not fork).
+
+The workers inherit the caller's state at fork time (copy-on-write: bundle bytes are not pickled
+in); only the items and the results cross process boundaries. Without ``fork`` (or with one
+worker) everything runs in-process, with the same results in the same order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
+
+_STATE: tuple[Callable[[Any, Any], Any], Any] | None = None
+
+
+def _call(item: Any) -> Any:
+    if _STATE is None:
+        raise RuntimeError("forked worker started without its state")
+    fn, state = _STATE
+    return fn(state, item)
+
+
+def chunks(items: Sequence[T], workers: int, per_worker: int = 4) -> list[list[T]]:
+    if not items:
+        return []
+    size = -(-len(items) // max(1, workers * per_worker))
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def forkmap(fn: Callable[[S, T], R], state: S, items: Sequence[T], workers: int) -> list[R]:
+    """``[fn(state, item) for item in items]``, in order, over up to ``workers`` forked processes."""
+    global _STATE
+    if workers <= 1 or len(items) < 2 or "fork" not in mp.get_all_start_methods():
+        return [fn(state, item) for item in items]
+    _STATE = (fn, state)
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=mp.get_context("fork")) as pool:
+            return list(pool.map(_call, items))
+    finally:
+        _STATE = None
