@@ -290,6 +290,11 @@ def _attachment_hexes(record_bytes: bytes) -> list[str]:
     return out
 
 
+def _plain(text: str) -> str:
+    """Captured text in README.txt: one line, no control characters (a session id is user data)."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", "?", text)[:512]
+
+
 def render_readme(evidence: SessionEvidence) -> str:
     keys = "\n".join(
         f"  {kid}  SHA-256 {signing.fingerprint(signing.public_key_from_pem(pem))}"
@@ -299,8 +304,8 @@ def render_readme(evidence: SessionEvidence) -> str:
     dev = sorted({tsa for b in evidence.batches.values() for tsa, u in b.untrusted.items() if u})
     pending = sum(1 for r in evidence.records if r.status == "pending")
     text = asset_text("README.txt")
-    return (text.replace("@SITE@", evidence.site)
-            .replace("@SESSION@", evidence.session_id)
+    return (text.replace("@SITE@", _plain(evidence.site))
+            .replace("@SESSION@", _plain(evidence.session_id))
             .replace("@EXPORTED_AT@", evidence.exported_at)
             .replace("@RECORDS@", str(len(evidence.records)))
             .replace("@PENDING@", str(pending))

@@ -242,3 +242,16 @@ def test_removing_sums_or_manifest_fails(made: tuple[bytes, SampleSession], trus
         report = check_bundle(rebuild_bundle(entries), trust)
         assert report.exit_code == 1
         assert any(c.subject == missing for c in report.failures), (missing, failures(report))
+
+
+def test_forked_workers_give_the_same_report(made: tuple[bytes, SampleSession], trust: Trust, tsa: OpensslTsa,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from promptstamp import verify
+
+    entries = bundle_entries(made[0])
+    del entries[f"records/{made[1].records[3].id}.json"]  # a failure too, so the order of checks matters
+    data = _resealed(entries, tsa)
+    single = check_bundle(data, trust)
+    monkeypatch.setattr(verify, "PARALLEL_MIN_RECORDS", 2)
+    forked = check_bundle(data, trust, workers=2)
+    assert forked.checks == single.checks and forked.exit_code == single.exit_code == 1
