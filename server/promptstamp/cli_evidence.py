@@ -61,7 +61,7 @@ def verify_command(file: Path, tsa_roots: tuple[Path, ...], trust_keys: tuple[st
     if not tsa_roots:
         click.echo("note: no --tsa-root given; no time-stamp can be trusted", err=True)
     click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True) if as_json else report.text(verbose=verbose),
-               nl=not as_json)
+               nl=as_json)
     sys.exit(report.exit_code)
 
 
