@@ -43,6 +43,9 @@ __all__ = ["Trust", "Report", "check_bundle", "check_token", "verify_bundle", "v
 
 # How much later than the TSA time a receipt's received_at may be: clocks of the service and the TSA differ.
 CLOCK_SKEW = timedelta(seconds=5)
+# Below these counts forking costs more than it saves.
+PARALLEL_MIN_RECORDS = 2000
+PARALLEL_MIN_TOKENS = 8
 
 
 @dataclass
@@ -123,7 +126,7 @@ def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = 
     _manifest(ctx)
     _sums(ctx)
     _keys(ctx)
-    _batches(ctx)
+    _batches(ctx, workers)
     facts = _records(ctx, workers)
     _chain(ctx)
     _coverage(ctx)
@@ -353,29 +356,49 @@ def _public_key(pem: bytes | str) -> bytes:
 
 
 # 5. batches -----------------------------------------------------------------------------------------
-def _batches(ctx: _Ctx) -> None:
+_TokenJob = tuple[str, str, str, bytes, tuple[bytes, ...]]  # batch id, token file, tsa, root, extra certs
+_TokenResult = tuple[Check, list[str], list[tuple[str, datetime]]]
+
+
+def _batch_token(ctx: _Ctx, job: _TokenJob) -> _TokenResult:
+    _bid, name, tsa, root, extra = job
+    sub = _Ctx(ctx.files, ctx.trust, Run(), chain_certs=ctx.chain_certs)
+    times: list[tuple[str, datetime]] = []
+    sub.check("batches", name, "time-stamp over the batch root",
+              lambda: _token_detail(sub, ctx.files.data[name], digest=root, extra=list(extra), times=times, tsa=tsa))
+    return sub.run.checks[0], sub.rests_on, times
+
+
+def _batch_root(ctx: _Ctx, bid: str, state: _BatchState) -> str:
+    value = _json(ctx.files, f"batches/{bid}/batch.json")
+    if not isinstance(value, dict) or value.get("v") != 1 or value.get("id") != bid:
+        raise _fail(f"expected {{'v': 1, 'id': '{bid}', ...}}, found another object")
+    size = value.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise _fail(f"expected a positive integer size, found {size!r}")
+    state.root, state.size = canonical.digest_bytes(str(value.get("root"))), size
+    return f"root sha256:{state.root.hex()}, {size} records, sealed {value.get('sealed_at')}"
+
+
+def _batches(ctx: _Ctx, workers: int = 1) -> None:
+    """Batch roots first (cheap), then every token (path validation: spread over workers), then verdicts."""
     f = ctx.files
     ids = sorted({e.groups[0] for e in f.entries.values() if e.kind in ("batch", "token", "chain")})
+    early: dict[str, Run] = {}
+    jobs: list[_TokenJob] = []
+    _all_chain_certs(ctx)  # computed once, before any fork
     for bid in ids:
         state = ctx.batches[bid] = _BatchState()
+        sub = _Ctx(f, ctx.trust, early.setdefault(bid, Run()))
         name = f"batches/{bid}/batch.json"
         if name not in f.data:
-            ctx.run.add("batches", name, "batch root", "fail", "expected beside the batch's tokens, found missing")
+            sub.run.add("batches", name, "batch root", "fail", "expected beside the batch's tokens, found missing")
             continue
+        def root(b: str = bid, st: _BatchState = state) -> str:
+            return _batch_root(ctx, b, st)
 
-        def root(bid: str = bid, name: str = name, state: _BatchState = state) -> str:
-            value = _json(f, name)
-            if not isinstance(value, dict) or value.get("v") != 1 or value.get("id") != bid:
-                raise _fail(f"expected {{'v': 1, 'id': '{bid}', ...}}, found another object")
-            size = value.get("size")
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise _fail(f"expected a positive integer size, found {size!r}")
-            state.root, state.size = canonical.digest_bytes(str(value.get("root"))), size
-            return f"root sha256:{state.root.hex()}, {size} records, sealed {value.get('sealed_at')}"
-
-        if ctx.check("batches", name, "batch root", root) != "ok":
+        if sub.check("batches", name, "batch root", root) != "ok":
             continue
-        outcomes: list[Outcome] = []
         for tok in sorted((e for e in f.of_kind("token") if e.groups[0] == bid), key=lambda e: e.name):
             tsa = tok.groups[1]
             chain_name = f"batches/{bid}/{tsa}-chain.pem"
@@ -384,11 +407,23 @@ def _batches(ctx: _Ctx) -> None:
                 try:
                     extra = tokens.load_pem_certificates(f.data[chain_name])
                 except InvalidInput as e:
-                    ctx.run.add("batches", chain_name, "TSA certificates", "fail", e.detail)
-            def stamp(t: str = tok.name, x: list[bytes] = extra, s: _BatchState = state, a: str = tsa) -> str:
-                return _token_detail(ctx, f.data[t], digest=s.root, extra=x, times=s.times, tsa=a)
-
-            outcomes.append(ctx.check("batches", tok.name, "time-stamp over the batch root", stamp))
+                    sub.run.add("batches", chain_name, "TSA certificates", "fail", e.detail)
+            jobs.append((bid, tok.name, tsa, state.root or b"", tuple(extra)))
+    results = forkmap(_batch_token, ctx, jobs, workers if len(jobs) >= PARALLEL_MIN_TOKENS else 1)
+    by_batch: dict[str, list[_TokenResult]] = {}
+    for job, result in zip(jobs, results, strict=True):
+        by_batch.setdefault(job[0], []).append(result)
+    for bid in ids:
+        state = ctx.batches[bid]
+        ctx.run.checks += early[bid].checks
+        if state.root is None:
+            continue
+        outcomes: list[Outcome] = []
+        for check, rests, times in by_batch.get(bid, []):
+            ctx.run.checks.append(check)
+            ctx.rests_on += rests
+            state.times += times
+            outcomes.append(check.outcome)
         if "fail" in outcomes:
             state.state = "failed"
         elif "ok" in outcomes:
@@ -402,7 +437,6 @@ def _batches(ctx: _Ctx) -> None:
 
 # 6. records -----------------------------------------------------------------------------------------
 _Chunk = tuple[list[Check], dict[str, _Step], set[str], set[str], set[str], list[str], list[datetime]]
-PARALLEL_MIN_RECORDS = 2000
 
 
 def _record_range(ctx: _Ctx, names: list[str]) -> _Chunk:

@@ -253,5 +253,6 @@ def test_forked_workers_give_the_same_report(made: tuple[bytes, SampleSession], 
     data = _resealed(entries, tsa)
     single = check_bundle(data, trust)
     monkeypatch.setattr(verify, "PARALLEL_MIN_RECORDS", 2)
+    monkeypatch.setattr(verify, "PARALLEL_MIN_TOKENS", 2)
     forked = check_bundle(data, trust, workers=2)
     assert forked.checks == single.checks and forked.exit_code == single.exit_code == 1
