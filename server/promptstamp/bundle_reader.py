@@ -68,33 +68,45 @@ def check_mimetype_entry(z: SafeZip) -> None:
         raise ContainerError(f"expected mimetype {bundle.MIMETYPE!r}, found {value[:80]!r}")
 
 
+_Read = list[tuple[str, bytes, bytes | None]]  # name, SHA-256, bytes (None for blobs and unknown files)
+
+
+def _read_names(z: SafeZip, names: list[str]) -> _Read:
+    out: _Read = []
+    for name in names:
+        entry = classify(name)
+        if entry is None or entry.kind == "blob":
+            out.append((name, z.sha256(name), None))
+        else:
+            data = z.read(name, max_bytes=MAX_SMALL_FILE)
+            out.append((name, hashlib.sha256(data).digest(), data))
+    return out
+
+
 def read_bundle(source: BinaryIO, limits: ZipLimits = DEFAULT_LIMITS) -> BundleFiles:
-    """Open, check the container rules and hash every file (blobs streamed)."""
+    """Open, check the container rules and hash every file (blobs streamed).
+
+    Sequential on purpose: measured, forked readers gained nothing (the archive index and the
+    transfer of the bytes back cost what the parallel inflating saves).
+    """
     z = SafeZip(source, limits)
     try:
         check_mimetype_entry(z)
         files = BundleFiles()
-        for name in z.names():
-            files.sizes[name] = z.entries[name].file_size
-            entry = classify(name)
-            if entry is None:
-                files.unknown.append(name)
-                files.digests[name] = z.sha256(name)
-                continue
-            files.entries[name] = entry
-            if entry.kind == "blob":
-                files.digests[name] = z.sha256(name)
-            else:
-                data = z.read(name, max_bytes=MAX_SMALL_FILE)
-                files.data[name] = data
-                files.digests[name] = _sha256(data)
+        for part in [_read_names(z, z.names())]:
+            for name, digest, data in part:
+                files.sizes[name] = z.entries[name].file_size
+                files.digests[name] = digest
+                entry = classify(name)
+                if entry is None:
+                    files.unknown.append(name)
+                    continue
+                files.entries[name] = entry
+                if data is not None:
+                    files.data[name] = data
         return files
     finally:
         z.close()
-
-
-def _sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
 
 
 def parse_sums(data: bytes) -> list[tuple[str, bytes]]:
