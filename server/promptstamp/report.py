@@ -167,7 +167,9 @@ def render_report(session: ReportSession) -> str:
         "about authorship.</p><table class=\"facts\">",
     ]
     parts += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts.items()]
-    parts.append("</table></section><section><h2>Timeline</h2><ol class=\"timeline\">")
+    parts.append("</table></section>")
+    parts.append(_selection_box(session))
+    parts.append("<section><h2>Timeline</h2><ol class=\"timeline\">")
     budget = [MAX_EMBED_TOTAL]
     last_prompt: str | None = None
     last_params: Mapping[str, Any] | None = None
@@ -178,6 +180,32 @@ def render_report(session: ReportSession) -> str:
     parts.append(_keys_box(session))
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _selection_box(session: ReportSession) -> str:
+    """The creator's selections (and the outputs they point to) and notes, before the full timeline."""
+    by_message: dict[str, Record] = {}
+    for step in session.steps:
+        refs = step.record.value.get("refs")
+        if step.record.actor == "ai" and isinstance(refs, dict) and isinstance(refs.get("message_id"), str):
+            by_message[refs["message_id"]] = step.record
+    items = []
+    for step in session.steps:
+        r = step.record
+        if r.type == "selection":
+            refs = r.value.get("refs")
+            target = by_message.get(refs.get("message_id", "")) if isinstance(refs, dict) else None
+            what = (f"the output of step <a href=\"#r-{_e(target.id)}\">#{target.seq}</a>" if target
+                    else "an output not identified in this record")
+            items.append(f"<li>Step #{r.seq} ({_e(r.captured_at)}): the creator selected {what}.</li>")
+        elif r.type == "note":
+            text = r.value.get("text")
+            items.append(f"<li>Step #{r.seq} ({_e(r.captured_at)}): note by the creator: "
+                         f"<q>{_e(text if isinstance(text, str) else '')}</q></li>")
+    if not items:
+        return ("<section><h2>Selection and notes</h2><p class=\"note\">No selection or note was recorded in "
+                "this session.</p></section>")
+    return "<section><h2>Selection and notes</h2><ul>" + "".join(items) + "</ul></section>"
 
 
 def _verify_box(session: ReportSession) -> str:

@@ -94,3 +94,11 @@ def test_bundle_carries_the_report(tsa: OpensslTsa, tmp_path: Path) -> None:
     page = bundle_entries(out.getvalue())["report.html"].decode()
     assert page.count('<li class="step') == 4
     assert "How to verify" in page and "verify.sh" in page
+
+
+def test_report_names_the_selected_output_and_the_notes(tsa: OpensslTsa) -> None:
+    session = sample_session(tsa.stamp, chains={tsa.name: tsa.chain_pem}, n_records=8)
+    page = render_bundle_report(session.evidence)
+    output = next(r for r in session.records if r.value.get("refs") == {"message_id": "m5"})
+    assert f'the creator selected the output of step <a href="#r-{output.id}">#{output.seq}</a>' in page
+    assert "note by the creator: <q>I chose the third image for its composition.</q>" in page
