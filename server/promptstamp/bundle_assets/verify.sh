@@ -82,8 +82,12 @@ else
     fail "container: entry names with '..', '/' at the start or '\\' (refusing to extract)"
     exit 1
   fi
+  if [ -n "$(unzip -Z1 "$bundle" 2>/dev/null | sort | uniq -d)" ]; then
+    fail "container: entry names that appear twice (a reader could see either copy; refusing to extract)"
+    exit 1
+  fi
   d=$work/b
-  if ! unzip -q -d "$d" "$bundle" >/dev/null 2>&1; then
+  if ! unzip -q -n -d "$d" "$bundle" < /dev/null > /dev/null 2>&1; then
     fail "container: unzip could not extract $bundle"
     exit 1
   fi
