@@ -304,13 +304,15 @@ def render_bundle_report(evidence: SessionEvidence) -> str:
                 times[bid][tsa] = "(unreadable token)"
             if batch.untrusted.get(tsa):
                 dev.add(tsa)
-    steps = []
+    steps: list[ReportStep] = []
     for rec_ev in evidence.records:
         rec = Record.from_json(canonical.parse_json(rec_ev.record_bytes))
         receipt = Receipt.from_json(canonical.parse_json(rec_ev.receipt_bytes))
         steps.append(ReportStep(rec, receipt.received_at, receipt.batch.id,
                                 times.get(receipt.batch.id, {}) if rec_ev.status == "stamped" else {},
                                 rec_ev.status))
+
+    steps.sort(key=lambda s: (s.record.captured_at, s.record.seq))  # the order the steps happened
 
     def image(hexd: str) -> bytes | None:
         with evidence.open_blob(hexd) as f:

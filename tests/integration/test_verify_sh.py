@@ -6,6 +6,7 @@ import io
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +128,43 @@ def test_verify_sh_catches_an_altered_receipt_after_resealing(made: tuple[bytes,
     code, out = run_sh(tmp_path, rebuild_bundle(entries, tsa.stamp), tsa.root_pem, made[1].key.public.pem)
     assert code == 1
     assert fails(out) == [f"FAIL  record {rec.id}: receipt signature does not verify (key '{made[1].key.id}')"]
+
+
+def test_service_bundle_end_to_end(api: Any, tmp_path: Path) -> None:
+    """Records in through the API, the bundle out through the API, verified three ways."""
+    from factories import Chain, attachment
+    from factories import png as factory_png
+    from promptstamp import tokens
+    from promptstamp.verdict import Trust
+    from promptstamp.verify import check_bundle
+
+    chain = Chain()
+    image = factory_png(3, 2)
+    att = attachment(image)
+    assert api.put(f"/v1/blobs/{att['digest']}", image, "image/png").status_code == 201
+    records = [chain.next(text="a cat in a teacup"),
+               chain.next("output", actor="ai", attachments=[att], refs={"message_id": "m1"}),
+               chain.next("selection", refs={"message_id": "m1"}),
+               chain.next("note", text="the second one, for its light")]
+    assert api.post("/v1/records", records).status_code == 201
+    got = api.get(f"/v1/sessions/chatgpt/{chain.session_id}/bundle")
+    assert got.status_code == 200, got.get_data()[:300]
+    data = got.get_data()
+    got.close()  # closes the temporary file the bundle was written to
+    keys = api.client.get("/v1/keys").get_json()
+    key_pem = keys["keys"][0]["pem"]
+    roots_pem = "".join(t["roots"] for t in keys["tsas"])
+    roots = tokens.load_pem_certificates(roots_pem)
+
+    report = check_bundle(data, Trust.build(roots, [key_pem]))
+    assert report.exit_code == 0, report.text()
+    assert report.facts["records"] == 4
+    assert check_bundle(data, Trust.build([], [key_pem])).exit_code == 2  # the dev TSA root was not given
+
+    code, out = run_sh(tmp_path, data, roots_pem, key_pem)
+    assert code == 0, out
+
+    answer = api.client.post("/v1/verify", data={
+        "file": (io.BytesIO(data), "evidence.asice"), "tsa_root": (io.BytesIO(roots_pem.encode()), "roots.pem"),
+        "trust_key": (io.BytesIO(key_pem.encode()), "key.pem")}, content_type="multipart/form-data").get_json()
+    assert answer["exit_code"] == 0
