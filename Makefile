@@ -17,14 +17,14 @@ run: $(STAMP) extension
 	$(BIN)/promptstamp serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check server tests
+	$(BIN)/ruff check server tests bench
 	$(BIN)/mypy
 
 test: $(STAMP) lint extension-test chromium
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m promptstamp.bench
+	$(BIN)/python bench/run.py
 
 # Browser extension (extension/): exact-pinned npm dependencies from the lock file.
 EXT       := extension

@@ -1,0 +1,23 @@
+"""`make bench`: every performance figure PromptStamp promises, each beside its baseline from the same run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import ingest  # noqa: E402
+
+from promptstamp import bench_verify  # noqa: E402
+
+
+def main() -> None:
+    print("== ingest ==", flush=True)
+    ingest.run(lambda line: print(line, flush=True))
+    print("\n== verification ==", flush=True)
+    bench_verify.run(lambda line: print(line, flush=True))
+
+
+if __name__ == "__main__":
+    main()
