@@ -39,10 +39,22 @@ class IngestResult:
     record_id: str
     outcome: Outcome
 
-    def to_json(self) -> dict[str, Any]:
-        return {"record_id": self.record_id, "status": self.outcome.status,
-                "receipt": json.loads(self.outcome.receipt), "batch": self.outcome.batch_id,
-                "tokens": [t.to_json() for t in self.outcome.tokens]}
+    def to_json(self, *, with_tokens: bool = True) -> dict[str, Any]:
+        body = {"record_id": self.record_id, "status": self.outcome.status,
+                "receipt": json.loads(self.outcome.receipt), "batch": self.outcome.batch_id}
+        if with_tokens:
+            body["tokens"] = [t.to_json() for t in self.outcome.tokens]
+        return body
+
+
+def results_json(results: Sequence[IngestResult], is_array: bool) -> dict[str, Any]:
+    """The answer to a post: one result with its tokens, or for an array the results plus each batch's
+    tokens once (a batch of 1,000 records shares one token per TSA; repeating it would be 1,000 copies)."""
+    if not is_array:
+        return results[0].to_json()
+    batches = {r.outcome.batch_id: {"status": r.outcome.status, "tokens": [t.to_json() for t in r.outcome.tokens]}
+               for r in results}
+    return {"results": [r.to_json(with_tokens=False) for r in results], "batches": batches}
 
 
 def _indexed(index: int | None, e: InvalidInput) -> InvalidInput:

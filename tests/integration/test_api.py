@@ -51,11 +51,12 @@ def test_array_post_shares_one_batch_and_one_token(api: Api) -> None:
     records = [chain.next(text=f"prompt {i}") for i in range(25)]
     r = api.post("/v1/records", records)
     assert r.status_code == 201
-    results = r.get_json()["results"]
+    body = r.get_json()
+    results = body["results"]
     assert [x["record_id"] for x in results] == [rec["id"] for rec in records]
-    assert len({x["batch"] for x in results}) == 1
+    assert len({x["batch"] for x in results}) == 1 and list(body["batches"]) == [results[0]["batch"]]
     for rec, res in zip(records, results, strict=True):
-        check_receipt(api, rec, res)
+        check_receipt(api, rec, {**res, "tokens": body["batches"][res["batch"]]["tokens"]})
     batch = api.get(f"/v1/batches/{results[0]['batch']}").get_json()
     assert batch["size"] == 25 and batch["status"] == "stamped" and len(batch["tokens"]) == 1
     assert batch["tokens"][0]["gen_time"].endswith("Z") and "BEGIN CERTIFICATE" in batch["tokens"][0]["chain"]

@@ -97,9 +97,15 @@ SPEC: dict[str, Any] = {
                 {"type": "array", "maxItems": 1000, "items": {"oneOf": [
                     {"$ref": "#/components/schemas/Envelope"}, {"$ref": "#/components/schemas/Record"}]}}]}}}},
             "responses": {
-                "201": _json("every record is time-stamped; a single result, or {results: [...]} for an array",
+                "201": _json("every record is time-stamped; a single result with its tokens, or for an array "
+                             "{results: [...], batches: {id: {status, tokens}}} (tokens once per batch)",
                              {"oneOf": [_RESULT, {"type": "object", "properties": {
-                                 "results": {"type": "array", "items": _RESULT}}}]}),
+                                 "results": {"type": "array", "items": _RESULT},
+                                 "batches": {"type": "object", "additionalProperties": {
+                                     "type": "object", "properties": {
+                                         "status": {"type": "string"},
+                                         "tokens": {"type": "array",
+                                                    "items": {"$ref": "#/components/schemas/Token"}}}}}}}]}),
                 "202": _json("stored and signed, time-stamp pending (every TSA failed); retried in background",
                              _OBJ),
                 "400": _err("invalid record, JSON, device signature, or a blob that was never uploaded"),

@@ -5,6 +5,7 @@ from flask import Blueprint, Response, jsonify, request
 from .. import layout
 from ..canonical import parse_json
 from ..errors import NotFound, ObjectMissing
+from ..ledger import results_json
 from .context import authenticated_account, services
 
 bp = Blueprint("records", __name__, url_prefix="/v1/records")
@@ -15,8 +16,7 @@ def post_records() -> Response:
     account = authenticated_account()
     payload = parse_json(request.get_data(cache=False))
     results, is_array = services().ledger.ingest(account, payload)
-    body = {"results": [r.to_json() for r in results]} if is_array else results[0].to_json()
-    response = jsonify(body)
+    response = jsonify(results_json(results, is_array))
     response.status_code = 201 if all(r.outcome.status == "stamped" for r in results) else 202
     return response
 
