@@ -130,6 +130,27 @@ def keys(ctx: click.Context, /, **overrides: Any) -> None:
         click.echo(f"{j['key']}  ed25519  {j['fingerprint']}  {'current' if entry.current else 'retired'}")
 
 
+@keys.command("rotate")
+@settings_options
+@click.pass_obj
+@_guard
+def keys_rotate(group_overrides: dict[str, Any], /, **overrides: Any) -> None:
+    """Sign new receipts with a new key; receipts signed by the old key keep verifying.
+
+    Publishes the new public key in the store, then replaces the key file. Restart (or roll) every
+    instance that reads this key file so they all sign with the new key.
+    """
+    from .keyring import rotate_key
+    from .storage.factory import open_store
+
+    settings = _settings(**{**group_overrides, **{k: v for k, v in overrides.items() if v is not None}})
+    retired, new = rotate_key(settings.resolved_key_file, open_store(settings))
+    click.echo(f"retired {retired.id} (its receipts still verify: keys/{retired.id}.pem stays in the store)", err=True)
+    click.echo(f"current {new.id}  written to {settings.resolved_key_file}; restart every instance that uses it",
+               err=True)
+    click.echo(new.id)
+
+
 @main.group()
 def tsa() -> None:
     """The built-in development TSA."""

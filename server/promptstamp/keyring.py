@@ -53,6 +53,27 @@ class KeyEntry:
                 "public_key": b64(self.key.raw), "pem": self.key.pem, "current": self.current}
 
 
+def rotate_key(path: Path, store: ObjectStore) -> tuple[PublicKey, SigningKeyPair]:
+    """Replace the key in ``path`` with a new one; returns (retired public key, new key pair).
+
+    Both public keys are published (write-once) and read back before the key file changes, so no
+    receipt can be signed by a key that verifiers cannot fetch, and the retired key keeps verifying
+    every receipt it signed. The retired private key is not kept: old receipts need only its public half.
+    """
+    if not path.exists():
+        raise ConfigError(f"key file {path} does not exist: nothing to rotate (start the service once, or check "
+                          "--key-file / PROMPTSTAMP_KEY_FILE)")
+    old = load_or_create_key(path)
+    new = SigningKeyPair.generate()
+    keyring = Keyring(store, old)
+    keyring.publish(new.public)
+    for key in (old.public, new.public):
+        if public_key_from_pem(store.get(f"keys/{key.id}.pem")) != key.raw:
+            raise ConfigError(f"keys/{key.id}.pem in the store does not hold key {key.id}; key file left unchanged")
+    write_key(path, new)
+    return old.public, new
+
+
 class Keyring:
     def __init__(self, store: ObjectStore, signing_key: SigningKeyPair) -> None:
         self._store = store
