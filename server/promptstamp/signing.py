@@ -52,7 +52,7 @@ def public_key_from_pem(pem: str | bytes) -> bytes:
         raise InvalidInput("expected a PEM 'PUBLIC KEY' block")
     try:
         der = base64.b64decode("".join(lines[1:-1]), validate=True)
-    except binascii.Error as e:
+    except (binascii.Error, ValueError) as e:  # ValueError: non-ASCII text
         raise InvalidInput(f"PEM body is not base64: {e}") from e
     if len(der) != 44 or not der.startswith(_SPKI_PREFIX):
         raise InvalidInput("PEM is not an Ed25519 public key (RFC 8410 SPKI)")
@@ -68,7 +68,7 @@ def unb64(text: str, what: str) -> bytes:
         raise InvalidInput(f"{what}: expected a base64 string, found {type(text).__name__}")
     try:
         return base64.b64decode(text, validate=True)
-    except binascii.Error as e:
+    except (binascii.Error, ValueError) as e:  # ValueError: non-ASCII text
         raise InvalidInput(f"{what}: not standard base64 with padding ({e})") from e
 
 

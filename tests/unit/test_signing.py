@@ -45,5 +45,7 @@ def test_spki_pem_round_trips_and_openssl_verifies(tmp_path: Path) -> None:
 def test_non_ed25519_pem_is_rejected() -> None:
     with pytest.raises(InvalidInput, match="PEM"):
         public_key_from_pem("not a pem")
+    with pytest.raises(InvalidInput, match="not base64"):
+        public_key_from_pem("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\u00e9\n-----END PUBLIC KEY-----\n")
     with pytest.raises(InvalidInput, match="32 bytes"):
         PublicKey(b"short")
