@@ -27,6 +27,7 @@ from .canonical import canonicalize, digest_bytes
 from .errors import Conflict, ObjectMissing, TimestampError
 from .keyring import Keyring
 from .merkle import MerkleTree
+from .metrics import process_metrics
 from .model import BatchRef, Receipt, Record, new_ulid, utc_now
 from .signing import b64, der_to_pem
 from .storage import ObjectStore
@@ -82,6 +83,8 @@ class BatchSealer:
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stamp")
         self._tsa_pool = ThreadPoolExecutor(max_workers=8 * max(1, len(self._tsas)), thread_name_prefix="tsa")
         self._pending: dict[str, bytes] = {}  # batch id -> root, batches waiting for any TSA
+        self._pending_sizes: dict[str, int] = {}  # batch id -> records, for the pending-records metric
+        self._metrics = process_metrics()
         self._lock = threading.Lock()
         self.tsa_requests = 0
         self.tsa_failures = 0
@@ -125,10 +128,11 @@ class BatchSealer:
         ]}
         self._store.put_many([(layout.journal(batch_id), canonicalize(journal)),
                               (layout.batch_json(batch_id), canonicalize(batch_doc))])
+        self._metrics.batch_sealed(tree.size)
         stamping = self._pool.submit(self._request_tokens, tree.root)
         outcomes = self._store_entries(batch_id, [(p.item.account, p.item.record, r)
                                                   for p, r in zip(members, receipts, strict=True)])
-        tokens = self._finish(batch_id, tree.root, stamping)
+        tokens = self._finish(batch_id, tree.root, tree.size, stamping)
         for p in members:
             result = outcomes[(p.item.account, p.item.record.id)]
             if isinstance(result, Exception):
@@ -174,7 +178,7 @@ class BatchSealer:
 
     def _request_tokens(self, root: bytes) -> list[StampedToken]:
         futures: list[tuple[TsaClient, Future[StampedToken]]] = [
-            (tsa, self._tsa_pool.submit(tsa.stamp, root)) for tsa in self._tsas
+            (tsa, self._tsa_pool.submit(self._timed_stamp, tsa, root)) for tsa in self._tsas
         ]
         tokens = []
         for tsa, f in futures:
@@ -188,11 +192,30 @@ class BatchSealer:
                 log.warning("time-stamp request failed: %s", e.detail, extra={"tsa": tsa.config.name})
         return tokens
 
-    def _finish(self, batch_id: str, root: bytes, stamping: Future[list[StampedToken]]) -> tuple[TokenView, ...]:
+    def _timed_stamp(self, tsa: TsaClient, root: bytes) -> StampedToken:
+        with self._metrics.tsa_call(tsa.config.name):
+            return tsa.stamp(root)
+
+    def _add_pending(self, batch_id: str, root: bytes, size: int) -> None:
+        with self._lock:
+            if batch_id in self._pending:
+                return
+            self._pending[batch_id] = root
+            self._pending_sizes[batch_id] = size
+        self._metrics.pending_changed(1, size)
+
+    def _drop_pending(self, batch_id: str) -> None:
+        with self._lock:
+            if self._pending.pop(batch_id, None) is None:
+                return
+            size = self._pending_sizes.pop(batch_id, 0)
+        self._metrics.pending_changed(-1, -size)
+
+    def _finish(self, batch_id: str, root: bytes, size: int,
+                stamping: Future[list[StampedToken]]) -> tuple[TokenView, ...]:
         stamped = stamping.result()
         if not stamped:
-            with self._lock:
-                self._pending[batch_id] = root
+            self._add_pending(batch_id, root, size)
             return ()
         return self._store_tokens(batch_id, stamped)
 
@@ -252,8 +275,7 @@ class BatchSealer:
             stamped = self._request_tokens(root)
             if stamped:
                 self._store_tokens(batch_id, stamped)
-                with self._lock:
-                    self._pending.pop(batch_id, None)
+                self._drop_pending(batch_id)
                 done += 1
         return done
 
@@ -283,14 +305,16 @@ class BatchSealer:
                 self._store_tokens(batch_id, stamped)
                 report["stamped"] += 1
             else:
-                with self._lock:
-                    self._pending[batch_id] = root
+                self._add_pending(batch_id, root, len(entries))
                 report["pending"] += 1
         return report
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self._tsa_pool.shutdown(wait=True)
+        # This sealer stops retrying; whoever recovers these batches next counts them as its own.
+        for batch_id in list(self._pending):
+            self._drop_pending(batch_id)
 
 
 def _copy_result(source: Future[Outcome], target: Future[Outcome]) -> None:

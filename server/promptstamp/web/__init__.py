@@ -6,7 +6,7 @@ from flask import Flask
 
 from ..config import Settings
 from ..services import Services, build_services
-from . import batches, blobs, devices, errors, evidence, health, keys, openapi, records, sessions
+from . import batches, blobs, devices, errors, evidence, health, keys, observability, openapi, records, sessions
 
 EXTENSION = "promptstamp"
 
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
     app.json.sort_keys = True  # type: ignore[attr-defined]
     errors.register(app)
+    observability.register(app)  # request ids, access log, /metrics
     for module in (health, records, blobs, sessions, evidence, batches, keys, devices, openapi):
         app.register_blueprint(module.bp)
     return app

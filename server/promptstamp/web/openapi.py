@@ -86,6 +86,9 @@ SPEC: dict[str, Any] = {
     "paths": {
         "/healthz": {"get": {"summary": "Liveness and configuration summary", "security": [],
                              "responses": {"200": _json("service is up", _OBJ)}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (text format), summed over all worker processes",
+                             "security": [], "responses": {"200": {"description": "Prometheus text exposition",
+                                                                   "content": {"text/plain": {}}}}}},
         "/v1/openapi.json": {"get": {"summary": "This document", "security": [],
                                      "responses": {"200": _json("OpenAPI 3 document", _OBJ)}}},
         "/v1/keys": {"get": {"summary": "Service public keys (current and rotated) and configured TSAs",
