@@ -34,6 +34,7 @@ _MAGIC = (
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
 )
+RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 _KIND_LABEL = {"prompt": "Prompt", "output": "AI output", "edit": "Edit", "regenerate": "Regeneration",
                "parameters": "Parameters", "selection": "Selection", "note": "Note", "import": "Import"}
 
@@ -59,17 +60,41 @@ class ReportSession:
     keys: Mapping[str, str] = field(default_factory=dict)  # key id -> fingerprint
     dev_tsas: frozenset[str] = frozenset()
     in_bundle: bool = True
+    # The dashboard's variant: images as links to the service (thumbnails that open full size)
+    # instead of data: URIs, and links to steps outside the page shown. None keeps the bundle's form.
+    image_url: Callable[[str], str] | None = None  # hex digest -> URL of the (raster-checked) image
+    step_url: Callable[[str], str] | None = None  # record id -> URL of that step
+
+
+@dataclass(frozen=True)
+class PromptState:
+    """What a step's diffs compare against: the last prompt text and parameters before it."""
+
+    prompt: str | None = None
+    params: Mapping[str, Any] | None = None
+
+    def after(self, record: Record) -> PromptState:
+        text, params = record.value.get("text"), record.value.get("params")
+        prompt = text if record.type in ("prompt", "edit") and isinstance(text, str) and text else self.prompt
+        return PromptState(prompt, params if isinstance(params, dict) and params else self.params)
 
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def image_data_uri(data: bytes) -> str | None:
-    """A data: URI for PNG, JPEG, GIF or WebP bytes; None for anything else (SVG can carry script)."""
+def raster_type(data: bytes) -> str | None:
+    """The media type of PNG, JPEG, GIF or WebP bytes by their magic; None for anything else (SVG can
+    carry script, so it is never shown as an image)."""
     media = next((m for magic, m in _MAGIC if data.startswith(magic)), None)
     if media is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         media = "image/webp"
+    return media
+
+
+def image_data_uri(data: bytes) -> str | None:
+    """A data: URI for PNG, JPEG, GIF or WebP bytes; None for anything else (SVG can carry script)."""
+    media = raster_type(data)
     if media is None:
         return None
     return f"data:{media};base64," + base64.b64encode(data).decode("ascii")
@@ -142,6 +167,27 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600} h {(s % 3600) // 60} min"
 
 
+def summary_html(facts: Mapping[str, object]) -> str:
+    return "\n".join([
+        "<section><h2>Creative process summary</h2>",
+        "<p class=\"note\">Counted from the recorded steps. These are facts about the record, not conclusions "
+        "about authorship.</p><table class=\"facts\">",
+        *(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts.items()),
+        "</table></section>"])
+
+
+def timeline_items(session: ReportSession, steps: Sequence[ReportStep],
+                   state: PromptState = PromptState()) -> list[str]:
+    """One ``<li>`` per step; ``state`` carries the prompt and parameters before the first of them, so a
+    page of a long timeline diffs against the step before the page."""
+    budget = [MAX_EMBED_TOTAL]
+    items = []
+    for step in steps:
+        items.append(_step(session, step, state.prompt, state.params, budget)[0])
+        state = state.after(step.record)
+    return items
+
+
 def render_report(session: ReportSession) -> str:
     css = asset_text("report.css")
     facts = summary(session)
@@ -162,27 +208,22 @@ def render_report(session: ReportSession) -> str:
         "</dl>",
         _verify_box(session),
         "</header>",
-        "<section><h2>Creative process summary</h2>",
-        "<p class=\"note\">Counted from the recorded steps. These are facts about the record, not conclusions "
-        "about authorship.</p><table class=\"facts\">",
+        summary_html(facts),
     ]
-    parts += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts.items()]
-    parts.append("</table></section>")
-    parts.append(_selection_box(session))
+    parts.append(selection_html(session))
     parts.append("<section><h2>Timeline</h2><ol class=\"timeline\">")
-    budget = [MAX_EMBED_TOTAL]
-    last_prompt: str | None = None
-    last_params: Mapping[str, Any] | None = None
-    for step in session.steps:
-        html_step, last_prompt, last_params = _step(session, step, last_prompt, last_params, budget)
-        parts.append(html_step)
+    parts += timeline_items(session, session.steps)
     parts.append("</ol></section>")
     parts.append(_keys_box(session))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
-def _selection_box(session: ReportSession) -> str:
+def _step_href(session: ReportSession, record_id: str) -> str:
+    return session.step_url(record_id) if session.step_url else f"#r-{record_id}"
+
+
+def selection_html(session: ReportSession) -> str:
     """The creator's selections (and the outputs they point to) and notes, before the full timeline."""
     by_message: dict[str, Record] = {}
     for step in session.steps:
@@ -195,7 +236,7 @@ def _selection_box(session: ReportSession) -> str:
         if r.type == "selection":
             refs = r.value.get("refs")
             target = by_message.get(refs.get("message_id", "")) if isinstance(refs, dict) else None
-            what = (f"the output of step <a href=\"#r-{_e(target.id)}\">#{target.seq}</a>" if target
+            what = (f"the output of step <a href=\"{_e(_step_href(session, target.id))}\">#{target.seq}</a>" if target
                     else "an output not identified in this record")
             items.append(f"<li>Step #{r.seq} ({_e(r.captured_at)}): the creator selected {what}.</li>")
         elif r.type == "note":
@@ -272,7 +313,10 @@ def _step(session: ReportSession, step: ReportStep, last_prompt: str | None,
                    + "</p>")
     for att in r.attachments:
         out.append(_attachment(session, att.digest[7:], att.media_type, att.bytes, att.role, budget))
-    out.append(f"<p class=\"digest\">record <code>{_e(r.id)}</code>, digest <code>{_e(r.digest)}</code>"
+    rid = f"<code>{_e(r.id)}</code>"
+    if session.step_url is not None:
+        rid = f"<a href=\"{_e(session.step_url(r.id))}\">{rid}</a>"
+    out.append(f"<p class=\"digest\">record {rid}, digest <code>{_e(r.digest)}</code>"
                + (f", batch <code>{_e(step.batch_id)}</code>" if step.batch_id else "") + "</p></li>")
     return "\n".join(out), last_prompt, last_params
 
@@ -280,6 +324,12 @@ def _step(session: ReportSession, step: ReportStep, last_prompt: str | None,
 def _attachment(session: ReportSession, hexd: str, media: str, size: int, role: str, budget: list[int]) -> str:
     caption = f"{_e(role)}, {_e(media)}, {size} bytes, sha256 {_e(hexd[:16])}…"
     path = f"blobs/{hexd}"
+    if session.image_url is not None and media in RASTER_TYPES:
+        # Served by the service, which checks the magic bytes again before it answers as an image.
+        url = _e(session.image_url(hexd))
+        return (f"<figure><a href=\"{url}\" target=\"_blank\" rel=\"noopener\"><img class=\"thumb\" "
+                f"src=\"{url}\" loading=\"lazy\" alt=\"{_e(role)} image\"></a><figcaption>{caption}</figcaption>"
+                "</figure>")
     if media.startswith("image/") and size <= MAX_IMAGE_EMBED and size <= budget[0]:
         data = session.image(hexd)
         uri = image_data_uri(data) if data is not None else None

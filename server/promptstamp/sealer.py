@@ -325,6 +325,9 @@ def _copy_result(source: Future[Outcome], target: Future[Outcome]) -> None:
         target.set_result(source.result())
 
 
+SNIPPET_CHARS = 240
+
+
 def _session_index(site: str, session_id: str, records: Sequence[Record]) -> bytes:
     """The records of one session sealed in one batch, with what listing and ordering need."""
     entries = []
@@ -335,5 +338,9 @@ def _session_index(site: str, session_id: str, records: Sequence[Record]) -> byt
             entry["title"] = session["title"]
         if rec.device:
             entry["device"] = rec.device
+        text = rec.value.get("text")
+        if isinstance(text, str) and text:
+            # What the dashboard's search reads, so finding a session by its words needs no record reads.
+            entry["snippet"] = text[:SNIPPET_CHARS]
         entries.append(entry)
     return canonicalize({"v": 1, "site": site, "session": session_id, "records": entries})

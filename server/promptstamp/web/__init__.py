@@ -6,7 +6,21 @@ from flask import Flask
 
 from ..config import Settings
 from ..services import Services, build_services
-from . import batches, blobs, devices, errors, evidence, health, keys, observability, openapi, records, sessions
+from . import (
+    batches,
+    blobs,
+    dashboard,
+    devices,
+    errors,
+    evidence,
+    health,
+    keys,
+    observability,
+    openapi,
+    records,
+    security,
+    sessions,
+)
 
 EXTENSION = "promptstamp"
 
@@ -23,6 +37,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     observability.register(app)  # request ids, access log, /metrics
     for module in (health, records, blobs, sessions, evidence, batches, keys, devices, openapi):
         app.register_blueprint(module.bp)
+    dashboard.register(app, services)  # sign-in, sessions, timeline, verify and keys pages
+    security.register(app)  # CSP and security headers on every response
     return app
 
 

@@ -1,0 +1,154 @@
+"""Signing in to the dashboard with an API token, the session cookie, and CSRF tokens.
+
+The cookie is Flask's signed session. Its secret is derived from the service signing key, so every
+instance of a deployment (which shares that key) accepts the same cookies with no new setting, and
+nothing secret is written in the code. The cookie holds the account id, never the API token.
+CSRF: a random token per browser session, in the cookie and in every form; a POST without the
+matching one is refused (SameSite=Lax is a second line, not the only one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.wrappers import Response as BaseResponse
+
+from ...errors import PromptStampError, Unauthorized
+from ...sealer import SNIPPET_CHARS
+from ..context import services
+from . import errorpages
+
+SECRET_LABEL = b"promptstamp dashboard session cookie v1\x00"
+SESSION_HOURS = 12
+
+bp = Blueprint("auth", __name__, url_prefix="/app")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Secure cookies whenever the request came over https (behind a proxy: as the WSGI layer sees it)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure or bool(app.config.get("SESSION_COOKIE_SECURE"))
+
+
+def session_secret(seed: bytes) -> bytes:
+    return hashlib.sha256(SECRET_LABEL + seed).digest()
+
+
+def configure(app: Flask, seed: bytes) -> None:
+    app.secret_key = session_secret(seed)
+    app.session_interface = _SessionInterface()
+    app.config.update(
+        SESSION_COOKIE_NAME="promptstamp_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+    )
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(_page_context)
+
+
+def _page_context() -> dict[str, object]:
+    acct = current_account()
+    name = None
+    if acct is not None:
+        try:
+            name = services().accounts.get(acct).name
+        except PromptStampError:
+            name = None
+    return {"signed_in": acct is not None, "account_name": name, "session_hours": SESSION_HOURS,
+            "snippet_chars": SNIPPET_CHARS}
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def check_csrf() -> None:
+    """before_request for every blueprint with forms: a state-changing request must carry the token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    expected = session.get("csrf")
+    given = request.form.get("csrf", "")
+    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
+        abort(400, "This form has expired or did not come from this site. Reload the page and try again.")
+
+
+bp.before_request(check_csrf)
+errorpages.install(bp)
+
+
+def current_account() -> str | None:
+    account = session.get("account")
+    return account if isinstance(account, str) else None
+
+
+def signed_in(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
+    @wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | BaseResponse:
+        if current_account() is None:
+            return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def account() -> str:
+    """The signed-in account for views under ``signed_in``."""
+    found = current_account()
+    if found is None:
+        raise Unauthorized("not signed in")
+    return found
+
+
+def _local(target: str | None) -> str:
+    """Only paths on this site: an open redirect after sign-in would be a phishing aid."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("pages.sessions")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for("pages.sessions")
+    return target
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin() -> str | BaseResponse | tuple[str, int]:
+    next_url = request.values.get("next")
+    if request.method == "GET":
+        if current_account() is not None:
+            return redirect(_local(next_url))
+        return render_template("signin.html", next=next_url or "", error=None)
+    token = request.form.get("token", "").strip()
+    try:
+        account_id = services().accounts.authenticate(token)
+    except Unauthorized:
+        return render_template("signin.html", next=next_url or "",
+                               error="That API token is not valid for this service."), 401
+    session.clear()  # a fresh session (and a fresh CSRF token) on every sign-in
+    session.permanent = True
+    session["account"] = account_id
+    session["since"] = int(time.time())
+    csrf_token()
+    return redirect(_local(next_url))
+
+
+@bp.post("/signout")
+def signout() -> BaseResponse:
+    session.clear()
+    return redirect(url_for("auth.signin"))

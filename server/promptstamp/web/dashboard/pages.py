@@ -1,0 +1,149 @@
+"""The signed-in pages: sessions, a session's timeline, a record, and the files they link to."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from typing import cast
+
+from flask import Blueprint, Response, current_app, render_template, request, send_file, url_for
+from markupsafe import Markup
+
+from ... import report
+from ...bundle import EvidenceSource, bundle_filename, write_bundle
+from ...errors import NotFound
+from ...model import utc_now
+from ..context import services
+from . import errorpages
+from .auth import account, check_csrf, signed_in
+from .catalog import PAGE_SESSIONS, PAGE_STEPS, Catalog
+from .details import record_details
+
+bp = Blueprint("pages", __name__, url_prefix="/app")
+bp.before_request(check_csrf)
+errorpages.install(bp)
+
+CATALOG = "promptstamp.dashboard"
+
+
+def catalog() -> Catalog:
+    found: Catalog = current_app.extensions[CATALOG]
+    return found
+
+
+def _page_arg(pages: int) -> int:
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    return min(max(page, 1), max(pages, 1))
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Account data: never kept by a shared cache or left in the browser's back/forward store. Blobs
+    # (content-addressed, private) say otherwise themselves.
+    if "private" not in response.headers.get("Cache-Control", ""):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+@signed_in
+def sessions() -> str:
+    rows = catalog().sessions(account())
+    sites = sorted({r.site for r in rows})
+    q = request.args.get("q", "").strip()
+    site = request.args.get("site", "")
+    if site:
+        rows = [r for r in rows if r.site == site]
+    if q:
+        words = q.casefold().split()
+        rows = [r for r in rows if all(w in r.text for w in words)]
+    pages = math.ceil(len(rows) / PAGE_SESSIONS)
+    page = _page_arg(pages)
+    shown = rows[(page - 1) * PAGE_SESSIONS: page * PAGE_SESSIONS]
+    return render_template("sessions.html", rows=shown, total=len(rows), sites=sites, q=q, site=site,
+                           page=page, pages=pages)
+
+
+def _step_url(record_id: str) -> str:
+    return url_for("pages.record", record_id=record_id)
+
+
+@bp.get("/sessions/<site>/<path:session_id>")
+@signed_in
+def timeline(site: str, session_id: str) -> str:
+    cat = catalog()
+    acct = account()
+    whole, entries = cat.session_pass(acct, site, session_id, _step_url)
+    pages = math.ceil(len(whole.ids) / PAGE_STEPS)
+    page = _page_arg(pages)
+    ids = whole.ids[(page - 1) * PAGE_STEPS: page * PAGE_STEPS]
+    steps = [cat.step(acct, rid) for rid in ids]
+    pending = sum(1 for e in entries if not cat.batch_times(e["batch"]).stamped)
+    facts = {**whole.facts, "not yet time-stamped": pending}
+    dev = frozenset(t for s in steps if s.batch_id for t in cat.batch_times(s.batch_id).untrusted)
+    session = report.ReportSession(
+        site=site, session_id=session_id, title=whole.title, account=acct, generated_at=utc_now(), steps=steps,
+        image=lambda _h: None, dev_tsas=dev, in_bundle=False,
+        image_url=lambda h: url_for("pages.blob", digest="sha256:" + h), step_url=_step_url)
+    # report.py escapes every captured string itself (html.escape on each piece, tested with hostile
+    # input); these are its finished fragments, the same ones report.html is made of.
+    items = report.timeline_items(session, steps, whole.starts[page - 1])
+    return render_template(
+        "timeline.html", site=site, session_id=session_id, title=whole.title, steps=len(whole.ids),
+        pending=pending, page=page, pages=pages, first_seq=(page - 1) * PAGE_STEPS + 1,
+        last_shown=(page - 1) * PAGE_STEPS + len(ids),
+        summary=Markup(report.summary_html(facts)), selection=Markup(whole.selection),
+        items=Markup("\n".join(items)), dev_tsas=sorted(dev))
+
+
+@bp.get("/bundle/<site>/<path:session_id>")
+@signed_in
+def bundle(site: str, session_id: str) -> Response:
+    ledger = cast(EvidenceSource, services().ledger)
+    evidence = ledger.session_evidence(account(), site, session_id)
+    out = tempfile.TemporaryFile()  # streamed to the browser, deleted when the response closes
+    try:
+        write_bundle(evidence, out, stamp=ledger.stamp_digest)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return send_file(out, mimetype="application/vnd.etsi.asic-e+zip", as_attachment=True,
+                     download_name=bundle_filename(site, session_id, evidence.exported_at or utc_now()))
+
+
+@bp.get("/records/<record_id>")
+@signed_in
+def record(record_id: str) -> str:
+    return render_template("record.html", **record_details(account(), record_id))
+
+
+@bp.get("/blobs/<digest>")
+@signed_in
+def blob(digest: str) -> Response:
+    """A captured file. Shown inline only when its bytes are a raster image (by magic, not by the
+    declared type); anything else, SVG included, is a download that no page of ours renders."""
+    data, _media = services().ledger.get_blob(account(), digest)
+    raster = report.raster_type(data)
+    response = Response(data, mimetype=raster or "application/octet-stream")
+    name = digest.replace(":", "-")
+    disposition = "inline" if raster and request.args.get("download") is None else "attachment"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    response.headers["Cache-Control"] = "private, max-age=86400, immutable"  # content-addressed
+    return response
+
+
+@bp.get("/batches/<batch_id>/<tsa>.tst")
+@signed_in
+def token_file(batch_id: str, tsa: str) -> Response:
+    view = services().ledger.batch_view(account(), batch_id)  # 404 unless this account has records in it
+    for t in services().ledger.sealer.tokens(batch_id):
+        if t.tsa == tsa and view:
+            response = Response(t.token, mimetype="application/timestamp-reply")
+            response.headers["Content-Disposition"] = f'attachment; filename="{batch_id}-{tsa}.tst"'
+            return response
+    raise NotFound(f"batch {batch_id} has no token from {tsa}")
