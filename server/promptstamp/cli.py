@@ -70,13 +70,19 @@ def main() -> None:
               help="gunicorn worker processes")
 @click.option("--threads", type=int, default=32, envvar="PROMPTSTAMP_THREADS", show_default=True,
               help="threads per worker (requests waiting for their batch hold a thread)")
+@click.option("--gunicorn-config", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              envvar="PROMPTSTAMP_GUNICORN_CONFIG", help="gunicorn config file; its settings win over the flags")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json", envvar="PROMPTSTAMP_LOG_FORMAT",
+              show_default=True, help="json: one object per line with the request id")
 @_guard
-def serve(tsa_entries: tuple[str, ...], workers: int, threads: int, **overrides: Any) -> None:
+def serve(tsa_entries: tuple[str, ...], workers: int, threads: int, gunicorn_config: Path | None, log_format: str,
+          **overrides: Any) -> None:
     """Run the service (gunicorn). With no configuration: files under ./data and the dev TSA."""
     from .server import run_server
 
     tsas = tuple(TsaConfig.parse(e) for e in tsa_entries) or None
-    run_server(_settings(tsas=tsas, **overrides), workers=workers, threads=threads)
+    run_server(_settings(tsas=tsas, **overrides), workers=workers, threads=threads, config_file=gunicorn_config,
+               log_format=log_format)
 
 
 @main.group()

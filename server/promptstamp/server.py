@@ -8,27 +8,50 @@ batches) runs here in the master before workers fork; each worker then builds it
 from __future__ import annotations
 
 import logging
+import runpy
+import shutil
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from . import logs
 from .config import Settings
+from .errors import ConfigError
 from .keyring import load_or_create_key
+from .metrics import enable_multiprocess, multiprocess_dir, worker_exited
 from .services import build_services, start_dev_tsa
 
 log = logging.getLogger(__name__)
 
 
+def _child_exit(_server: Any, worker: Any) -> None:
+    worker_exited(worker.pid)
+
+
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, options: dict[str, Any], config_file: Path | None) -> None:
         self._settings = settings
         self._options = options
+        self._config_file = config_file
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in self._options.items():
             self.cfg.set(key, value)
+        if self._config_file is not None:
+            # A gunicorn config file (as for the gunicorn command): its settings win over the defaults here.
+            try:
+                values = runpy.run_path(str(self._config_file))
+            except (OSError, SyntaxError) as e:
+                raise ConfigError(f"gunicorn config {self._config_file}: {e}") from e
+            for key, value in values.items():
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
+        # Whatever the file says: a dead worker's gauges must leave the metric totals.
+        self.cfg.set("child_exit", _child_exit)
 
     def load(self) -> Any:
         from .web import create_app
@@ -36,7 +59,21 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app(self._settings)
 
 
-def run_server(settings: Settings, *, workers: int, threads: int) -> None:
+def run_server(settings: Settings, *, workers: int, threads: int, config_file: Path | None = None,
+               log_format: str = "json") -> None:
+    logs.configure(log_format)
+    # Before any worker forks and before the first metric exists (metrics.py explains why).
+    own_metrics_dir = multiprocess_dir() is None
+    metrics_dir = multiprocess_dir() or Path(tempfile.mkdtemp(prefix="promptstamp-metrics-"))
+    enable_multiprocess(metrics_dir)
+    try:
+        _run(settings, workers=workers, threads=threads, config_file=config_file, log_format=log_format)
+    finally:
+        if own_metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run(settings: Settings, *, workers: int, threads: int, config_file: Path | None, log_format: str) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     load_or_create_key(settings.resolved_key_file)
     if not settings.tsas:
@@ -54,6 +91,9 @@ def run_server(settings: Settings, *, workers: int, threads: int) -> None:
         "threads": threads,
         "timeout": 120,
         "graceful_timeout": 30,
-        "accesslog": None,
+        "accesslog": None,  # the app logs each request once, with its request id (web/observability.py)
         "errorlog": "-",
-    }).run()
+        "logconfig_dict": logs.logging_config(log_format),
+        # One control socket path per user ($HOME/.gunicorn): a second instance on the host would take it over.
+        "control_socket_disable": True,
+    }, config_file).run()

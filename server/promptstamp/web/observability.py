@@ -32,8 +32,13 @@ def metrics() -> Response:
     return Response(body, content_type=content_type)
 
 
+READY_MESSAGE = "worker ready"
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+    # Logged once the app (and its start-up recovery) is built: tools wait for one line per worker.
+    logging.getLogger("promptstamp.web").info(READY_MESSAGE)
 
     @app.before_request
     def _start() -> None:
