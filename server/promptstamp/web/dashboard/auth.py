@@ -91,7 +91,16 @@ def check_csrf() -> None:
         abort(400, "This form has expired or did not come from this site. Reload the page and try again.")
 
 
+def no_store(response: BaseResponse) -> BaseResponse:
+    # Account data: never kept by a shared cache or left in the browser's back/forward store. Blobs
+    # (content-addressed, private) say otherwise themselves.
+    if "private" not in response.headers.get("Cache-Control", ""):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 bp.before_request(check_csrf)
+bp.after_request(no_store)
 errorpages.install(bp)
 
 

@@ -15,12 +15,13 @@ from ...errors import NotFound
 from ...model import utc_now
 from ..context import services
 from . import errorpages
-from .auth import account, check_csrf, signed_in
+from .auth import account, check_csrf, no_store, signed_in
 from .catalog import PAGE_SESSIONS, PAGE_STEPS, Catalog
 from .details import record_details
 
 bp = Blueprint("pages", __name__, url_prefix="/app")
 bp.before_request(check_csrf)
+bp.after_request(no_store)
 errorpages.install(bp)
 
 CATALOG = "promptstamp.dashboard"
@@ -39,13 +40,6 @@ def _page_arg(pages: int) -> int:
     return min(max(page, 1), max(pages, 1))
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Account data: never kept by a shared cache or left in the browser's back/forward store. Blobs
-    # (content-addressed, private) say otherwise themselves.
-    if "private" not in response.headers.get("Cache-Control", ""):
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/")
