@@ -197,3 +197,23 @@ def test_captured_html_and_script_render_as_text_and_run_nothing(page: Any, stam
     page.wait_for_selector("text=Time-stamp tokens")
     assert json.dumps(PAYLOADS[0]) in page.locator("pre.json").first.inner_text()
     _clean(page)
+
+
+def test_verify_page_takes_a_dropped_file_and_says_what_is_wrong_with_it(page: Any, stamp: Stamp) -> None:
+    page.goto(stamp.url + "/verify")
+    page.evaluate("""() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(["not a token"], "dropped.tsr"));
+        const zone = document.querySelector("[data-drop]");
+        for (const kind of ["dragover", "drop"]) {
+            zone.dispatchEvent(new DragEvent(kind, {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }
+    }""")
+    assert page.locator(".drop-name").inner_text() == "dropped.tsr"
+    assert page.evaluate("document.querySelector('#file').files[0].name") == "dropped.tsr"
+    page.fill("#digest", "00" * 32)
+    page.click("button:has-text('Verify')")
+    expect(page.locator(".verdict")).to_contain_text("INVALID")
+    assert page.locator("tr.fail").count() >= 1
+    _clean(page)
+    _shot(page, "10-verify-invalid")

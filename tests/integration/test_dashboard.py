@@ -138,6 +138,17 @@ def test_sign_out_ends_the_session(browser: FlaskClient) -> None:
     assert browser.get("/app/").status_code == 302
 
 
+def test_sign_in_lasts_twelve_hours_from_sign_in(browser: FlaskClient) -> None:
+    import time
+
+    with browser.session_transaction() as cookie_session:
+        cookie_session["since"] = int(time.time()) - 11 * 3600
+    assert browser.get("/app/").status_code == 200
+    with browser.session_transaction() as cookie_session:
+        cookie_session["since"] = int(time.time()) - 13 * 3600
+    assert browser.get("/app/").status_code == 302
+
+
 def test_sign_in_never_redirects_off_site(app: Flask, api: Api) -> None:
     for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
         client = app.test_client()

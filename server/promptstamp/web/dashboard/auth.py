@@ -105,8 +105,13 @@ errorpages.install(bp)
 
 
 def current_account() -> str | None:
-    account = session.get("account")
-    return account if isinstance(account, str) else None
+    account, since = session.get("account"), session.get("since")
+    if not isinstance(account, str) or not isinstance(since, int):
+        return None
+    # Absolute lifetime from sign-in: the cookie's own expiry slides with every request.
+    if time.time() - since > SESSION_HOURS * 3600:
+        return None
+    return account
 
 
 def signed_in(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
