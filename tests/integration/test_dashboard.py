@@ -366,3 +366,28 @@ def test_api_answers_keep_their_json_errors(api: Api) -> None:
     answer = api.client.get("/v1/sessions/chatgpt/nope", headers=api.headers())
     assert answer.status_code == 404 and answer.is_json
     assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+
+
+def test_steps_without_a_time_stamp_are_shown_as_pending_never_as_stamped(tmp_path: Path) -> None:
+    from promptstamp.config import TsaConfig
+
+    dead = TsaConfig(name="down", url="http://127.0.0.1:9/", timeout=1)  # discard port: nothing answers
+    svc = make_services(tmp_path / "pending", tsas=(dead,))
+    try:
+        app = create_app(services=svc)
+        account, token = svc.accounts.create("patient")
+        api = Api(app.test_client(), token, account.id)
+        chain = Chain(site="chatgpt", session_id="waiting")
+        answer = api.post("/v1/records", [chain.next(text="a lighthouse at dusk")])
+        assert answer.status_code == 202
+        client = app.test_client()
+        sign_in(client, token)
+        assert "1 pending" in client.get("/app/").text
+        timeline = client.get("/app/sessions/chatgpt/waiting").text
+        assert "1 not yet time-stamped" in timeline and "not yet: the batch is pending" in timeline
+        assert 'class="step kind-prompt pending"' in timeline
+        record_id = answer.get_json()["results"][0]["record_id"]
+        record = client.get(f"/app/records/{record_id}").text
+        assert "No time-stamp yet" in record and "time-stamped</span>" not in record
+    finally:
+        svc.close()
