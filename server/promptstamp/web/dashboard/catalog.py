@@ -91,7 +91,7 @@ class SessionPass:
 class Catalog:
     def __init__(self, services: Services) -> None:
         self._svc = services
-        self._index: _Lru[str, dict[str, Any]] = _Lru(50_000)
+        self._index: _Lru[str, dict[str, Any]] = _Lru(20_000)
         self._passes: _Lru[tuple[str, str, str, frozenset[str]], SessionPass] = _Lru(64)
         self._stamped: _Lru[str, BatchTimes] = _Lru(20_000)
 
