@@ -17,6 +17,7 @@ from .errors import CanonicalizationError
 
 MAX_SAFE_INTEGER = 2**53 - 1
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 JsonValue = Any  # None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]
 
@@ -71,8 +72,12 @@ def parse_json(data: bytes | str) -> JsonValue:
         raise CanonicalizationError(f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
     except RecursionError as e:
         raise CanonicalizationError("JSON is nested too deeply") from e
-    _check_strings(value)
+    # Decoded UTF-8 never holds a surrogate, so a lone one can only come from a \uD800-\uDFFF escape:
+    # walk the strings only when the text has such an escape.
+    if _SURROGATE_ESCAPE.search(text):
+        _check_strings(value)
     return value
+
 
 
 def _check_strings(value: JsonValue) -> None:
@@ -205,11 +210,12 @@ def _json_module_agrees(value: JsonValue) -> bool:
                 stack.append(v)
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, float) or isinstance(item, tuple):
-            return False
-        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_SAFE_INTEGER:
-            return False
-        elif not (item is None or isinstance(item, (str, int))):
+        elif type(item) is str or item is None or type(item) is bool:
+            continue
+        elif type(item) is int:
+            if abs(item) > MAX_SAFE_INTEGER:
+                return False
+        else:  # float, tuple, or anything the slow path must judge
             return False
     return True
 

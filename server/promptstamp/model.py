@@ -80,7 +80,7 @@ def parse_timestamp(value: Any, path: str) -> datetime:
     if not TIMESTAMP_RE.match(text):
         raise _fail(path, "an RFC 3339 UTC time like 2026-11-28T12:00:00.123Z", text)
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return datetime.fromisoformat(text)  # the regex above pinned the exact form; this checks the calendar
     except ValueError as e:
         raise InvalidInput(f"{path}: {text!r} is not a real date and time ({e})", code="invalid_record") from e
 
