@@ -41,6 +41,9 @@ VOLUME_SERVERS = 3
 VOLUME_SIZE_MB = 64  # small volumes: a local cluster should not reserve gigabytes
 START_TIMEOUT_S = 40.0
 STOP_TIMEOUT_S = 10.0
+# weed 4.48's filer logs "Gracefully stopping gRPC server" and then can wait on subscriber streams
+# for well over 10 s; its metadata store (leveldb) is journaled, so a SIGKILL after that is safe.
+FILER_STOP_TIMEOUT_S = 3.0
 BUCKET = "promptstamp"
 STATE_FILE = "cluster.json"
 
@@ -160,7 +163,7 @@ class Cluster:
             return
         try:
             os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
-            proc.wait(STOP_TIMEOUT_S)
+            proc.wait(FILER_STOP_TIMEOUT_S if name == "filer" else STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(STOP_TIMEOUT_S)
@@ -310,7 +313,7 @@ def _cmd_stop(directory: Path) -> None:
         if cmdline[0].decode() != weed:
             continue
         os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
+        deadline = time.monotonic() + (FILER_STOP_TIMEOUT_S if name == "filer" else STOP_TIMEOUT_S)
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         if Path(f"/proc/{pid}").exists():
