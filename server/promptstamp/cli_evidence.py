@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 
@@ -91,7 +91,7 @@ def export_command(session: str, out: Path, account: str | None, **overrides: An
                 if len(listed) != 1:
                     raise InvalidInput(f"--account: needed, the store holds {len(listed)} accounts")
                 account = listed[0].id
-            write_bundle_file(cast(EvidenceSource, services.ledger), account, site, session_id, out)
+            write_bundle_file(services.ledger, account, site, session_id, out)
         finally:
             services.close()
     except PromptStampError as e:

@@ -11,7 +11,6 @@ verdict is in the body (``exit_code``, ``valid``, ``trusted``), like the CLI's e
 from __future__ import annotations
 
 import tempfile
-from typing import cast
 
 from flask import Blueprint, Response, jsonify, request, send_file
 
@@ -30,8 +29,12 @@ MAX_SMALL_PART = 1 << 20  # roots, keys, certificates
 
 @bp.get("/v1/sessions/<site>/<path:session_id>/bundle")
 def session_bundle(site: str, session_id: str) -> Response:
-    account = authenticated_account()
-    ledger = cast(EvidenceSource, services().ledger)
+    return bundle_response(authenticated_account(), site, session_id)
+
+
+def bundle_response(account: str, site: str, session_id: str) -> Response:
+    """A session's evidence bundle as a download (the API and the dashboard both serve it)."""
+    ledger: EvidenceSource = services().ledger
     evidence = ledger.session_evidence(account, site, session_id)
     out = tempfile.TemporaryFile()  # streamed to the client, deleted when the response closes
     try:

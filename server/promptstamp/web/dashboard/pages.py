@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import math
-import tempfile
-from typing import cast
 
-from flask import Blueprint, Response, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from markupsafe import Markup
 
 from ... import report
-from ...bundle import EvidenceSource, bundle_filename, write_bundle
 from ...errors import NotFound
 from ...model import utc_now
 from ..context import services
+from ..evidence import bundle_response
 from . import errorpages
 from .auth import account, check_csrf, no_store, signed_in
 from .catalog import PAGE_SESSIONS, PAGE_STEPS, Catalog
@@ -96,17 +94,7 @@ def timeline(site: str, session_id: str) -> str:
 @bp.get("/bundle/<site>/<path:session_id>")
 @signed_in
 def bundle(site: str, session_id: str) -> Response:
-    ledger = cast(EvidenceSource, services().ledger)
-    evidence = ledger.session_evidence(account(), site, session_id)
-    out = tempfile.TemporaryFile()  # streamed to the browser, deleted when the response closes
-    try:
-        write_bundle(evidence, out, stamp=ledger.stamp_digest)
-        out.seek(0)
-    except BaseException:
-        out.close()
-        raise
-    return send_file(out, mimetype="application/vnd.etsi.asic-e+zip", as_attachment=True,
-                     download_name=bundle_filename(site, session_id, evidence.exported_at or utc_now()))
+    return bundle_response(account(), site, session_id)
 
 
 @bp.get("/records/<record_id>")
