@@ -13,9 +13,10 @@ class PromptStampError(Exception):
 
     code = "error"
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
+    def __init__(self, detail: str, *, code: str | None = None, index: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.index = index  # which item of an array request it concerns, if any
         if code is not None:
             self.code = code
 

@@ -58,11 +58,7 @@ def results_json(results: Sequence[IngestResult], is_array: bool) -> dict[str, A
 
 
 def _indexed(index: int | None, e: InvalidInput) -> InvalidInput:
-    if index is None:
-        return e
-    err = type(e)(f"item {index}: {e.detail}", code=e.code)
-    err.index = index  # type: ignore[attr-defined]
-    return err
+    return e if index is None else type(e)(f"item {index}: {e.detail}", code=e.code, index=index)
 
 
 class Ledger:
@@ -104,7 +100,8 @@ class Ledger:
                 raise _indexed(index, e) from e
             earlier = seen.get(sub.record.id)
             if earlier is not None and earlier.digest != sub.record.digest:
-                raise Conflict(f"item {i}: record {sub.record.id} appears twice in this request with different content")
+                raise Conflict(f"item {i}: record {sub.record.id} appears twice in this request with different "
+                               "content", index=i)
             seen[sub.record.id] = sub.record
             submissions.append(sub)
         self._check_attachments(account, submissions, is_array)

@@ -13,6 +13,7 @@ Order of a seal (each step durable before the next):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -119,7 +120,7 @@ class BatchSealer:
                                proof=tuple(n.hex() for n in tree.proof(index))),
                 device_key=p.item.device_key, key=key.id,
             )
-            signed = Receipt(**{**unsigned.__dict__, "sig": b64(key.sign(unsigned.signed_bytes()))})
+            signed = dataclasses.replace(unsigned, sig=b64(key.sign(unsigned.signed_bytes())))
             receipts.append(signed.canonical())
         batch_doc = {"v": 1, "id": batch_id, "root": root, "size": tree.size, "sealed_at": sealed_at}
         journal = {**batch_doc, "entries": [

@@ -41,7 +41,7 @@ def register(app: Flask) -> None:
         status = next((s for cls, s in STATUS if isinstance(e, cls)), 500)
         if status >= 500:
             log.error("request failed: %s", e.detail)
-        extra = {"index": e.index} if hasattr(e, "index") else {}
+        extra = {"index": e.index} if e.index is not None else {}
         return error_response(e.code, e.detail, status, **extra)
 
     @app.errorhandler(HTTPException)
