@@ -8,15 +8,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ingest  # noqa: E402
-
-from promptstamp import bench_verify  # noqa: E402
+import verify_bench  # noqa: E402
 
 
 def main() -> None:
     print("== ingest ==", flush=True)
     ingest.run(lambda line: print(line, flush=True))
     print("\n== verification ==", flush=True)
-    bench_verify.run(lambda line: print(line, flush=True))
+    verify_bench.run(lambda line: print(line, flush=True))
 
 
 if __name__ == "__main__":

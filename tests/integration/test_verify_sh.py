@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from bundle_sample import OpensslTsa, SampleSession, bundle_entries, png, rebuild_bundle, sample_session
 from promptstamp import bundle, canonical
-from promptstamp.bundle_sample import OpensslTsa, SampleSession, bundle_entries, png, rebuild_bundle, sample_session
 from promptstamp.model import Receipt
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("sh", "unzip", "sha256sum", "openssl")),

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bundle_sample import OpensslTsa, SampleSession, bundle_entries, sample_session
 from promptstamp import bundle
 from promptstamp.bundle import SessionEvidence
 from promptstamp.bundle_reader import parse_manifest, parse_sums
-from promptstamp.bundle_sample import OpensslTsa, SampleSession, bundle_entries, sample_session
 from promptstamp.cli_evidence import verify_command, write_bundle_file
 from promptstamp.errors import InvalidInput, TimestampError
 

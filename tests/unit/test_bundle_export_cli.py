@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from promptstamp.bundle_sample import sample_session
+from bundle_sample import sample_session
 from promptstamp.cli_evidence import export_command, verify_command
 from promptstamp.config import Settings
 from promptstamp.services import build_services

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bundle_sample import OpensslTsa, bundle_entries, png, sample_session
 from promptstamp import bundle, canonical
-from promptstamp.bundle_sample import OpensslTsa, bundle_entries, png, sample_session
 from promptstamp.report import image_data_uri, render_bundle_report
 
 EVIL = '"><img src=x onerror=alert(1)><script>alert("pwned")</script><a href="javascript:x">'

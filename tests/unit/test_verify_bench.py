@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promptstamp import bench_verify
+import verify_bench as bench_verify
 
 
 def test_bench_verify_reports_records_per_second_beside_openssl() -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from promptstamp import bundle, canonical, signing, tokens
-from promptstamp.bundle_sample import (
+from bundle_sample import (
     OpensslTsa,
     SampleSession,
     bundle_entries,
@@ -17,6 +16,7 @@ from promptstamp.bundle_sample import (
     rebuild_bundle,
     sample_session,
 )
+from promptstamp import bundle, canonical, signing, tokens
 from promptstamp.errors import UntrustedAnchor, VerificationError
 from promptstamp.model import Receipt
 from promptstamp.verdict import Report, Trust

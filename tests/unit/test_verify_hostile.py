@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bundle_sample import OpensslTsa, bundle_entries, rebuild_bundle, sample_session
 from promptstamp import bundle, tokens
-from promptstamp.bundle_sample import OpensslTsa, bundle_entries, rebuild_bundle, sample_session
 from promptstamp.verdict import Report, Trust
 from promptstamp.verify import check_bundle, check_token
 from promptstamp.zipsafe import ZipLimits

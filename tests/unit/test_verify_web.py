@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 from flask import Flask
 
+from bundle_sample import OpensslTsa, SampleSession, bundle_entries, rebuild_bundle, sample_session
 from promptstamp.bundle import SessionEvidence
-from promptstamp.bundle_sample import OpensslTsa, SampleSession, bundle_entries, rebuild_bundle, sample_session
 from promptstamp.errors import Unauthorized
 from promptstamp.verdict import Trust
 from promptstamp.verify import check_bundle

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import io
 import shutil
+import sys
 import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
 from promptstamp import bundle, canonical, signing
-from promptstamp.bundle_sample import OpensslTsa, bundle_entries, png, rebuild_bundle, sample_session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for the sample bundle builder
+from bundle_sample import OpensslTsa, bundle_entries, png, rebuild_bundle, sample_session  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from . import canonical, signing, tokens
-from .bundle import BatchEvidence, RecordEvidence, SessionEvidence
-from .merkle import MerkleTree
-from .model import BatchRef, Receipt, Record, format_timestamp
+from promptstamp import canonical, signing, tokens
+from promptstamp.bundle import BatchEvidence, RecordEvidence, SessionEvidence
+from promptstamp.merkle import MerkleTree
+from promptstamp.model import BatchRef, Receipt, Record, format_timestamp
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _SHA256_ALGID = bytes.fromhex("300d06096086480165030402010500")
@@ -237,7 +237,7 @@ def rebuild_bundle(entries: Mapping[str, bytes], stamp: Callable[[bytes], Mappin
     import hashlib
     import zipfile
 
-    from . import bundle
+    from promptstamp import bundle
 
     out = io.BytesIO()
     sealed = (bundle.SUMS, bundle.SUMS_TOKEN, bundle.MANIFEST, bundle.MANIFEST_TOKEN)

@@ -10,19 +10,23 @@ from __future__ import annotations
 import io
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import bundle, tokens
-from .bundle_reader import read_bundle
-from .bundle_sample import OpensslTsa, sample_session
-from .verdict import Trust
-from .verify import check_bundle
+from promptstamp import bundle, tokens
+from promptstamp.bundle_reader import read_bundle
+from promptstamp.verdict import Trust
+from promptstamp.verify import check_bundle
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from bundle_sample import OpensslTsa, sample_session  # noqa: E402  (the tests' real-crypto bundle builder)
 
 TARGET_RECORDS_PER_S = 5000
+
 
 
 def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch_size: int = 256) -> dict[str, Any]:
@@ -88,7 +92,7 @@ def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch
 
 
 def _root_hex(batch_json: bytes) -> str:
-    from .canonical import parse_json
+    from promptstamp.canonical import parse_json
 
     value = parse_json(batch_json)
     return str(value["root"])[7:]
