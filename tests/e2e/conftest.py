@@ -162,28 +162,74 @@ class Browser:
         return tab_id
 
 
+def launch_browser(playwright: Any, profile: Path, sites_port: int) -> Browser:
+    """Start Chromium with the built extension on a persistent profile (a second launch on the same
+    profile is a browser restart: the extension's IndexedDB and storage are still there)."""
+    rules = ", ".join(f"MAP {h} 127.0.0.1:{sites_port}" for h in SITE_HOSTS)
+    context = playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        ignore_default_args=["--disable-extensions"],
+        args=[
+            f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}",
+            f"--host-resolver-rules={rules}", "--ignore-certificate-errors",
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+        ],
+    )
+    try:
+        worker = context.service_workers[0] if context.service_workers else context.wait_for_event(
+            "serviceworker", timeout=15000)
+    except Exception:
+        context.close()
+        raise
+    extension_id = worker.url.split("/")[2]
+    return Browser(context, extension_id, worker)
+
+
 @pytest.fixture
 def browser(tmp_path: Path, sites: Served) -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
-    rules = ", ".join(f"MAP {h} 127.0.0.1:{sites.port}" for h in SITE_HOSTS)
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            ignore_default_args=["--disable-extensions"],
-            args=[
-                f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}",
-                f"--host-resolver-rules={rules}", "--ignore-certificate-errors",
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-            ],
-        )
+        launched = launch_browser(p, tmp_path / "profile", sites.port)
         try:
-            worker = context.service_workers[0] if context.service_workers else context.wait_for_event(
-                "serviceworker", timeout=15000)
-            extension_id = worker.url.split("/")[2]
-            yield Browser(context, extension_id, worker)
+            yield launched
         finally:
-            context.close()
+            launched.context.close()
+
+
+@dataclass
+class Relaunchable:
+    """A browser on a profile directory that a test can close and start again (a browser restart)."""
+
+    playwright: Any
+    profile: Path
+    sites_port: int
+    current: Browser | None = None
+
+    def start(self) -> Browser:
+        self.current = launch_browser(self.playwright, self.profile, self.sites_port)
+        return self.current
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.context.close()
+            self.current = None
+
+    def restart(self) -> Browser:
+        self.close()
+        return self.start()
+
+
+@pytest.fixture
+def relaunchable(tmp_path: Path, sites: Served) -> Iterator[Relaunchable]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = Relaunchable(p, tmp_path / "profile", sites.port)
+        try:
+            yield browser
+        finally:
+            browser.close()
