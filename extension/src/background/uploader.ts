@@ -56,12 +56,24 @@ async function markItems(items: OutboxItem[]): Promise<void> {
   await done(tx);
 }
 
+/** The server refused a record for good: keep it in the outbox, marked, and say so in the popup. */
+async function reject(item: OutboxItem, code: string, detail: string): Promise<void> {
+  item.state = "rejected";
+  item.error = `${code}: ${detail}`;
+  item.attempts++;
+  await markItems([item]);
+  await reportError(`the server rejected a step (${code}): ${detail}`);
+}
+
 async function drain(): Promise<void> {
   const settings = await loadSettings();
   const status = await loadStatus();
   if (!settings.serverUrl || !settings.token || !status.registeredKey) return;
   const api = new Api(settings.serverUrl, settings.token);
   let batchSize = BATCH;
+  // Blobs are sent again once per drain when the server says it lacks one; if it still lacks it
+  // after that, back off rather than loop.
+  let blobsResent = false;
   try {
     for (;;) {
       const items = await byIndex<OutboxItem>("outbox", "state", "queued", batchSize);
@@ -86,29 +98,36 @@ async function drain(): Promise<void> {
           }
         }
         await markItems(items);
+        blobsResent = false;
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
-        if (e.status === 413 && batchSize > 1) {
-          batchSize = Math.max(1, Math.floor(batchSize / 2));
+        if (e.status === 413 && items.length > 1) {
+          // The body was too large: halve what was actually sent (not the nominal batch size).
+          batchSize = Math.max(1, Math.floor(items.length / 2));
           continue;
         }
         if (e.code === "blob_missing") {
+          const named = e.index !== undefined ? items[e.index] : items.length === 1 ? items[0] : undefined;
           // The server lost or never got a blob we marked uploaded: send the blobs again.
+          let goneHere: string | undefined;
           for (const digest of new Set(items.flatMap((i) => i.blobs))) {
             const blob = await get<BlobItem>("blobs", digest);
             if (blob) await put("blobs", { ...blob, uploaded: false });
+            else if (named?.blobs.includes(digest)) goneHere = digest;
           }
-          if (items.length === 1) throw e;
+          if (named && goneHere) {
+            // Neither side has the bytes any more: the record can never be accepted. Keep it, marked.
+            await reject(named, e.code, `blob ${goneHere} is no longer on this device: ${e.detail}`);
+            continue;
+          }
+          if (blobsResent) throw e;
+          blobsResent = true;
           continue;
         }
         if ((e.status === 400 || e.status === 409 || e.status === 413) && (e.index !== undefined || items.length === 1)) {
           const bad = items[e.index ?? 0];
           if (!bad) throw e;
-          bad.state = "rejected";
-          bad.error = `${e.code}: ${e.detail}`;
-          bad.attempts++;
-          await markItems([bad]);
-          await reportError(`the server rejected a step (${e.code}): ${e.detail}`);
+          await reject(bad, e.code, e.detail);
           continue;
         }
         if (e.status === 400 || e.status === 409) {
