@@ -187,11 +187,14 @@ main.add_command(verify_command)
 @settings_options
 @_guard
 def recover(**overrides: Any) -> None:
-    """Finish interrupted batches now (the service also does this at start-up)."""
+    """Finish interrupted batches now (the service also does this at start-up and every minute).
+
+    Batches younger than PROMPTSTAMP_RECOVERY_GRACE_S (default 120 s) are left alone: they may still
+    be sealing in a running instance. Set it to 0 when no instance is running."""
     from .services import build_services
 
     services = build_services(_settings(**overrides), recover=False, upkeep=False)
     try:
-        click.echo(services.ledger.recover())
+        click.echo(services.recover())
     finally:
         services.close()

@@ -71,6 +71,11 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024
     max_records_per_post: int = 1000
     retry_interval_s: float = 5.0
+    # Start-up and periodic recovery only finish batches older than this: a younger one may still be
+    # sealing in another worker or instance (a seal normally ends within seconds; requests give up
+    # after 120 s).
+    recovery_grace_s: float = 120.0
+    recovery_interval_s: float = 60.0
     host: str = "127.0.0.1"
     port: int = 8080
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -139,6 +144,8 @@ class Settings:
             batch_max=number("BATCH_MAX", int),
             max_body_bytes=number("MAX_BODY_BYTES", int),
             retry_interval_s=number("RETRY_INTERVAL_S", float),
+            recovery_grace_s=number("RECOVERY_GRACE_S", float),
+            recovery_interval_s=number("RECOVERY_INTERVAL_S", float),
             host=get("HOST"),
             port=number("PORT", int),
         )

@@ -354,8 +354,8 @@ class Ledger:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def recover(self) -> dict[str, int]:
-        return self.sealer.recover()
+    def recover(self, min_age_s: float = 0.0) -> dict[str, int]:
+        return self.sealer.recover(min_age_s)
 
     def close(self) -> None:
         self.batcher.close()

@@ -301,6 +301,14 @@ class Receipt:
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+def ulid_time_ms(ulid: str) -> int:
+    """The creation time (Unix ms) a ULID carries in its first 10 characters."""
+    value = 0
+    for ch in ulid[:10]:
+        value = value * 32 + _CROCKFORD.index(ch)
+    return value
+
+
 def new_ulid() -> str:
     """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32; sorts by creation time."""
     value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")

@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from .errors import Conflict, ObjectMissing, TimestampError
 from .keyring import Keyring
 from .merkle import MerkleTree
 from .metrics import process_metrics
-from .model import BatchRef, Receipt, Record, new_ulid, utc_now
+from .model import BatchRef, Receipt, Record, new_ulid, ulid_time_ms, utc_now
 from .signing import b64, der_to_pem
 from .storage import ObjectStore
 from .timestamping import StampedToken, TsaClient
@@ -84,6 +85,7 @@ class BatchSealer:
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stamp")
         self._tsa_pool = ThreadPoolExecutor(max_workers=8 * max(1, len(self._tsas)), thread_name_prefix="tsa")
         self._pending: dict[str, bytes] = {}  # batch id -> root, batches waiting for any TSA
+        self._recovered_upto: str | None = None  # last key of the last batch known finished
         self._pending_sizes: dict[str, int] = {}  # batch id -> records, for the pending-records metric
         self._metrics = process_metrics()
         self._lock = threading.Lock()
@@ -280,35 +282,59 @@ class BatchSealer:
                 done += 1
         return done
 
-    def recover(self) -> dict[str, int]:
-        """Finish every batch whose seal was interrupted: store what the journal holds, stamp, mark done."""
+    def recover(self, min_age_s: float = 0.0) -> dict[str, int]:
+        """Finish every batch whose seal was interrupted: store what the journal holds, stamp, mark done.
+
+        Only batches older than ``min_age_s`` are taken: a younger one may still be sealing in another
+        worker or instance, and finishing it there too would cost a TSA call and answer its records
+        "pending" for nothing. Listing resumes after the last batch known finished (batch ids are
+        ULIDs, so key order is time order), so repeated passes stay cheap as history grows.
+        """
         state: dict[str, set[str]] = {}
-        for key in self._store.list(layout.BATCHES):
+        last_key: dict[str, str] = {}
+        for key in self._store.list(layout.BATCHES, start_after=self._recovered_upto):
             parts = key.split("/")
             state.setdefault(parts[1], set()).add("/".join(parts[2:]))
-        report = {"batches": len(state), "finished": 0, "stamped": 0, "pending": 0}
-        for batch_id, names in state.items():
+            last_key[parts[1]] = max(key, last_key.get(parts[1], key))
+        report = {"batches": len(state), "finished": 0, "stamped": 0, "pending": 0, "too_young": 0}
+        cutoff_ms = (time.time() - min_age_s) * 1000
+        watermark_open = False
+        for batch_id, names in sorted(state.items()):
+            young = ulid_time_ms(batch_id) > cutoff_ms
             if "done" in names or "journal.json" not in names:
+                # A batch without a journal is one being created right now (batch.json and journal are
+                # written together) or never got one: nothing to finish from it.
+                if not watermark_open and not young and "done" in names:
+                    self._recovered_upto = last_key[batch_id]
+                else:
+                    watermark_open = True
                 continue
-            journal = json.loads(self._store.get(layout.journal(batch_id)))
-            entries = []
-            for e in journal["entries"]:
-                record = Record.from_json(json.loads(e["record"]))
-                entries.append((e["account"], record, e["receipt"].encode()))
-            self._store_entries(batch_id, entries)
-            report["finished"] += 1
-            if any(n.endswith(".tst") for n in names):
-                self._store.put_many([(layout.batch_done(batch_id), b"{}")])
+            watermark_open = True
+            if young:
+                report["too_young"] += 1
                 continue
-            root = digest_bytes(journal["root"])
-            stamped = self._request_tokens(root)
-            if stamped:
-                self._store_tokens(batch_id, stamped)
-                report["stamped"] += 1
-            else:
-                self._add_pending(batch_id, root, len(entries))
-                report["pending"] += 1
+            self._finish_from_journal(batch_id, names, report)
         return report
+
+    def _finish_from_journal(self, batch_id: str, names: set[str], report: dict[str, int]) -> None:
+        journal = json.loads(self._store.get(layout.journal(batch_id)))
+        entries = []
+        for e in journal["entries"]:
+            record = Record.from_json(json.loads(e["record"]))
+            entries.append((e["account"], record, e["receipt"].encode()))
+        self._store_entries(batch_id, entries)
+        report["finished"] += 1
+        if any(n.endswith(".tst") for n in names):
+            self._store.put_many([(layout.batch_done(batch_id), b"{}")])
+            return
+        root = digest_bytes(journal["root"])
+        stamped = self._request_tokens(root)
+        if stamped:
+            self._store_tokens(batch_id, stamped)
+            report["stamped"] += 1
+        else:
+            self._add_pending(batch_id, root, len(entries))
+            report["pending"] += 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

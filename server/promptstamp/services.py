@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -47,15 +48,27 @@ class Services:
     _upkeep: threading.Thread | None = None
 
     def start_upkeep(self) -> None:
-        """Retry pending batches every retry interval until closed."""
+        """Until closed: retry pending batches every retry interval, and every recovery interval finish
+        batches that another worker or instance left behind (it crashed mid-seal, or died while its
+        batch waited for a TSA)."""
         def loop() -> None:
+            next_recovery = time.monotonic() + self.settings.recovery_interval_s
             while not self._stop.wait(self.settings.retry_interval_s):
                 try:
                     self.ledger.sealer.retry_pending()
-                except Exception:  # keep retrying: one failed round must not stop the loop
+                    if time.monotonic() >= next_recovery:
+                        next_recovery = time.monotonic() + self.settings.recovery_interval_s
+                        self.recover()
+                except Exception:  # keep going: one failed round must not stop the loop
                     log.exception("retrying pending batches failed")
         self._upkeep = threading.Thread(target=loop, name="promptstamp-upkeep", daemon=True)
         self._upkeep.start()
+
+    def recover(self) -> dict[str, int]:
+        report = self.ledger.recover(min_age_s=self.settings.recovery_grace_s)
+        if report["finished"]:
+            log.info("recovered interrupted batches: %s", report)
+        return report
 
     def close(self) -> None:
         self._stop.set()
@@ -81,9 +94,7 @@ def build_services(settings: Settings, *, recover: bool = True, upkeep: bool = T
     services = Services(settings=settings, store=store, keyring=keyring, accounts=accounts, ledger=ledger,
                         _dev_tsas=dev_tsas)
     if recover:
-        report = ledger.recover()
-        if report["finished"]:
-            log.info("recovered interrupted batches: %s", report)
+        services.recover()
     if upkeep:
         services.start_upkeep()
     return services

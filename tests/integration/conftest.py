@@ -40,7 +40,8 @@ class Api:
 
 
 def make_services(data_dir: Path, **settings: Any) -> Services:
-    defaults: dict[str, Any] = {"data_dir": data_dir, "batch_window_ms": 20, "retry_interval_s": 3600}
+    defaults: dict[str, Any] = {"data_dir": data_dir, "batch_window_ms": 20, "retry_interval_s": 3600,
+                                "recovery_grace_s": 0}
     return build_services(Settings(**{**defaults, **settings}))
 
 

@@ -122,3 +122,28 @@ def test_a_seal_interrupted_after_the_journal_is_finished_at_start_up(tmp_path: 
         assert [x["receipt"] for x in retry] == [v["receipt"] for v in views]
     finally:
         restarted.close()
+
+
+def test_recovery_leaves_young_batches_to_the_instance_that_may_still_be_sealing_them(tmp_path: Path) -> None:
+    services = make_services(tmp_path / "data")
+    api = api_for(services)
+    services.ledger.sealer._store = CrashAfterJournal(services.store)  # type: ignore[assignment]  # noqa: SLF001
+    record = Chain().next()
+    assert api.post("/v1/records", record).status_code == 503
+    token = api.token
+    services.close()
+    other = make_services(tmp_path / "data", recovery_grace_s=3600)
+    try:
+        assert other.recover()["too_young"] == 1
+        assert Api(create_app(services=other).test_client(), token, api.account).get(
+            f"/v1/records/{record['id']}").status_code == 404
+    finally:
+        other.close()
+    later = make_services(tmp_path / "data", recovery_grace_s=0)
+    try:
+        view = Api(create_app(services=later).test_client(), token, api.account).get(f"/v1/records/{record['id']}")
+        assert view.get_json()["status"] == "stamped"
+        assert later.recover()["finished"] == 0  # done now; this pass moves the listing watermark past it
+        assert later.recover()["batches"] == 0
+    finally:
+        later.close()
