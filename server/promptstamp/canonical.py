@@ -193,41 +193,54 @@ def _serialize(value: JsonValue, out: list[str]) -> None:
 
 
 def _json_module_agrees(value: JsonValue) -> bool:
-    """True when ``json.dumps`` (C-accelerated) already yields the RFC 8785 text for ``value``.
+    """True when ``json.dumps`` (C-accelerated) yields the RFC 8785 text for ``value``, keys aside.
 
-    It does for null, booleans, integers, strings (it escapes exactly '"', '\\' and U+0000..U+001F,
-    with the same short forms and lowercase \\u00xx as RFC 8785 §3.2.2.2) and for objects whose keys
-    sort the same by code point as by UTF-16 code unit, i.e. keys without characters above U+D7FF.
-    Floats (ECMAScript number formatting) and other keys take the slow path.
+    It does for null, booleans, integers within ±(2^53-1) and strings: it escapes exactly '"', '\\'
+    and U+0000..U+001F, with the same short forms and lowercase \\u00xx as RFC 8785 §3.2.2.2. Floats
+    (ECMAScript number formatting) and anything else take the slow path. Key order is checked
+    separately (``_keys_sort_alike``), only when the text has characters where the orders differ.
     """
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for k, v in item.items():
-                if not isinstance(k, str) or (k and max(k) > "\ud7ff"):
-                    return False
-                stack.append(v)
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif type(item) is str or item is None or type(item) is bool:
-            continue
-        elif type(item) is int:
-            if abs(item) > MAX_SAFE_INTEGER:
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return True
+    if t is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if t is dict:
+        for k, v in value.items():
+            if type(k) is not str or not _json_module_agrees(v):
                 return False
-        else:  # float, tuple, or anything the slow path must judge
-            return False
+        return True
+    if t is list:
+        return all(_json_module_agrees(v) for v in value)
+    return False
+
+
+# Code point order and UTF-16 code unit order (RFC 8785 §3.2.3) differ only for characters above U+D7FF.
+_ABOVE_D7FF = re.compile("[\ue000-\U0010ffff]")
+
+
+def _keys_sort_alike(value: JsonValue) -> bool:
+    """True when no object key has a character above U+D7FF."""
+    if type(value) is dict:
+        return all(not _ABOVE_D7FF.search(k) and _keys_sort_alike(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_keys_sort_alike(v) for v in value)
     return True
 
 
 def canonicalize(value: JsonValue) -> bytes:
     """The RFC 8785 bytes of a parsed JSON value."""
-    if _json_module_agrees(value):
+    try:
+        fast = _json_module_agrees(value)
+    except RecursionError:
+        fast = False
+    if fast:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: the slow path names it
+        if not _ABOVE_D7FF.search(text) or _keys_sort_alike(value):
+            try:
+                return text.encode("utf-8")
+            except UnicodeEncodeError:
+                pass  # a lone surrogate: the slow path names it
     out: list[str] = []
     _serialize(value, out)
     return "".join(out).encode("utf-8")
