@@ -11,7 +11,7 @@ import io
 import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
@@ -348,9 +348,6 @@ class Ledger:
         if not out:
             raise TimestampError("no TSA answered: " + "; ".join(errors))
         return out
-
-    def tsa_untrusted(self) -> Mapping[str, bool]:
-        return {t.config.name: t.config.untrusted for t in self.tsas}
 
     # -- lifecycle -------------------------------------------------------------------------------
 
