@@ -31,6 +31,36 @@ describe("golden fixtures: recorded site traffic -> expected records", () => {
     }
   });
 
+  it("each site has its cases: follow-up, regeneration, edit, images, streaming where its traffic shows them", () => {
+    // Sites whose traffic carries no parent ids (Perplexity, Doubao) cannot show a branch; Gemini's
+    // StreamGenerate answer does not say which earlier turn an edited prompt replaces.
+    const cases: { [site: string]: string[] } = {
+      chatgpt: ["new-chat", "follow-up", "regeneration", "edit", "image", "streaming", "drifted"],
+      claude: ["new-chat", "follow-up", "regeneration", "edit", "streaming", "drifted"],
+      gemini: ["follow-up", "regeneration", "image", "image-grid", "drifted"],
+      deepseek: ["follow-up", "regeneration", "edit", "streaming", "drifted"],
+      midjourney: ["image", "follow-up", "variation", "streaming", "drifted"],
+      grok: ["follow-up", "regeneration", "edit", "streaming", "drifted"],
+      perplexity: ["follow-up", "streaming", "drifted"],
+      doubao: ["image", "follow-up", "drifted"],
+      kimi: ["follow-up", "regeneration", "edit", "drifted"],
+      qwen: ["follow-up", "regeneration", "image", "drifted"],
+    };
+    for (const a of ADAPTERS) {
+      for (const c of cases[a.id] ?? ["drifted"]) assert.ok(names.includes(`${a.id}--${c}`), `${a.id} has no ${c} fixture`);
+    }
+  });
+
+  it("streaming cases record no answer while it is still being written, and the finished one once", async () => {
+    for (const name of names.filter((n) => n.endsWith("--streaming"))) {
+      const early = await runFixture(name, 1);
+      assert.ok(early.records.every((r) => r.type !== "output"), `${name}: an output before the answer was complete`);
+      const all = await runFixture(name);
+      const outputs = all.records.filter((r) => r.type === "output").map((r) => r.refs?.message_id);
+      assert.equal(new Set(outputs).size, outputs.length, `${name}: an answer recorded twice`);
+    }
+  });
+
   it("each fixture's records form an unbroken chain per session", async () => {
     for (const name of names) {
       const { records } = await runFixture(name);

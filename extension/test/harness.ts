@@ -34,7 +34,8 @@ export interface Outcome {
   dom?: DomHealth;
 }
 
-export async function runFixture(name: string): Promise<Outcome> {
+/** Replay a fixture; `upTo` replays only its first exchanges (what was known at that moment). */
+export async function runFixture(name: string, upTo?: number): Promise<Outcome> {
   const fx = JSON.parse(readFileSync(new URL(`${name}.json`, FIXTURES), "utf8")) as Fixture;
   const page = new URL(fx.page);
   const adapter = adapterForHost(page.hostname);
@@ -85,7 +86,7 @@ export async function runFixture(name: string): Promise<Outcome> {
       }
     }
   };
-  for (const ex of fx.exchanges) await handle(adapter.parse(ex), 0);
+  for (const ex of fx.exchanges.slice(0, upTo)) await handle(adapter.parse(ex), 0);
   let dom: DomHealth | undefined;
   if (fx.html) {
     const { document } = parseHTML(readFileSync(new URL(fx.html, FIXTURES), "utf8"));
