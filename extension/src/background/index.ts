@@ -5,11 +5,12 @@
 import { adapterForHost, adapterForSite } from "../adapters/registry.ts";
 import type { DomHealth } from "../adapters/types.ts";
 import { ext, type Request, type ResponseFor, type TabStatus } from "../core/messages.ts";
-import { compact, refsOf, WEB_SITE, type Draft, type SiteId } from "../core/record.ts";
+import { compact, refsOf, type Draft, type SiteId } from "../core/record.ts";
 import { Api, ApiError, Unreachable } from "./api.ts";
 import { byIndex, countByIndex, get, sessionKey, type OutboxItem, type SessionItem } from "./db.ts";
 import { deviceKey } from "./devicekey.ts";
-import { fetchImage, recordSnapshot, recordUserStep, setOnRecorded } from "./recorder.ts";
+import { MENU_IMAGE, MENU_SELECTION, originsNeeded, stampFromPage } from "./pagestamp.ts";
+import { recordSnapshot, recordUserStep, setOnRecorded } from "./recorder.ts";
 import { loadSettings, loadStatus, reportError, saveSettings, updateStatus } from "./settings.ts";
 import { flush } from "./uploader.ts";
 
@@ -225,48 +226,21 @@ ext.runtime.onMessage.addListener((msg: Request, sender, sendResponse) => {
   return true; // answer asynchronously
 });
 
-// User steps from any page: "Stamp selection" / "Stamp image" (generic capture).
+// User steps from any page: "Stamp selection" / "Stamp image" (generic capture; limits in pagestamp.ts).
 function createMenus(): void {
   ext.contextMenus.removeAll(() => {
-    ext.contextMenus.create({ id: "stamp-selection", title: "Stamp selection", contexts: ["selection"] });
-    ext.contextMenus.create({ id: "stamp-image", title: "Stamp image", contexts: ["image"] });
+    ext.contextMenus.create({ id: MENU_SELECTION, title: "Stamp selection", contexts: ["selection"] });
+    ext.contextMenus.create({ id: MENU_IMAGE, title: "Stamp image", contexts: ["image"] });
   });
-}
-
-async function pageSession(tab: chrome.tabs.Tab | undefined): Promise<{ site: string; id: string; url?: string; title?: string }> {
-  if (tab?.id !== undefined) {
-    const s = await sessionForTab(tab.id).catch(() => undefined);
-    if (s) return s;
-  }
-  const url = new URL(tab?.url ?? "about:blank");
-  return compact({ site: WEB_SITE, id: (url.origin + url.pathname).slice(0, 512), url: url.href, title: tab?.title });
 }
 
 ext.contextMenus.onClicked.addListener((info, tab) => {
   // The permission request must come first, synchronously inside the click (a user gesture).
-  const src = info.srcUrl;
-  const needs = info.menuItemId === "stamp-image" && src && /^https?:/.test(src) ? [`${new URL(src).origin}/*`] : [];
+  const needs = originsNeeded(info);
   const granted = needs.length ? ext.permissions.request({ origins: needs }) : Promise.resolve(true);
-  void (async () => {
-    try {
-      const session = await pageSession(tab);
-      const pageUrl = info.pageUrl ?? tab?.url;
-      if (info.menuItemId === "stamp-selection" && info.selectionText) {
-        await recordUserStep(session.site, session.id, compact({
-          type: "selection", actor: "user", session, text: info.selectionText,
-          refs: pageUrl ? { page_url: pageUrl } : undefined,
-        } satisfies Draft));
-      } else if (info.menuItemId === "stamp-image" && src) {
-        if (!(await granted)) throw new Error(`no permission to read images from ${new URL(src).host}`);
-        const attachment = await fetchImage({ url: src, role: "selected" }, {}, "");
-        await recordUserStep(session.site, session.id, compact({
-          type: "selection", actor: "user", session, refs: pageUrl ? { page_url: pageUrl } : undefined,
-        } satisfies Draft), [attachment]);
-      }
-    } catch (e) {
-      await reportError(`stamping from the page failed: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  })();
+  const sessionOf = async (t: chrome.tabs.Tab | undefined) =>
+    t?.id === undefined ? undefined : sessionForTab(t.id).catch(() => undefined);
+  void stampFromPage(info, tab, granted, sessionOf);
 });
 
 ext.tabs.onRemoved.addListener((tabId) => void ext.storage.session.remove(tabKey(tabId)));
