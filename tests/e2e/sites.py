@@ -5,11 +5,17 @@ tree at GET /backend-api/conversation/<id>, a turn streamed over SSE with v1 del
 POST /backend-api/f/conversation, and generated images behind the files API's signed download URL.
 A page script plays the user's part: send, regenerate, edit. A conversation whose id starts with
 ``dddddddd`` is served in a changed ("drifted") shape, to prove the adapter notices.
+
+The Claude stand-in: the page makes a conversation uuid itself, streams each turn from
+POST …/chat_conversations/<uuid>/completion (or …/retry_completion for a regeneration) as
+Anthropic-style SSE ending in ``message_stop``, then re-reads the tree at
+GET …/chat_conversations/<uuid>?tree=True (``chat_messages`` with ``parent_message_uuid``).
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import threading
 import time
@@ -166,11 +172,109 @@ class ChatGptStandIn:
         yield "data: " + json.dumps({"type": "message_stream_complete", "conversation_id": cid}) + "\n\n"
         yield "data: [DONE]\n\n"
 
+CLAUDE_ORG = "0b7c5a6e-1111-4222-8333-444455556666"
+CLAUDE_ROOT = "00000000-0000-4000-8000-000000000000"
+
+CLAUDE_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Claude</title></head>
+<body><main><div id="thread"></div></main>
+<script>
+const ORG = "__ORG__", ROOT = "__ROOT__";
+let conv = (location.pathname.match(/^\\/chat\\/([0-9a-f-]{36})/) || [])[1] || null;
+let lastHuman = null, lastAssistant = ROOT, parentOfLastHuman = ROOT;
+const base = () => "/api/organizations/" + ORG + "/chat_conversations/" + conv;
+function render(testid, text) {
+  const div = document.createElement("div");
+  div.setAttribute("data-testid", testid);
+  div.textContent = text;
+  document.getElementById("thread").append(div);
+}
+async function stream(path, body) {
+  const res = await fetch(base() + path, {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify(body)});
+  for (const block of (await res.text()).split("\\n\\n")) {
+    const data = block.split("\\n").filter(l => l.startsWith("data: ")).map(l => l.slice(6)).join("");
+    if (!data) continue;
+    const ev = JSON.parse(data);
+    if (ev.type === "message_start") { lastAssistant = ev.message.uuid; lastHuman = ev.message.parent_uuid; }
+  }
+  render("assistant-message", "…");
+  await fetch(base() + "?tree=True&rendering_mode=messages&render_all_tools=true");  // what the app does
+}
+window.send = async (text) => {
+  if (!conv) { conv = crypto.randomUUID(); history.pushState({}, "", "/chat/" + conv); }
+  parentOfLastHuman = lastAssistant;
+  render("user-message", text);
+  await stream("/completion", {prompt: text, parent_message_uuid: lastAssistant, attachments: [], files: []});
+};
+window.regenerate = () => stream("/retry_completion", {parent_message_uuid: lastHuman});
+window.editLast = async (text) => {
+  render("user-message", text);
+  await stream("/completion", {prompt: text, parent_message_uuid: parentOfLastHuman, attachments: [], files: []});
+};
+</script></body></html>
+""".replace("__ORG__", CLAUDE_ORG).replace("__ROOT__", CLAUDE_ROOT)
+
+
+class ClaudeStandIn:
+    """Conversations as the tree endpoint returns them: a flat list linked by parent_message_uuid."""
+
+    def __init__(self) -> None:
+        self.conversations: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _message(sender: str, text: str, parent: str, index: int) -> dict[str, Any]:
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        return {"uuid": str(uuid.uuid4()), "text": "", "content": [{"type": "text", "text": text, "citations": []}],
+                "sender": sender, "index": index, "created_at": now, "updated_at": now, "truncated": False,
+                "stop_reason": "stop_sequence" if sender == "assistant" else None, "attachments": [], "files": [],
+                "parent_message_uuid": parent}
+
+    def turn(self, cid: str, body: dict[str, Any], *, retry: bool) -> dict[str, Any]:
+        with self.lock:
+            conv = self.conversations.setdefault(cid, {
+                "uuid": cid, "name": "Harbour poem", "model": "claude-sonnet-4-5", "chat_messages": [],
+                "current_leaf_message_uuid": CLAUDE_ROOT})
+            messages: list[dict[str, Any]] = conv["chat_messages"]
+            if retry:
+                human = next(m for m in messages if m["uuid"] == body["parent_message_uuid"])
+            else:
+                human = self._message("human", body["prompt"], body["parent_message_uuid"], len(messages))
+                messages.append(human)
+            n = sum(1 for m in messages if m["sender"] == "assistant") + 1
+            answer = self._message("assistant", f"Reply {n} to: {human['content'][0]['text']}", human["uuid"],
+                                   len(messages))
+            messages.append(answer)
+            conv["current_leaf_message_uuid"] = answer["uuid"]
+            return answer
+
+    @staticmethod
+    def stream(answer: dict[str, Any]) -> Iterator[str]:
+        def event(name: str, data: dict[str, Any]) -> str:
+            return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+
+        text = answer["content"][0]["text"]
+        yield event("message_start", {"type": "message_start", "message": {
+            "id": "chatcompl_" + answer["uuid"][:8], "type": "message", "role": "assistant", "content": [],
+            "stop_reason": None, "uuid": answer["uuid"], "parent_uuid": answer["parent_message_uuid"]}})
+        yield event("content_block_start", {"type": "content_block_start", "index": 0,
+                                             "content_block": {"type": "text", "text": ""}})
+        for part in (text[: len(text) // 2], text[len(text) // 2:]):
+            yield event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                "delta": {"type": "text_delta", "text": part}})
+            time.sleep(0.03)
+        yield event("content_block_stop", {"type": "content_block_stop", "index": 0})
+        yield event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}})
+        yield event("message_stop", {"type": "message_stop"})
+
 
 def create_sites_app() -> Flask:
     app = Flask(__name__)
     chatgpt = ChatGptStandIn()
     app.extensions["chatgpt"] = chatgpt
+    claude = ClaudeStandIn()
+    app.extensions["claude"] = claude
 
     def host() -> str:
         return request.host.split(":")[0]
@@ -182,6 +286,27 @@ def create_sites_app() -> Flask:
             abort(404)
         html = DRIFT_PAGE if cid and cid.startswith(DRIFT_PREFIX) else PAGE
         return Response(html, mimetype="text/html")
+
+    @app.get("/new")
+    @app.get("/chat/<cid>")
+    def claude_page(cid: str | None = None) -> Response:
+        if host() != "claude.ai":
+            abort(404)
+        return Response(CLAUDE_PAGE, mimetype="text/html")
+
+    @app.post(f"/api/organizations/{CLAUDE_ORG}/chat_conversations/<cid>/completion")
+    @app.post(f"/api/organizations/{CLAUDE_ORG}/chat_conversations/<cid>/retry_completion")
+    def claude_turn(cid: str) -> Response:
+        answer = claude.turn(cid, request.get_json(force=True), retry=request.path.endswith("/retry_completion"))
+        return Response(claude.stream(answer), mimetype="text/event-stream")
+
+    @app.get(f"/api/organizations/{CLAUDE_ORG}/chat_conversations/<cid>")
+    def claude_tree(cid: str) -> Response:
+        with claude.lock:
+            conv = claude.conversations.get(cid)
+            if conv is None:
+                abort(404)
+            return Response(json.dumps(conv), mimetype="application/json")
 
     @app.post("/backend-api/f/conversation")
     def conversation_turn() -> Response:

@@ -1,0 +1,47 @@
+"""A second site end to end: the built extension captures a session on the Claude stand-in (SSE
+completions, the conversation tree re-read after each turn) and a real service stamps it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import Browser, Stamp
+from .test_capture_session import assert_unbroken_chain, counts, pair, recorded, wait_for
+
+
+def test_claude_session_with_regeneration_and_edit_arrives_as_a_signed_chain(browser: Browser, stamp: Stamp) -> None:
+    device = pair(browser, stamp)
+    page = browser.context.new_page()
+    page.goto("https://claude.ai/new")
+    tab = browser.tab_id("https://claude.ai/*")
+    popup = browser.ext_page(f"popup.html?tab={tab}")
+
+    def step(action: str, total: int) -> None:
+        page.evaluate(action)
+        wait_for(f"{total} steps after {action}", lambda: recorded(popup) == total)
+
+    step("send('Write a two-line poem about a harbour at dawn')", 3)  # parameters (model), prompt, output
+    session_id = page.url.rsplit("/", 1)[1]
+    step("send('Give it a title')", 5)
+    step("regenerate()", 7)  # regenerate, output
+    step("editLast('Give it a title with a colour in it')", 9)  # edit, output
+    wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
+    assert "Capture on" in (popup.text_content("[data-testid=capture]") or "")
+
+    view = stamp.get(f"/v1/sessions/claude/{session_id}")
+    records: list[dict[str, Any]] = sorted(view["records"], key=lambda r: int(r["record"]["seq"]))
+    assert [r["record"]["type"] for r in records] == ["parameters", "prompt", "output", "prompt", "output",
+                                                      "regenerate", "output", "edit", "output"]
+    assert_unbroken_chain(records)
+    for item in records:
+        assert item["record"]["client"]["adapter"] == "claude@1"
+        assert item["receipt"]["device_key"] == device
+    r = [item["record"] for item in records]
+    assert r[0]["params"] == {"model": "claude-sonnet-4-5"}
+    assert r[1]["text"] == "Write a two-line poem about a harbour at dawn"
+    assert r[2]["text"] == "Reply 1 to: Write a two-line poem about a harbour at dawn", "the whole answer, not a part"
+    assert r[5]["refs"]["replaced_message_id"] == r[4]["refs"]["message_id"]
+    assert r[7]["refs"]["edited_message_id"] == r[3]["refs"]["message_id"]
+    assert r[7]["refs"]["parent_message_id"] == r[2]["refs"]["message_id"]
+    assert r[8]["text"] == "Reply 4 to: Give it a title with a colour in it"
+    assert r[0]["session"]["title"] == "Harbour poem"
