@@ -93,17 +93,16 @@ def read_bundle(source: BinaryIO, limits: ZipLimits = DEFAULT_LIMITS) -> BundleF
     try:
         check_mimetype_entry(z)
         files = BundleFiles()
-        for part in [_read_names(z, z.names())]:
-            for name, digest, data in part:
-                files.sizes[name] = z.entries[name].file_size
-                files.digests[name] = digest
-                entry = classify(name)
-                if entry is None:
-                    files.unknown.append(name)
-                    continue
-                files.entries[name] = entry
-                if data is not None:
-                    files.data[name] = data
+        for name, digest, data in _read_names(z, z.names()):
+            files.sizes[name] = z.entries[name].file_size
+            files.digests[name] = digest
+            entry = classify(name)
+            if entry is None:
+                files.unknown.append(name)
+                continue
+            files.entries[name] = entry
+            if data is not None:
+                files.data[name] = data
         return files
     finally:
         z.close()
