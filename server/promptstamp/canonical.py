@@ -80,6 +80,27 @@ def parse_json(data: bytes | str) -> JsonValue:
 
 
 
+def parse_canonical(data: bytes) -> JsonValue:
+    """Parse bytes that must already be RFC 8785 canonical JSON; raise CanonicalizationError otherwise.
+
+    Faster than ``parse_json`` for stored evidence: the C parser runs without per-object hooks, and
+    re-serializing must give back exactly ``data``, which rules out duplicate keys, whitespace,
+    non-canonical numbers and escapes, lone surrogates and integers beyond ±(2^53-1) all at once.
+    """
+    try:
+        text = data.decode("utf-8")
+        value = json.loads(text, parse_constant=_reject_constant)
+    except UnicodeDecodeError as e:
+        raise CanonicalizationError(f"not UTF-8: {e}") from e
+    except json.JSONDecodeError as e:
+        raise CanonicalizationError(f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    except RecursionError as e:
+        raise CanonicalizationError("JSON is nested too deeply") from e
+    if canonicalize(value) != data:
+        raise CanonicalizationError("expected RFC 8785 canonical JSON bytes, found another serialization")
+    return value
+
+
 def _check_strings(value: JsonValue) -> None:
     stack = [value]
     while stack:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .canonical import DIGEST_RE, JsonValue, canonicalize, digest_bytes, sha256_digest
+from .canonical import DIGEST_RE, JsonValue, canonicalize, digest_bytes, parse_canonical, sha256_digest
 from .errors import InvalidInput
 
 RECORD_TYPES = ("prompt", "output", "edit", "regenerate", "parameters", "selection", "note", "import")
@@ -143,7 +143,9 @@ class Record:
     digest: str
 
     @classmethod
-    def from_json(cls, value: Any) -> Record:
+    def from_json(cls, value: Any, *, canonical: bytes | None = None) -> Record:
+        """Validate a parsed record. ``canonical`` may pass its RFC 8785 bytes when the caller already
+        has them from ``canonical.parse_canonical`` (which checked they are exactly that)."""
         obj = _object(value, "record")
         _no_nulls(obj, "record", allowed=("prev",))
         if _require(obj, "v", "record") != 1 or isinstance(obj["v"], bool):
@@ -207,12 +209,19 @@ class Record:
             attachments = tuple(
                 Attachment.from_json(item, f"record.attachments[{i}]") for i, item in enumerate(items)
             )
-        canonical = canonicalize(obj)
+        if canonical is None:
+            canonical = canonicalize(obj)
         return cls(
             value=obj, id=record_id, type=rtype, site=site, session_id=session_id, seq=seq, prev=prev,
             captured_at=captured_at, actor=actor, device=device, attachments=attachments,
             canonical=canonical, digest=sha256_digest(canonical),
         )
+
+    @classmethod
+    def from_canonical(cls, data: bytes) -> Record:
+        """A record from its exact RFC 8785 bytes (as stored, or as a bundle holds them); anything else
+        raises CanonicalizationError."""
+        return cls.from_json(parse_canonical(data), canonical=data)
 
     @property
     def digest_raw(self) -> bytes:

@@ -494,10 +494,10 @@ def _record(ctx: _Ctx, name: str, rid: str) -> Record | None:
     out: list[Record] = []
 
     def one() -> str:
-        data = ctx.files.data[name]
-        rec = Record.from_json(canonical.parse_json(data))
-        if rec.canonical != data:
-            raise CanonicalizationError(f"{name}: expected RFC 8785 canonical JSON bytes, found another serialization")
+        try:
+            rec = Record.from_canonical(ctx.files.data[name])
+        except CanonicalizationError as e:
+            raise CanonicalizationError(f"{name}: {e.detail}") from e
         if rec.id != rid:
             raise _fail(f"expected record {rid} (file name), found record {rec.id}: records swapped or renamed")
         out.append(rec)

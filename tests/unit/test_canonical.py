@@ -2,7 +2,14 @@ import struct
 
 import pytest
 
-from promptstamp.canonical import canonicalize, digest_bytes, digest_of, parse_json, serialize_number
+from promptstamp.canonical import (
+    canonicalize,
+    digest_bytes,
+    digest_of,
+    parse_canonical,
+    parse_json,
+    serialize_number,
+)
 from promptstamp.errors import CanonicalizationError
 
 # RFC 8785 Appendix B: IEEE 754 bit patterns and their canonical text.
@@ -62,3 +69,17 @@ def test_digest_is_sha256_of_canonical_bytes() -> None:
     assert len(digest_bytes(digest_of({}))) == 32
     with pytest.raises(CanonicalizationError, match="expected a digest"):
         digest_bytes("sha256:ABC")
+
+
+@pytest.mark.parametrize("text", [
+    b'{"a":1,"a":1}', b'{"a": 1}', b'{"b":1,"a":2}', b'{"a":1.0}', b'{"a":"\\u00e9"}', b'{"a":"\\ud800"}',
+    b'{"a":9007199254740993}', b'{"a":NaN}', b'\xff', b'{"a":',
+])
+def test_parse_canonical_accepts_only_rfc_8785_bytes(text: bytes) -> None:
+    with pytest.raises(CanonicalizationError):
+        parse_canonical(text)
+
+
+def test_parse_canonical_round_trips_canonical_bytes() -> None:
+    data = canonicalize({"z": [1, 2.5, "é😀", None, True], "a": {"\U0001f600": 1, "\ufb33": 2}})
+    assert canonicalize(parse_canonical(data)) == data
