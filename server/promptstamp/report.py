@@ -356,7 +356,7 @@ def render_bundle_report(evidence: SessionEvidence) -> str:
                 dev.add(tsa)
     steps: list[ReportStep] = []
     for rec_ev in evidence.records:
-        rec = Record.from_json(canonical.parse_json(rec_ev.record_bytes))
+        rec = Record.from_canonical(rec_ev.record_bytes)
         receipt = Receipt.from_json(canonical.parse_json(rec_ev.receipt_bytes))
         steps.append(ReportStep(rec, receipt.received_at, receipt.batch.id,
                                 times.get(receipt.batch.id, {}) if rec_ev.status == "stamped" else {},

@@ -320,7 +320,7 @@ class BatchSealer:
         journal = json.loads(self._store.get(layout.journal(batch_id)))
         entries = []
         for e in journal["entries"]:
-            record = Record.from_json(json.loads(e["record"]))
+            record = Record.from_canonical(e["record"].encode())
             entries.append((e["account"], record, e["receipt"].encode()))
         self._store_entries(batch_id, entries)
         report["finished"] += 1

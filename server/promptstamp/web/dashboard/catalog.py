@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from ... import canonical, layout, tokens
+from ... import layout, tokens
 from ...errors import NotFound, ObjectMissing, PromptStampError
 from ...model import Receipt, Record
 from ...report import PromptState, ReportSession, ReportStep, selection_html, summary
@@ -201,7 +201,7 @@ class Catalog:
             data = self._svc.store.get(layout.record(account, record_id))
         except ObjectMissing as e:
             raise NotFound(f"no record {record_id}") from e
-        return Record.from_json(canonical.parse_json(data))
+        return Record.from_canonical(data)
 
     def step(self, account: str, record_id: str) -> ReportStep:
         record = self.record(account, record_id)
