@@ -51,6 +51,12 @@ def _parse_float(text: str) -> float:
     return value
 
 
+# Built once: json.loads makes a new decoder on every call that passes options.
+_STRICT = json.JSONDecoder(object_pairs_hook=_object_without_duplicates, parse_constant=_reject_constant,
+                           parse_int=_parse_int, parse_float=_parse_float)
+_PLAIN = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def parse_json(data: bytes | str) -> JsonValue:
     """Parse JSON text strictly; raise CanonicalizationError for anything JCS cannot represent."""
     if isinstance(data, bytes):
@@ -61,13 +67,7 @@ def parse_json(data: bytes | str) -> JsonValue:
     else:
         text = data
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_object_without_duplicates,
-            parse_constant=_reject_constant,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-        )
+        value = _STRICT.decode(text)
     except json.JSONDecodeError as e:
         raise CanonicalizationError(f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
     except RecursionError as e:
@@ -88,8 +88,7 @@ def parse_canonical(data: bytes) -> JsonValue:
     non-canonical numbers and escapes, lone surrogates and integers beyond ±(2^53-1) all at once.
     """
     try:
-        text = data.decode("utf-8")
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _PLAIN.decode(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise CanonicalizationError(f"not UTF-8: {e}") from e
     except json.JSONDecodeError as e:

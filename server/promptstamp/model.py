@@ -25,6 +25,7 @@ SITE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 MEDIA_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_NODE_RE = re.compile(r"[0-9a-f]{64}")
 MAX_SESSION_ID = 512
 MAX_TEXT = 1_000_000
 
@@ -246,9 +247,7 @@ class BatchRef:
     def from_json(cls, value: Any) -> BatchRef:
         obj = _object(value, "receipt.batch")
         proof = _require(obj, "proof", "receipt.batch")
-        if not isinstance(proof, list) or not all(
-            isinstance(p, str) and re.fullmatch(r"[0-9a-f]{64}", p) for p in proof
-        ):
+        if not isinstance(proof, list) or not all(isinstance(p, str) and _NODE_RE.fullmatch(p) for p in proof):
             raise _fail("receipt.batch.proof", "an array of 64-hex node hashes", proof)
         return cls(
             id=_string(_require(obj, "id", "receipt.batch"), "receipt.batch.id", max_len=64),
