@@ -21,7 +21,16 @@ from .accounts import Accounts
 from .batcher import Batcher
 from .bundle import BatchEvidence, RecordEvidence, SessionEvidence
 from .canonical import JsonValue, canonicalize
-from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, ObjectMissing, StorageError, TimestampError
+from .errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ObjectMissing,
+    StorageError,
+    TimestampError,
+    VerificationError,
+)
 from .keyring import Keyring
 from .model import Receipt, Record, utc_now
 from .sealer import BatchSealer, Outcome, Submission
@@ -143,7 +152,7 @@ class Ledger:
             signature = unb64(device_sig["sig"], "device_sig.sig")
             try:
                 device.key.verify(record.canonical, signature)
-            except Exception as e:
+            except VerificationError as e:
                 raise InvalidInput(f"device_sig: signature over record {record.id} does not verify with "
                                    f"device key {key_id}", code="bad_device_signature") from e
             device_key = key_id
