@@ -68,21 +68,6 @@ def check_mimetype_entry(z: SafeZip) -> None:
         raise ContainerError(f"expected mimetype {bundle.MIMETYPE!r}, found {value[:80]!r}")
 
 
-_Read = list[tuple[str, bytes, bytes | None]]  # name, SHA-256, bytes (None for blobs and unknown files)
-
-
-def _read_names(z: SafeZip, names: list[str]) -> _Read:
-    out: _Read = []
-    for name in names:
-        entry = classify(name)
-        if entry is None or entry.kind == "blob":
-            out.append((name, z.sha256(name), None))
-        else:
-            data = z.read(name, max_bytes=MAX_SMALL_FILE)
-            out.append((name, hashlib.sha256(data).digest(), data))
-    return out
-
-
 def read_bundle(source: BinaryIO, limits: ZipLimits = DEFAULT_LIMITS) -> BundleFiles:
     """Open, check the container rules and hash every file (blobs streamed).
 
@@ -93,16 +78,19 @@ def read_bundle(source: BinaryIO, limits: ZipLimits = DEFAULT_LIMITS) -> BundleF
     try:
         check_mimetype_entry(z)
         files = BundleFiles()
-        for name, digest, data in _read_names(z, z.names()):
+        for name in z.names():
             files.sizes[name] = z.entries[name].file_size
-            files.digests[name] = digest
             entry = classify(name)
+            if entry is None or entry.kind == "blob":
+                files.digests[name] = z.sha256(name)
+            else:
+                data = z.read(name, max_bytes=MAX_SMALL_FILE)
+                files.digests[name] = hashlib.sha256(data).digest()
+                files.data[name] = data
             if entry is None:
                 files.unknown.append(name)
-                continue
-            files.entries[name] = entry
-            if data is not None:
-                files.data[name] = data
+            else:
+                files.entries[name] = entry
         return files
     finally:
         z.close()
