@@ -7,6 +7,7 @@ worker) everything runs in-process, with the same results in the same order.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -39,8 +40,12 @@ def forkmap(fn: Callable[[S, T], R], state: S, items: Sequence[T], workers: int)
     if workers <= 1 or len(items) < 2 or "fork" not in mp.get_all_start_methods():
         return [fn(state, item) for item in items]
     _STATE = (fn, state)
+    # Move every existing object out of the collector's reach before forking: a collection in a child
+    # would otherwise touch (and so copy) every page of the inherited bundle (Python docs, gc.freeze).
+    gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=mp.get_context("fork")) as pool:
             return list(pool.map(_call, items))
     finally:
+        gc.unfreeze()
         _STATE = None
