@@ -11,7 +11,9 @@ naming the entry; nothing is ever written to disk.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -21,6 +23,9 @@ from typing import BinaryIO
 from .errors import VerificationError
 
 CHUNK = 1 << 16
+# PKZIP APPNOTE 4.3.7: local file header (signature, version, flags, method, time, date, CRC,
+# compressed size, uncompressed size, name length, extra length).
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 
 
 class ContainerError(VerificationError):
@@ -63,6 +68,8 @@ class SafeZip:
 
     def __init__(self, source: BinaryIO, limits: ZipLimits = DEFAULT_LIMITS) -> None:
         self.limits = limits
+        # The whole archive, when it is already in memory: stored entries are then sliced out directly.
+        self._buffer = source.getbuffer() if isinstance(source, io.BytesIO) else None
         try:
             self._zip = zipfile.ZipFile(source, "r")
             infos = self._zip.infolist()
@@ -144,6 +151,8 @@ class SafeZip:
             raise ContainerError(f"{name}: missing from the container")
         if info.file_size > max_bytes:
             raise ContainerError(f"{name} is {info.file_size} bytes: expected at most {max_bytes}")
+        if self._buffer is not None and info.compress_type == zipfile.ZIP_STORED:
+            return self._stored(info)
         try:
             data = self._zip.read(info)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
@@ -153,6 +162,32 @@ class SafeZip:
             raise ContainerError(f"{name}: {len(data)} bytes read, header says {info.file_size}")
         return data
 
+    def _stored(self, info: zipfile.ZipInfo) -> bytes:
+        """A stored entry sliced from the in-memory archive, checked as zipfile checks it: local header
+        signature, the same name as the central directory, no extra flags, the size, and the CRC-32.
+        About ten times cheaper than zipfile's open/read for the thousands of small files a bundle has."""
+        buf = self._buffer
+        offset = info.header_offset
+        if buf is None or offset < 0 or offset + _LOCAL_HEADER.size > len(buf):
+            raise ContainerError(f"{info.filename}: local header outside the archive")
+        (signature, _version, flags, method, _time, _date, _crc, _csize, _usize, name_len,
+         extra_len) = _LOCAL_HEADER.unpack_from(buf, offset)
+        if signature != b"PK\x03\x04" or method != zipfile.ZIP_STORED or flags & ~0x808:
+            raise ContainerError(f"{info.filename}: local header does not match the central directory")
+        name_start = offset + _LOCAL_HEADER.size
+        raw_name = bytes(buf[name_start:name_start + name_len])
+        local_name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        if local_name != info.orig_filename:
+            raise ContainerError(f"{info.filename}: local header names {local_name!r}")
+        start = name_start + name_len + extra_len
+        end = start + info.compress_size
+        if info.compress_size != info.file_size or end > len(buf):
+            raise ContainerError(f"{info.filename}: stored entry runs past the archive or its sizes differ")
+        data = bytes(buf[start:end])
+        if zlib.crc32(data) != info.CRC:
+            raise ContainerError(f"{info.filename}: CRC-32 does not match (damaged or altered)")
+        return data
+
     def sha256(self, name: str) -> bytes:
         h = hashlib.sha256()
         for chunk in self.chunks(name):
@@ -160,6 +195,9 @@ class SafeZip:
         return h.digest()
 
     def close(self) -> None:
+        if self._buffer is not None:
+            self._buffer.release()  # lets the caller's BytesIO change size again
+            self._buffer = None
         self._zip.close()
 
     def __enter__(self) -> SafeZip:
