@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from . import signing
@@ -169,3 +170,8 @@ class Run:
     def report(self, kind: Literal["bundle", "token"], rests_on: Sequence[str] = (),
                facts: dict[str, Any] | None = None) -> Report:
         return Report(kind, tuple(self.checks), tuple(dict.fromkeys(rests_on)), facts or {})
+
+
+def iso_utc(moment: datetime) -> str:
+    """A UTC moment as ISO 8601 with 'Z', as every report line writes times."""
+    return moment.isoformat().replace("+00:00", "Z")

@@ -32,13 +32,15 @@ from typing import BinaryIO
 
 from . import bundle, canonical, merkle, signing, tokens
 from .bundle_reader import BundleFiles, parse_manifest, parse_sums, read_bundle
+from .cms_envelope import check_envelope
 from .errors import CanonicalizationError, InvalidInput, PromptStampError, UntrustedAnchor, VerificationError
 from .forkmap import chunks, forkmap
 from .model import TIMESTAMP_RE, Receipt, Record, parse_timestamp
-from .verdict import Check, Outcome, Report, Run, Trust
+from .token_report import check_token
+from .verdict import Check, Outcome, Report, Run, Trust, iso_utc
 from .zipsafe import DEFAULT_LIMITS, ContainerError, ZipLimits
 
-__all__ = ["Trust", "Report", "check_bundle", "check_token", "verify_bundle", "verify_token_file", "verify_input",
+__all__ = ["Trust", "Report", "check_bundle", "check_token", "verify_bundle", "verify_input",
            "trust_from_pems"]
 
 # How much later than the TSA time a receipt's received_at may be: clocks of the service and the TSA differ.
@@ -235,12 +237,12 @@ def _token_detail(ctx: _Ctx, token: bytes, *, extra: list[bytes], data: bytes | 
         verdict = tokens.verify_token(token, data=data, digest=digest, roots=ctx.trust.tsa_roots, extra_certs=extra)
     except tokens.UntrustedTokenRoot as e:
         _embedded_accounted(ctx, e.info, e.chain)
-        _envelope_strict(token)
+        check_envelope(token)
         ctx.rests_on.append(f"UNTRUSTED TSA root: chain stops at '{e.stopped_at}' (not among the roots you gave)")
         raise
     _embedded_accounted(ctx, verdict.info, verdict.chain)
-    _envelope_strict(token)
-    when = _iso(verdict.info.gen_time)
+    check_envelope(token)
+    when = iso_utc(verdict.info.gen_time)
     if times is not None:
         times.append((tsa, verdict.info.gen_time))
     ctx.rests_on.append(f"TSA root '{verdict.root_subject}' (given by you)")
@@ -261,71 +263,6 @@ def _embedded_accounted(ctx: _Ctx, info: tokens.TokenInfo, chain: tuple[bytes, .
     if stray:
         raise _fail(f"expected every embedded certificate on the validated path or among the bundle's TSA "
                     f"certificates, found {len(stray)} that no check vouches for (altered or foreign)")
-
-
-def _tlv(der: bytes, pos: int) -> tuple[int, int, int]:
-    """(tag, start of value, end of value) of the DER element at ``pos``; definite lengths only."""
-    if pos + 2 > len(der):
-        raise _fail("token DER ends inside an element header")
-    tag, length, pos = der[pos], der[pos + 1], pos + 2
-    if length & 0x80:
-        n = length & 0x7F
-        if not 1 <= n <= 4 or pos + n > len(der):
-            raise _fail("token DER has an unsupported length form")
-        length, pos = int.from_bytes(der[pos:pos + n], "big"), pos + n
-    if pos + length > len(der):
-        raise _fail("token DER element runs past the end")
-    return tag, pos, pos + length
-
-
-def _children(der: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
-    out, pos = [], start
-    while pos < end:
-        tag, vs, ve = _tlv(der, pos)
-        out.append((tag, pos, vs, ve))
-        pos = ve
-    return out
-
-
-def _oid_of(der: bytes, alg: tuple[int, int, int, int]) -> bytes:
-    parts = _children(der, alg[2], alg[3])
-    params_ok = len(parts) == 1 or (len(parts) == 2 and der[parts[1][1]:parts[1][3]] == b"\x05\x00")
-    if not parts or parts[0][0] != 0x06 or not params_ok:
-        raise _fail("expected an AlgorithmIdentifier (OID, optional NULL)")
-    return der[parts[0][2]:parts[0][3]]
-
-
-def _envelope_strict(token: bytes) -> None:
-    """The parts of a token its signature does not cover must say only what the signed parts say.
-
-    RFC 5652 §5.1/§5.3: SignedData version 3 (eContent is not id-data), SignerInfo version 1 or 3, and
-    digestAlgorithms naming exactly the signer's digest algorithm. Nothing else in a bundle covers the
-    bytes of ``META-INF/timestamp001.tst``, so these bytes are checked here rather than ignored.
-    """
-    _, cs, ce = _tlv(token, 0)
-    content = _children(token, cs, ce)
-    if len(content) != 2 or content[1][0] != 0xA0:
-        raise _fail("expected ContentInfo { signedData, [0] SignedData }")
-    sd = _children(token, content[1][2], content[1][3])
-    if len(sd) != 1 or sd[0][0] != 0x30:
-        raise _fail("expected one SignedData")
-    parts = _children(token, sd[0][2], sd[0][3])
-    if len(parts) < 4 or token[parts[0][1]:parts[0][3]] != b"\x02\x01\x03" or parts[1][0] != 0x31:
-        raise _fail("expected SignedData version 3 followed by digestAlgorithms (RFC 5652 §5.1)")
-    signer_infos = _children(token, parts[-1][2], parts[-1][3])
-    if parts[-1][0] != 0x31 or len(signer_infos) != 1:
-        raise _fail("expected exactly one SignerInfo")
-    si = _children(token, signer_infos[0][2], signer_infos[0][3])
-    if len(si) < 3 or token[si[0][1]:si[0][3]] not in (b"\x02\x01\x01", b"\x02\x01\x03"):
-        raise _fail("expected SignerInfo version 1 or 3 (RFC 5652 §5.3)")
-    signer_alg = _oid_of(token, si[2])
-    listed = [_oid_of(token, a) for a in _children(token, parts[1][2], parts[1][3])]
-    if not listed or any(oid != signer_alg for oid in listed):
-        raise _fail("expected SignedData.digestAlgorithms to name exactly the signer's digest algorithm")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 # 4. keys --------------------------------------------------------------------------------------------
@@ -486,7 +423,7 @@ def _records(ctx: _Ctx, workers: int = 1) -> dict[str, object]:
         caps = sorted(r.captured_at for r in ctx.records.values())
         facts["captured"] = f"{caps[0]} .. {caps[-1]}"
     if stamped_times:
-        facts["time-stamped"] = f"{_iso(min(stamped_times))} .. {_iso(max(stamped_times))}"
+        facts["time-stamped"] = f"{iso_utc(min(stamped_times))} .. {iso_utc(max(stamped_times))}"
     return facts
 
 
@@ -600,7 +537,7 @@ def _inclusion(ctx: _Ctx, rec: Record, receipt: Receipt) -> datetime | None:
         ctx.run.add("records", subject, "time-stamped", "fail", why)
         return None
     first = min(state.times, key=lambda t: t[1]) if state.times else None
-    detail = (f"by {first[0]} at {_iso(first[1])}" if first
+    detail = (f"by {first[0]} at {iso_utc(first[1])}" if first
               else "only by TSA roots you did not give")
     ctx.run.add("records", subject, "time-stamped", outcome, detail)
     if first is None:
@@ -609,14 +546,14 @@ def _inclusion(ctx: _Ctx, rec: Record, receipt: Receipt) -> datetime | None:
     def times() -> str:
         received = _utc(receipt.received_at, "receipt.received_at")
         if received > first[1] + CLOCK_SKEW:
-            raise _fail(f"expected received_at no later than the TSA time {_iso(first[1])}, found "
+            raise _fail(f"expected received_at no later than the TSA time {iso_utc(first[1])}, found "
                         f"{receipt.received_at}")
-        return f"captured {rec.captured_at}, received {receipt.received_at}, time-stamped {_iso(first[1])}"
+        return f"captured {rec.captured_at}, received {receipt.received_at}, time-stamped {iso_utc(first[1])}"
 
     ctx.check("records", subject, "times in order", times)
     if _utc(rec.captured_at, "record.captured_at") > first[1] + CLOCK_SKEW:
         ctx.run.add("records", f"records/{rec.id}.json", "capture time", "note",
-                    f"the device clock said {rec.captured_at}, after the TSA time {_iso(first[1])}")
+                    f"the device clock said {rec.captured_at}, after the TSA time {iso_utc(first[1])}")
     return first[1]
 
 
@@ -678,53 +615,6 @@ def _coverage(ctx: _Ctx) -> None:
 
 
 # bare tokens ----------------------------------------------------------------------------------------
-_NOT_ASKED = {"nonce": "not compared (no request given)", "policy": "not compared (no policy required)"}
-
-def check_token(token_der: bytes, trust: Trust, *, data: bytes | None = None, digest: bytes | None = None,
-                extra_certs: tuple[bytes, ...] = ()) -> Report:
-    """Verify a bare ``.tst`` or a ``.tsr`` over ``data`` or ``digest``: one check row per token check."""
-    run = Run()
-    if (data is None) == (digest is None):
-        raise InvalidInput("give exactly one of the stamped data or its digest")
-    rests: list[str] = []
-    facts: dict[str, object] = {}
-    try:
-        info = tokens.token_info(token_der)
-        facts = {"genTime": _iso(info.gen_time), "imprint": f"{info.imprint_algorithm}:{info.imprint.hex()}",
-                 "policy": info.policy, "serial": info.serial, "tsa": info.tsa_name or "(not named)",
-                 "signer": info.signer_subject or "(no signer certificate in the token)"}
-    except PromptStampError:
-        pass
-    failed_at: str | None = None
-    try:
-        verdict = tokens.verify_token(token_der, data=data, digest=digest, roots=trust.tsa_roots,
-                                      extra_certs=extra_certs)
-    except tokens.UntrustedTokenRoot as e:
-        failed_at, outcome, detail = "chain", "untrusted", e.detail
-        rests.append(f"UNTRUSTED TSA root: chain stops at '{e.stopped_at}'")
-    except PromptStampError as e:
-        failed_at, outcome, detail = (e.code if e.code in tokens.CHECKS else "structure"), "fail", e.detail
-    else:
-        rests.append(f"TSA root '{verdict.root_subject}' (given by you)")
-        facts["valid now"] = "yes" if verdict.valid_now else "no (validated at genTime)"
-    for name in tokens.CHECKS:
-        if name == failed_at:
-            run.add("token", "token", name, outcome, detail)  # type: ignore[arg-type]
-            break
-        run.add("token", "token", name, "ok", _NOT_ASKED.get(name, "holds"))
-    if failed_at is None:
-        for note in verdict.notes:
-            run.add("token", "token", "note", "note", note)
-    return run.report("token", rests, facts)
-
-
-def verify_token_file(token_der: bytes, trust: Trust, *, data: bytes | None = None,
-                      digest: bytes | None = None, extra_certs: tuple[bytes, ...] = ()) -> Report:
-    report = check_token(token_der, trust, data=data, digest=digest, extra_certs=extra_certs)
-    report.raise_for_status()
-    return report
-
-
 # entry points shared by the CLI and the verify page ----------------------------------------------------
 def trust_from_pems(root_pems: Sequence[bytes], keys: Sequence[str | bytes]) -> tuple[Trust, tuple[bytes, ...]]:
     """Roots: the self-signed certificates of the given PEM bundles; the others become untrusted intermediates."""
