@@ -191,30 +191,28 @@ def _export_token(ctx: _Ctx, step: str, token_name: str, data_name: str) -> None
               lambda: _token_detail(ctx, f.data[token_name], data=f.data[data_name], extra=_all_chain_certs(ctx)))
 
 
-def _manifest(ctx: _Ctx) -> None:
-    data = ctx.files.data.get(bundle.MANIFEST)
+def _signed_listing(ctx: _Ctx, step: str, name: str, token_name: str, form: str,
+                    parse: Callable[[bytes], list[tuple[str, bytes]]], wanted: Callable[[str], bool]) -> None:
+    """A listing of file digests (the ASiC manifest, SHA256SUMS): its form, its entries, its token."""
+    data = ctx.files.data.get(name)
     if data is None:
         return
     try:
-        pairs = parse_manifest(data)
+        pairs = parse(data)
     except ContainerError as e:
-        ctx.run.add("manifest", bundle.MANIFEST, "ASiC manifest form", "fail", e.detail)
+        ctx.run.add(step, name, form, "fail", e.detail)
     else:
-        _listing(ctx, "manifest", bundle.MANIFEST, pairs, bundle.in_manifest)
-    _export_token(ctx, "manifest", bundle.MANIFEST_TOKEN, bundle.MANIFEST)
+        _listing(ctx, step, name, pairs, wanted)
+    _export_token(ctx, step, token_name, name)
+
+
+def _manifest(ctx: _Ctx) -> None:
+    _signed_listing(ctx, "manifest", bundle.MANIFEST, bundle.MANIFEST_TOKEN, "ASiC manifest form", parse_manifest,
+                    bundle.in_manifest)
 
 
 def _sums(ctx: _Ctx) -> None:
-    data = ctx.files.data.get(bundle.SUMS)
-    if data is None:
-        return
-    try:
-        pairs = parse_sums(data)
-    except ContainerError as e:
-        ctx.run.add("sums", bundle.SUMS, "SHA256SUMS form", "fail", e.detail)
-    else:
-        _listing(ctx, "sums", bundle.SUMS, pairs, bundle.in_sums)
-    _export_token(ctx, "sums", bundle.SUMS_TOKEN, bundle.SUMS)
+    _signed_listing(ctx, "sums", bundle.SUMS, bundle.SUMS_TOKEN, "SHA256SUMS form", parse_sums, bundle.in_sums)
 
 
 # tokens ---------------------------------------------------------------------------------------------

@@ -26,6 +26,12 @@ CHUNK = 1 << 16
 # PKZIP APPNOTE 4.3.7: local file header (signature, version, flags, method, time, date, CRC,
 # compressed size, uncompressed size, name length, extra length).
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+# What the standard library raises for a damaged or exotic archive. NotImplementedError is its word for
+# a feature it cannot read (a compression method, strong encryption); for us that is "unreadable".
+_UNREADABLE: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError, NotImplementedError)
+# Reading the central directory can also fail on ZIP64 limits, undecodable names and short records.
+_UNREADABLE_INDEX: tuple[type[Exception], ...] = (*_UNREADABLE, zipfile.LargeZipFile, UnicodeDecodeError, IndexError)
 
 
 class ContainerError(VerificationError):
@@ -73,8 +79,7 @@ class SafeZip:
         try:
             self._zip = zipfile.ZipFile(source, "r")
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
-                NotImplementedError, UnicodeDecodeError, IndexError) as e:
+        except _UNREADABLE_INDEX as e:
             raise ContainerError(f"not a readable ZIP container: {e}") from e
         if len(infos) > limits.max_entries:
             raise ContainerError(f"{len(infos)} entries: expected at most {limits.max_entries}")
@@ -138,8 +143,7 @@ class SafeZip:
                     yield chunk
         except ContainerError:
             raise
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
-                NotImplementedError) as e:
+        except _UNREADABLE as e:
             raise ContainerError(f"{name}: cannot be read from the container: {e}") from e
         if seen != info.file_size:
             raise ContainerError(f"{name}: {seen} bytes read, header says {info.file_size}")
@@ -155,8 +159,7 @@ class SafeZip:
             return self._stored(info)
         try:
             data = self._zip.read(info)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
-                NotImplementedError) as e:
+        except _UNREADABLE as e:
             raise ContainerError(f"{name}: cannot be read from the container: {e}") from e
         if len(data) != info.file_size:
             raise ContainerError(f"{name}: {len(data)} bytes read, header says {info.file_size}")
