@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parseHTML } from "linkedom";
 import { adapterForHost } from "../src/adapters/registry.ts";
-import { adapterTag, type DomHealth, type Exchange, type Observation } from "../src/adapters/types.ts";
+import { adapterTag, type DomHealth, type Exchange, type Observation, type PageState } from "../src/adapters/types.ts";
 import { seal, type ChainHead } from "../src/core/chain.ts";
 import { digestBytes } from "../src/core/digest.ts";
 import type { Attachment, ImageRef, StampRecord } from "../src/core/record.ts";
@@ -19,8 +19,14 @@ export const DEVICE = "00d1ce0fa11ce5ed";
 const T0 = Date.parse("2026-11-28T12:00:00.000Z");
 
 interface Canned { contentType: string; text?: string; base64?: string }
+/**
+ * A fixture. `responses` answers the adapter's re-reads and image fetches: keyed by URL for a GET,
+ * by "POST <url>" for a POST read. Each fixture's header fields say where its shapes come from.
+ */
 interface Fixture {
   description: string;
+  /** The public capture or project the shapes follow (live-traffic-2026.md source key and file). */
+  source?: string;
   page: string;
   html?: string;
   exchanges: Exchange[];
@@ -65,13 +71,17 @@ export async function runFixture(name: string, upTo?: number): Promise<Outcome> 
     return { digest: await digestBytes(bytes), media_type: c.contentType, bytes: bytes.length, role: ref.role ?? "output",
       source_url: u.origin + u.pathname };
   };
+  const state: PageState = new Map();
   const handle = async (observations: Observation[], depth: number): Promise<void> => {
     for (const o of observations) {
       if (o.kind === "drift") drift.push(o.reason);
+      else if (o.kind === "identity") continue;
       else if (o.kind === "reconcile") {
-        const c = fx.responses?.[o.url];
+        const method = o.method ?? "GET";
+        const c = fx.responses?.[method === "GET" ? o.url : `${method} ${o.url}`];
         if (c && depth === 0) {
-          await handle(adapter.parse({ url: o.url, method: "GET", status: 200, responseText: c.text ?? "" }), depth + 1);
+          const ex: Exchange = { url: o.url, method, status: 200, responseText: c.text ?? "", requestBody: o.body };
+          await handle(adapter.parse(ex, state), depth + 1);
         }
       } else {
         const key = o.snapshot.sessionId;
@@ -86,7 +96,7 @@ export async function runFixture(name: string, upTo?: number): Promise<Outcome> 
       }
     }
   };
-  for (const ex of fx.exchanges.slice(0, upTo)) await handle(adapter.parse(ex), 0);
+  for (const ex of fx.exchanges.slice(0, upTo)) await handle(adapter.parse(ex, state), 0);
   let dom: DomHealth | undefined;
   if (fx.html) {
     const { document } = parseHTML(readFileSync(new URL(fx.html, FIXTURES), "utf8"));

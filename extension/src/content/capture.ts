@@ -4,7 +4,7 @@
  * sends typed observations to the background, which alone records.
  */
 import { adapterForHost } from "../adapters/registry.ts";
-import type { DomHealth, Exchange, Observation } from "../adapters/types.ts";
+import type { DomHealth, Exchange, Observation, PageState } from "../adapters/types.ts";
 import { isObj } from "../adapters/util.ts";
 import { ext, send } from "../core/messages.ts";
 
@@ -19,6 +19,7 @@ const HELLO = "promptstamp-hook-hello";
   const backlog: Exchange[] = [];
   const headers: { [name: string]: string } = {};
   const reconciled = new Map<string, number>();
+  const state: PageState = new Map();
 
   async function observe(observations: Observation[]): Promise<void> {
     const followUps = observations.filter((o): o is Extract<Observation, { kind: "reconcile" }> => o.kind === "reconcile");
@@ -40,7 +41,7 @@ const HELLO = "promptstamp-hook-hello";
       const res = await fetch(url, { credentials: "include", headers: { ...headers } });
       const responseText = await res.text();
       const ex: Exchange = { url, method: "GET", status: res.status, responseText };
-      await observe(adapter.parse(ex).filter((o) => o.kind !== "reconcile"));
+      await observe(adapter.parse(ex, state).filter((o) => o.kind !== "reconcile"));
     } catch {
       // The page's own traffic is still captured; a failed re-fetch loses nothing.
     }
@@ -52,7 +53,7 @@ const HELLO = "promptstamp-hook-hello";
       return;
     }
     if (!enabled) return;
-    void observe(adapter.parse(ex));
+    void observe(adapter.parse(ex, state));
   }
 
   let port: MessagePort | undefined;
