@@ -37,7 +37,7 @@ describe("golden fixtures: recorded site traffic -> expected records", () => {
     const cases: { [site: string]: string[] } = {
       chatgpt: ["new-chat", "follow-up", "regeneration", "edit", "image", "streaming", "drifted"],
       claude: ["new-chat", "follow-up", "regeneration", "edit", "streaming", "drifted"],
-      gemini: ["follow-up", "regeneration", "image", "image-grid", "drifted"],
+      gemini: ["streaming", "follow-up", "edit", "regeneration", "model-change", "image", "image-grid", "long-answer", "stopped", "drifted"],
       deepseek: ["follow-up", "regeneration", "edit", "streaming", "drifted"],
       midjourney: ["image", "follow-up", "variation", "streaming", "drifted"],
       grok: ["follow-up", "regeneration", "edit", "streaming", "drifted"],
