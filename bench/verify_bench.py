@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from promptstamp import bundle, tokens
+from promptstamp import bundle, bundle_names, tokens
 from promptstamp.bundle_reader import read_bundle
 from promptstamp.verdict import Trust
 from promptstamp.verify import check_bundle
@@ -57,7 +57,8 @@ def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch
             path = work / f"{e.groups[0]}.tst"
             path.write_bytes(files.data[e.name])
             jobs.append(["-digest", root_hex, "-in", str(path)])
-        for token_name, data_name in ((bundle.SUMS_TOKEN, bundle.SUMS), (bundle.MANIFEST_TOKEN, bundle.MANIFEST)):
+        for token_name, data_name in ((bundle_names.SUMS_TOKEN, bundle_names.SUMS),
+                                      (bundle_names.MANIFEST_TOKEN, bundle_names.MANIFEST)):
             (work / token_name.replace("/", "_")).write_bytes(files.data[token_name])
             (work / data_name.replace("/", "_")).write_bytes(files.data[data_name])
             jobs.append(["-data", str(work / data_name.replace("/", "_")), "-in",

@@ -237,25 +237,25 @@ def rebuild_bundle(entries: Mapping[str, bytes], stamp: Callable[[bytes], Mappin
     import hashlib
     import zipfile
 
-    from promptstamp import bundle
+    from promptstamp import bundle_names
 
     out = io.BytesIO()
-    sealed = (bundle.SUMS, bundle.SUMS_TOKEN, bundle.MANIFEST, bundle.MANIFEST_TOKEN)
+    sealed = (bundle_names.SUMS, bundle_names.SUMS_TOKEN, bundle_names.MANIFEST, bundle_names.MANIFEST_TOKEN)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), entries.get("mimetype", bundle.MIMETYPE.encode()),
+        z.writestr(zipfile.ZipInfo("mimetype"), entries.get("mimetype", bundle_names.MIMETYPE.encode()),
                    compress_type=zipfile.ZIP_STORED)
         names = [n for n in entries if n != "mimetype" and (stamp is None or n not in sealed)]
         for n in names:
             z.writestr(n, entries[n])
         if stamp is not None:
             digests = [(n, hashlib.sha256(entries[n]).digest()) for n in names]
-            sums = bundle.sums_text([(n, d) for n, d in digests if bundle.in_sums(n)])
-            z.writestr(bundle.SUMS, sums)
+            sums = bundle_names.sums_text([(n, d) for n, d in digests if bundle_names.in_sums(n)])
+            z.writestr(bundle_names.SUMS, sums)
             sums_token = next(iter(stamp(hashlib.sha256(sums).digest()).values()))
-            z.writestr(bundle.SUMS_TOKEN, sums_token)
-            digests += [(bundle.SUMS, hashlib.sha256(sums).digest()),
-                        (bundle.SUMS_TOKEN, hashlib.sha256(sums_token).digest())]
-            manifest = bundle.manifest_xml([(n, d) for n, d in digests if bundle.in_manifest(n)])
-            z.writestr(bundle.MANIFEST, manifest)
-            z.writestr(bundle.MANIFEST_TOKEN, next(iter(stamp(hashlib.sha256(manifest).digest()).values())))
+            z.writestr(bundle_names.SUMS_TOKEN, sums_token)
+            digests += [(bundle_names.SUMS, hashlib.sha256(sums).digest()),
+                        (bundle_names.SUMS_TOKEN, hashlib.sha256(sums_token).digest())]
+            manifest = bundle_names.manifest_xml([(n, d) for n, d in digests if bundle_names.in_manifest(n)])
+            z.writestr(bundle_names.MANIFEST, manifest)
+            z.writestr(bundle_names.MANIFEST_TOKEN, next(iter(stamp(hashlib.sha256(manifest).digest()).values())))
     return out.getvalue()

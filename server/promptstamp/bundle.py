@@ -23,157 +23,46 @@ that sniff the first bytes expect.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
-from importlib import resources
-from typing import BinaryIO, Literal, Protocol
-from xml.sax.saxutils import quoteattr
+from typing import BinaryIO
 
-from . import canonical, signing
-from .errors import InvalidInput, TimestampError
-
-MIMETYPE = "application/vnd.etsi.asic-e+zip"
-TOKEN_MIMETYPE = "application/vnd.etsi.timestamp-token"
-MANIFEST = "META-INF/ASiCManifest001.xml"
-MANIFEST_TOKEN = "META-INF/timestamp001.tst"
-SUMS = "SHA256SUMS"
-SUMS_TOKEN = "SHA256SUMS.tst"
-README = "README.txt"
-REPORT = "report.html"
-VERIFY_SH = "verify.sh"
-ASIC_NS = "http://uri.etsi.org/02918/v1.2.1#"
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
-SHA256_URI = "http://www.w3.org/2001/04/xmlenc#sha256"
-
-ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
-HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
-KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
-TSA_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-
-# Every file name a bundle may hold (the verifier rejects anything else: nothing rides along unchecked).
-NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("record", re.compile(r"^records/([0-7][0-9A-HJKMNP-TV-Z]{25})\.json$")),
-    ("receipt", re.compile(r"^receipts/([0-7][0-9A-HJKMNP-TV-Z]{25})\.json$")),
-    ("blob", re.compile(r"^blobs/([0-9a-f]{64})$")),
-    ("batch", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/batch\.json$")),
-    ("token", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/([a-z0-9][a-z0-9_-]{0,31})\.tst$")),
-    ("chain", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/([a-z0-9][a-z0-9_-]{0,31})-chain\.pem$")),
-    ("key", re.compile(r"^keys/([0-9a-f]{16})\.pem$")),
+from . import canonical, report, signing
+from .bundle_names import (
+    MANIFEST,
+    MANIFEST_TOKEN,
+    MIMETYPE,
+    README,
+    REPORT,
+    SUMS,
+    SUMS_TOKEN,
+    TSA_NAME_RE,
+    ULID_RE,
+    VERIFY_SH,
+    asset_text,
+    bundle_filename,
+    in_manifest,
+    in_sums,
+    manifest_xml,
+    sums_text,
 )
-FIXED_NAMES = ("mimetype", README, REPORT, VERIFY_SH, SUMS, SUMS_TOKEN, MANIFEST, MANIFEST_TOKEN)
+from .errors import InvalidInput, TimestampError
+from .evidence import BatchEvidence, EvidenceSource, RecordEvidence, SessionEvidence, Stamper
+
+__all__ = ["BatchEvidence", "EvidenceSource", "RecordEvidence", "SessionEvidence", "Stamper", "bundle_filename",
+           "render_readme", "write_bundle"]
 
 
-def in_sums(name: str) -> bool:
-    """Whether ``SHA256SUMS`` lists this file: all but itself, its token, mimetype and META-INF/."""
-    return name not in ("mimetype", SUMS, SUMS_TOKEN) and not name.startswith("META-INF/")
-
-
-def in_manifest(name: str) -> bool:
-    """Whether the ASiC manifest lists this file: all but mimetype and META-INF/."""
-    return name != "mimetype" and not name.startswith("META-INF/")
-
-
-@dataclass(frozen=True)
-class RecordEvidence:
-    """One record as stored: its exact JCS bytes, its signed receipt's JCS bytes, and its state."""
-
-    record_bytes: bytes
-    receipt_bytes: bytes
-    status: Literal["stamped", "pending"]
-
-
-@dataclass(frozen=True)
-class BatchEvidence:
-    """A sealed batch: ``batch.json`` bytes, one DER token per TSA name, each TSA's chain PEM."""
-
-    batch_json: bytes
-    tokens: Mapping[str, bytes]
-    chains: Mapping[str, str]
-    untrusted: Mapping[str, bool] = field(default_factory=dict)
-
-
-# Opens the original bytes of a blob by its lowercase hex SHA-256; the writer closes the file.
-BlobOpener = Callable[[str], BinaryIO]
-# Time-stamps a 32-byte SHA-256 digest: {tsa name: DER TimeStampToken}, preferred TSA first.
-Stamper = Callable[[bytes], Mapping[str, bytes]]
-
-
-@dataclass(frozen=True)
-class SessionEvidence:
-    """Everything the exporter needs for one session, as the ledger holds it.
-
-    ``records`` in session order (seq); every batch a record names must be in ``batches`` and every
-    receipt key in ``keys`` (key id -> SPKI PEM); ``open_blob`` must open every attachment digest.
-    """
-
-    site: str
-    session_id: str
-    title: str
-    account: str
-    records: Sequence[RecordEvidence]
-    batches: Mapping[str, BatchEvidence]
-    keys: Mapping[str, str]
-    open_blob: BlobOpener
-    exported_at: str
-
-
-class EvidenceSource(Protocol):
-    """What the exporter needs from the ledger (``Ledger`` implements it)."""
-
-    def session_evidence(self, account: str, site: str, session_id: str) -> SessionEvidence:
-        """The session's evidence, scoped to ``account``; raises errors.NotFound for an unknown session."""
-        ...
-
-    def stamp_digest(self, digest: bytes) -> Mapping[str, bytes]:
-        """RFC 3161 tokens over a SHA-256 digest, {tsa name: token DER}; raises TimestampError if none answers."""
-        ...
-
-
-@dataclass
 class _Digests:
-    entries: list[tuple[str, bytes]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, bytes]] = []
 
     def add(self, name: str, digest: bytes) -> None:
         self.entries.append((name, digest))
 
-
-def bundle_filename(site: str, session_id: str, exported_at: str) -> str:
-    """A safe download name, e.g. ``evidence-chatgpt-abc123-20261128T120000Z.asice``."""
-    stem = re.sub(r"[^A-Za-z0-9_]+", "-", f"{site}-{session_id}")[:80].strip("-") or "session"
-    stamp = re.sub(r"[^0-9TZ]", "", exported_at.split(".")[0]) + "Z"
-    return f"evidence-{stem}-{stamp}.asice"
-
-
-def asset_text(name: str) -> str:
-    return resources.files("promptstamp").joinpath("bundle_assets").joinpath(name).read_text("utf-8")
-
-
-def manifest_xml(entries: Iterable[tuple[str, bytes]]) -> bytes:
-    """The ASiC-E manifest, one element per line so that ``grep``/``sed`` can read it too."""
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>',
-        f'<asic:ASiCManifest xmlns:asic="{ASIC_NS}" xmlns:ds="{DS_NS}">',
-        f'<asic:SigReference MimeType="{TOKEN_MIMETYPE}" URI="{MANIFEST_TOKEN}"/>',
-    ]
-    for name, digest in entries:
-        lines += [
-            f"<asic:DataObjectReference URI={quoteattr(name)}>",
-            f'<ds:DigestMethod Algorithm="{SHA256_URI}"/>',
-            f"<ds:DigestValue>{base64.b64encode(digest).decode('ascii')}</ds:DigestValue>",
-            "</asic:DataObjectReference>",
-        ]
-    lines.append("</asic:ASiCManifest>")
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def sums_text(entries: Iterable[tuple[str, bytes]]) -> bytes:
-    """``sha256sum`` output format (binary mode marker), one line per file."""
-    return "".join(f"{d.hex()} *{n}\n" for n, d in entries).encode("ascii")
 
 
 def _first_token(tokens: Mapping[str, bytes], what: str) -> bytes:
@@ -225,8 +114,6 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper) ->
 
     ``stamp(sha256_digest)`` is called twice, for ``SHA256SUMS`` and for the ASiC manifest.
     """
-    from . import report  # late: report imports the evidence types from here
-
     w = _Writer(out, _date_time(evidence.exported_at))
     try:
         w.put("mimetype", MIMETYPE.encode("ascii"), stored=True)

@@ -1,6 +1,6 @@
 """Reading an evidence bundle someone hands us: container, file names, digests, manifest, SHA256SUMS.
 
-Nothing here decides whether the evidence holds (that is ``verify.py``); this module turns a hostile
+Nothing here decides whether the evidence holds (that is the ``verify`` package); this module turns a hostile
 ZIP into named, size-limited, hashed files, or raises ``ContainerError`` saying what is wrong.
 Every file is hashed exactly once, here; the checks reuse the digests.
 """
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from . import bundle
+from . import bundle_names as names
 from .zipsafe import DEFAULT_LIMITS, ContainerError, SafeZip, ZipLimits
 
 MAX_SMALL_FILE = 16 << 20  # records (up to 1 M characters of text), receipts, tokens, PEM, manifest
@@ -43,9 +43,9 @@ class BundleFiles:
 
 
 def classify(name: str) -> Entry | None:
-    if name in bundle.FIXED_NAMES:
+    if name in names.FIXED_NAMES:
         return Entry(name, "fixed", ())
-    for kind, pattern in bundle.NAME_PATTERNS:
+    for kind, pattern in names.NAME_PATTERNS:
         m = pattern.match(name)
         if m:
             return Entry(name, kind, tuple(m.groups()))
@@ -64,8 +64,8 @@ def check_mimetype_entry(z: SafeZip) -> None:
     if first.extra:
         raise ContainerError(f"expected 'mimetype' without an extra field, found {len(first.extra)} extra bytes")
     value = z.read("mimetype", max_bytes=256)
-    if value != bundle.MIMETYPE.encode("ascii"):
-        raise ContainerError(f"expected mimetype {bundle.MIMETYPE!r}, found {value[:80]!r}")
+    if value != names.MIMETYPE.encode("ascii"):
+        raise ContainerError(f"expected mimetype {names.MIMETYPE!r}, found {value[:80]!r}")
 
 
 def read_bundle(source: BinaryIO, limits: ZipLimits = DEFAULT_LIMITS) -> BundleFiles:
@@ -114,7 +114,7 @@ def parse_sums(data: bytes) -> list[tuple[str, bytes]]:
 
 
 def parse_manifest(data: bytes) -> list[tuple[str, bytes]]:
-    """The (URI, SHA-256) pairs of an ASiC manifest in the exact form ``bundle.manifest_xml`` writes.
+    """The (URI, SHA-256) pairs of an ASiC manifest in the exact form ``names.manifest_xml`` writes.
 
     Parsed by re-rendering, not with an XML parser: the bytes must be exactly what we would write for
     the entries found, so no entity, comment, namespace trick or second reference can hide anything.
@@ -122,7 +122,7 @@ def parse_manifest(data: bytes) -> list[tuple[str, bytes]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ContainerError(f"{bundle.MANIFEST}: expected UTF-8, found a bad byte at {e.start}") from e
+        raise ContainerError(f"{names.MANIFEST}: expected UTF-8, found a bad byte at {e.start}") from e
     pairs: list[tuple[str, bytes]] = []
     for m in re.finditer(
         r'<asic:DataObjectReference URI="([^"<>&]*)">\n<ds:DigestMethod Algorithm="[^"]*"/>\n'
@@ -131,14 +131,14 @@ def parse_manifest(data: bytes) -> list[tuple[str, bytes]]:
     ):
         value = m.group(2)
         if not _DIGEST_VALUE_RE.match(value):
-            raise ContainerError(f"{bundle.MANIFEST}: digest of {m.group(1)!r} is not a base64 SHA-256: {value[:60]!r}")
+            raise ContainerError(f"{names.MANIFEST}: digest of {m.group(1)!r} is not a base64 SHA-256: {value[:60]!r}")
         try:
             pairs.append((m.group(1), base64.b64decode(value, validate=True)))
         except binascii.Error as e:
-            raise ContainerError(f"{bundle.MANIFEST}: digest of {m.group(1)!r} is not base64: {e}") from e
-    if bundle.manifest_xml(pairs) != data:
+            raise ContainerError(f"{names.MANIFEST}: digest of {m.group(1)!r} is not base64: {e}") from e
+    if names.manifest_xml(pairs) != data:
         raise ContainerError(
-            f"{bundle.MANIFEST}: expected an ASiCManifest with one SigReference to {bundle.MANIFEST_TOKEN} and "
+            f"{names.MANIFEST}: expected an ASiCManifest with one SigReference to {names.MANIFEST_TOKEN} and "
             f"SHA-256 DataObjectReferences only, in PromptStamp's layout; found other content "
             f"({len(pairs)} references recognised)"
         )

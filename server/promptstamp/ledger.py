@@ -19,7 +19,6 @@ from typing import Any, BinaryIO, Literal
 from . import layout
 from .accounts import Accounts
 from .batcher import Batcher
-from .bundle import BatchEvidence, RecordEvidence, SessionEvidence
 from .canonical import JsonValue, canonicalize
 from .errors import (
     AlreadyExists,
@@ -31,6 +30,7 @@ from .errors import (
     TimestampError,
     VerificationError,
 )
+from .evidence import BatchEvidence, RecordEvidence, SessionEvidence
 from .keyring import Keyring
 from .model import Receipt, Record, utc_now
 from .sealer import BatchSealer, Outcome, Submission

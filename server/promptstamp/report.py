@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import canonical, signing, tokens
-from .bundle import SessionEvidence, asset_text
+from .bundle_names import asset_text
 from .errors import PromptStampError
+from .evidence import SessionEvidence
 from .model import Receipt, Record, parse_timestamp
 
 MAX_IMAGE_EMBED = 8 << 20

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bundle_sample import OpensslTsa, SampleSession, bundle_entries, png, rebuild_bundle, sample_session
-from promptstamp import bundle, canonical
+from promptstamp import bundle, bundle_names, canonical
 from promptstamp.model import Receipt
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("sh", "unzip", "sha256sum", "openssl")),
@@ -35,7 +35,7 @@ def run_sh(tmp_path: Path, data: bytes, root_pem: str, key_pem: str | None) -> t
     (tmp_path / "b.asice").write_bytes(data)
     (tmp_path / "root.pem").write_text(root_pem)
     script = tmp_path / "verify.sh"
-    script.write_bytes(bundle_entries(data).get("verify.sh") or bundle.asset_text("verify.sh").encode())
+    script.write_bytes(bundle_entries(data).get("verify.sh") or bundle_names.asset_text("verify.sh").encode())
     args = ["sh", str(script)]
     if key_pem is not None:
         (tmp_path / "key.pem").write_text(key_pem)

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from bundle_sample import OpensslTsa, SampleSession, bundle_entries, sample_session
-from promptstamp import bundle
+from promptstamp import bundle, bundle_names
 from promptstamp.bundle import SessionEvidence
 from promptstamp.bundle_reader import parse_manifest, parse_sums
 from promptstamp.cli_evidence import verify_command, write_bundle_file
@@ -37,7 +37,7 @@ def made(tsa: OpensslTsa) -> tuple[bytes, SampleSession]:
 def test_mimetype_is_first_stored_and_readable_at_offset_30(made: tuple[bytes, SampleSession]) -> None:
     data = made[0]
     assert data[30:38] == b"mimetype"
-    assert data[38:38 + len(bundle.MIMETYPE)] == bundle.MIMETYPE.encode()
+    assert data[38:38 + len(bundle_names.MIMETYPE)] == bundle_names.MIMETYPE.encode()
     first = zipfile.ZipFile(io.BytesIO(data)).infolist()[0]
     assert (first.filename, first.compress_type, first.extra, first.flag_bits & 0x08) == ("mimetype", 0, b"", 0)
 
@@ -51,7 +51,8 @@ def test_layout_follows_the_design(made: tuple[bytes, SampleSession]) -> None:
     for bid in session.evidence.batches:
         assert {f"batches/{bid}/batch.json", f"batches/{bid}/acme.tst", f"batches/{bid}/acme-chain.pem"} <= set(names)
     assert f"keys/{session.key.id}.pem" in names
-    assert names[-4:] == [bundle.SUMS, bundle.SUMS_TOKEN, bundle.MANIFEST, bundle.MANIFEST_TOKEN]
+    assert names[-4:] == [bundle_names.SUMS, bundle_names.SUMS_TOKEN,
+                          bundle_names.MANIFEST, bundle_names.MANIFEST_TOKEN]
 
 
 def test_records_are_the_exact_stored_bytes(made: tuple[bytes, SampleSession]) -> None:
@@ -64,19 +65,20 @@ def test_records_are_the_exact_stored_bytes(made: tuple[bytes, SampleSession]) -
 
 def test_sums_and_manifest_cover_what_the_design_says(made: tuple[bytes, SampleSession]) -> None:
     entries = bundle_entries(made[0])
-    sums = dict(parse_sums(entries[bundle.SUMS]))
-    manifest = dict(parse_manifest(entries[bundle.MANIFEST]))
+    sums = dict(parse_sums(entries[bundle_names.SUMS]))
+    manifest = dict(parse_manifest(entries[bundle_names.MANIFEST]))
     for name, content in entries.items():
         digest = hashlib.sha256(content).digest()
-        assert (sums.get(name) == digest) == bundle.in_sums(name), name
-        assert (manifest.get(name) == digest) == bundle.in_manifest(name), name
-    assert b'URI="META-INF/timestamp001.tst"' in entries[bundle.MANIFEST]
-    assert base64.b64encode(hashlib.sha256(entries[bundle.SUMS_TOKEN]).digest()) in entries[bundle.MANIFEST]
+        assert (sums.get(name) == digest) == bundle_names.in_sums(name), name
+        assert (manifest.get(name) == digest) == bundle_names.in_manifest(name), name
+    assert b'URI="META-INF/timestamp001.tst"' in entries[bundle_names.MANIFEST]
+    assert base64.b64encode(hashlib.sha256(entries[bundle_names.SUMS_TOKEN]).digest()) in entries[bundle_names.MANIFEST]
 
 
 def test_export_tokens_verify_with_openssl(made: tuple[bytes, SampleSession], tsa: OpensslTsa, tmp_path: Path) -> None:
     entries = bundle_entries(made[0])
-    for token, data in ((bundle.SUMS_TOKEN, bundle.SUMS), (bundle.MANIFEST_TOKEN, bundle.MANIFEST)):
+    for token, data in ((bundle_names.SUMS_TOKEN, bundle_names.SUMS),
+                        (bundle_names.MANIFEST_TOKEN, bundle_names.MANIFEST)):
         (tmp_path / "t.tst").write_bytes(entries[token])
         (tmp_path / "d").write_bytes(entries[data])
         done = subprocess.run(["openssl", "ts", "-verify", "-token_in", "-in", str(tmp_path / "t.tst"), "-data",
@@ -140,5 +142,5 @@ def test_export_file_then_cli_verify_exit_codes(made: tuple[bytes, SampleSession
 
 
 def test_bundle_filename_is_safe() -> None:
-    name = bundle.bundle_filename("chatgpt", "../../etc/passwd?x", "2026-11-28T12:00:00.123Z")
+    name = bundle_names.bundle_filename("chatgpt", "../../etc/passwd?x", "2026-11-28T12:00:00.123Z")
     assert name == "evidence-chatgpt-etc-passwd-x-20261128T120000Z.asice"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from promptstamp import tokens
-from promptstamp.bundle import asset_text
+from promptstamp.bundle_names import asset_text
 from promptstamp.verdict import Trust
 from promptstamp.verify import check_bundle
 

@@ -16,7 +16,7 @@ from bundle_sample import (
     rebuild_bundle,
     sample_session,
 )
-from promptstamp import bundle, canonical, signing, tokens
+from promptstamp import bundle, bundle_names, canonical, signing, tokens
 from promptstamp.errors import UntrustedAnchor, VerificationError
 from promptstamp.model import Receipt
 from promptstamp.verdict import Report, Trust
@@ -236,7 +236,8 @@ Tamper = Callable[[dict[str, bytes]], None]
 
 
 def test_removing_sums_or_manifest_fails(made: tuple[bytes, SampleSession], trust: Trust, tmp_path: Path) -> None:
-    for missing in (bundle.SUMS, bundle.SUMS_TOKEN, bundle.MANIFEST, bundle.MANIFEST_TOKEN, bundle.REPORT):
+    for missing in (bundle_names.SUMS, bundle_names.SUMS_TOKEN, bundle_names.MANIFEST, bundle_names.MANIFEST_TOKEN,
+                    bundle_names.REPORT):
         entries = bundle_entries(made[0])
         del entries[missing]
         report = check_bundle(rebuild_bundle(entries), trust)
@@ -246,13 +247,14 @@ def test_removing_sums_or_manifest_fails(made: tuple[bytes, SampleSession], trus
 
 def test_forked_workers_give_the_same_report(made: tuple[bytes, SampleSession], trust: Trust, tsa: OpensslTsa,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from promptstamp import verify
+    from promptstamp.verify import records as record_checks
+    from promptstamp.verify import trust as trust_checks
 
     entries = bundle_entries(made[0])
     del entries[f"records/{made[1].records[3].id}.json"]  # a failure too, so the order of checks matters
     data = _resealed(entries, tsa)
     single = check_bundle(data, trust)
-    monkeypatch.setattr(verify, "PARALLEL_MIN_RECORDS", 2)
-    monkeypatch.setattr(verify, "PARALLEL_MIN_TOKENS", 2)
+    monkeypatch.setattr(record_checks, "PARALLEL_MIN_RECORDS", 2)
+    monkeypatch.setattr(trust_checks, "PARALLEL_MIN_TOKENS", 2)
     forked = check_bundle(data, trust, workers=2)
     assert forked.checks == single.checks and forked.exit_code == single.exit_code == 1

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bundle_sample import OpensslTsa, bundle_entries, rebuild_bundle, sample_session
-from promptstamp import bundle, tokens
+from promptstamp import bundle, bundle_names, tokens
 from promptstamp.verdict import Report, Trust
 from promptstamp.verify import check_bundle, check_token
 from promptstamp.zipsafe import ZipLimits
@@ -53,7 +53,7 @@ def zip_of(entries: list[tuple[str, bytes]], *, stored_first: bool = True) -> by
     return out.getvalue()
 
 
-MIME = ("mimetype", bundle.MIMETYPE.encode())
+MIME = ("mimetype", bundle_names.MIMETYPE.encode())
 
 
 @pytest.mark.parametrize("data", [b"", b"hello", b"PK\x03\x04" + b"\x00" * 40, b"PK\x05\x06" + b"\x00" * 18,
@@ -197,8 +197,8 @@ def test_fuzz_file_contents(small: tuple[bytes, Trust], data: st.DataObject) -> 
 @given(data=st.data())
 def test_fuzz_bare_tokens(small: tuple[bytes, Trust], data: st.DataObject) -> None:
     entries = bundle_entries(small[0])
-    token = entries[bundle.SUMS_TOKEN]
-    digest = hashlib.sha256(entries[bundle.SUMS]).digest()
+    token = entries[bundle_names.SUMS_TOKEN]
+    digest = hashlib.sha256(entries[bundle_names.SUMS]).digest()
     mutated = bytearray(token)
     pos = data.draw(st.integers(0, len(mutated) - 1))
     mutated[pos] ^= data.draw(st.integers(1, 255))

@@ -15,7 +15,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
-from promptstamp import bundle, canonical, signing
+from promptstamp import bundle, bundle_names, canonical, signing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for the sample bundle builder
 from bundle_sample import OpensslTsa, bundle_entries, png, rebuild_bundle, sample_session  # noqa: E402
@@ -74,7 +74,7 @@ def main() -> None:
         bundle.write_bundle(pend.evidence, out, stamp=tsa.stamp)
         files["pending.asice"] = out.getvalue()
 
-        mime = ("mimetype", bundle.MIMETYPE.encode())
+        mime = ("mimetype", bundle_names.MIMETYPE.encode())
         files["zip-slip.asice"] = _zip([mime, ("../../evil.sh", b"#!/bin/sh\necho pwned\n")])
         files["zip-bomb.asice"] = _zip([mime, ("blobs/" + "0" * 64, b"\0" * (16 << 20))])
         files["wrong-mimetype.asice"] = _zip([("mimetype", b"application/zip"), ("README.txt", b"x")])

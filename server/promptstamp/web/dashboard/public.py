@@ -13,7 +13,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from ... import tokens
-from ...bundle import asset_text
+from ...bundle_names import asset_text
 from ...errors import NotFound, PromptStampError, TooLarge
 from ...verify import trust_from_pems, verify_input
 from ..context import services

@@ -1,0 +1,89 @@
+"""The bundle's file names and listing formats: one spelling for the writer, the reader and the verifier.
+
+DESIGN.md, "Formats" and "Evidence bundle"; docs/format.md states the same contract. The writer
+(``bundle``), the reader (``bundle_reader``) and the verifier import these; none imports another's
+internals.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable
+from importlib import resources
+from xml.sax.saxutils import quoteattr
+
+MIMETYPE = "application/vnd.etsi.asic-e+zip"
+TOKEN_MIMETYPE = "application/vnd.etsi.timestamp-token"
+MANIFEST = "META-INF/ASiCManifest001.xml"
+MANIFEST_TOKEN = "META-INF/timestamp001.tst"
+SUMS = "SHA256SUMS"
+SUMS_TOKEN = "SHA256SUMS.tst"
+README = "README.txt"
+REPORT = "report.html"
+VERIFY_SH = "verify.sh"
+ASIC_NS = "http://uri.etsi.org/02918/v1.2.1#"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+SHA256_URI = "http://www.w3.org/2001/04/xmlenc#sha256"
+
+ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+TSA_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+# Every file name a bundle may hold (the verifier rejects anything else: nothing rides along unchecked).
+NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("record", re.compile(r"^records/([0-7][0-9A-HJKMNP-TV-Z]{25})\.json$")),
+    ("receipt", re.compile(r"^receipts/([0-7][0-9A-HJKMNP-TV-Z]{25})\.json$")),
+    ("blob", re.compile(r"^blobs/([0-9a-f]{64})$")),
+    ("batch", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/batch\.json$")),
+    ("token", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/([a-z0-9][a-z0-9_-]{0,31})\.tst$")),
+    ("chain", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/([a-z0-9][a-z0-9_-]{0,31})-chain\.pem$")),
+    ("key", re.compile(r"^keys/([0-9a-f]{16})\.pem$")),
+)
+FIXED_NAMES = ("mimetype", README, REPORT, VERIFY_SH, SUMS, SUMS_TOKEN, MANIFEST, MANIFEST_TOKEN)
+
+
+def in_sums(name: str) -> bool:
+    """Whether ``SHA256SUMS`` lists this file: all but itself, its token, mimetype and META-INF/."""
+    return name not in ("mimetype", SUMS, SUMS_TOKEN) and not name.startswith("META-INF/")
+
+
+def in_manifest(name: str) -> bool:
+    """Whether the ASiC manifest lists this file: all but mimetype and META-INF/."""
+    return name != "mimetype" and not name.startswith("META-INF/")
+
+
+
+def bundle_filename(site: str, session_id: str, exported_at: str) -> str:
+    """A safe download name, e.g. ``evidence-chatgpt-abc123-20261128T120000Z.asice``."""
+    stem = re.sub(r"[^A-Za-z0-9_]+", "-", f"{site}-{session_id}")[:80].strip("-") or "session"
+    stamp = re.sub(r"[^0-9TZ]", "", exported_at.split(".")[0]) + "Z"
+    return f"evidence-{stem}-{stamp}.asice"
+
+
+def asset_text(name: str) -> str:
+    return resources.files("promptstamp").joinpath("bundle_assets").joinpath(name).read_text("utf-8")
+
+
+def manifest_xml(entries: Iterable[tuple[str, bytes]]) -> bytes:
+    """The ASiC-E manifest, one element per line so that ``grep``/``sed`` can read it too."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>',
+        f'<asic:ASiCManifest xmlns:asic="{ASIC_NS}" xmlns:ds="{DS_NS}">',
+        f'<asic:SigReference MimeType="{TOKEN_MIMETYPE}" URI="{MANIFEST_TOKEN}"/>',
+    ]
+    for name, digest in entries:
+        lines += [
+            f"<asic:DataObjectReference URI={quoteattr(name)}>",
+            f'<ds:DigestMethod Algorithm="{SHA256_URI}"/>',
+            f"<ds:DigestValue>{base64.b64encode(digest).decode('ascii')}</ds:DigestValue>",
+            "</asic:DataObjectReference>",
+        ]
+    lines.append("</asic:ASiCManifest>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def sums_text(entries: Iterable[tuple[str, bytes]]) -> bytes:
+    """``sha256sum`` output format (binary mode marker), one line per file."""
+    return "".join(f"{d.hex()} *{n}\n" for n, d in entries).encode("ascii")

@@ -1,0 +1,93 @@
+"""Offline verification of evidence bundles and of bare RFC 3161 tokens. No I/O beyond the input given.
+
+Bundle checks run in this fixed order; each is recorded with its outcome and an expected-vs-found
+reason, and a failure in one never stops the others (the person verifying sees everything wrong):
+
+ 1. container   a safe ZIP (limits, names), ``mimetype`` first and stored, only known file names
+ 2. manifest    ``META-INF/ASiCManifest001.xml`` lists every file outside META-INF/ with its SHA-256,
+                and ``META-INF/timestamp001.tst`` is a valid RFC 3161 token over the manifest bytes
+ 3. sums        ``SHA256SUMS`` lists every file it must, each digest matches; ``SHA256SUMS.tst`` over it
+ 4. keys        each ``keys/<id>.pem`` is an Ed25519 key with that id; trusted only if the verifier said so
+ 5. batches     ``batch.json`` is canonical and names its root; every token verifies over the root
+                (tokens.verify_token: signature, ESS, EKU, chain to a *given* root at genTime)
+ 6. records     per record: canonical bytes and schema, digest, attachments, receipt (canonical, names the
+                record, signed by a bundle key), Merkle inclusion proof to the batch root, time-stamped,
+                receipt time not after the TSA time
+ 7. chain       per device: seq 1, 2, 3... with every ``prev`` the digest of the step before; gaps,
+                duplicates and reordering are named
+ 8. coverage    no receipt, blob or batch that no record explains
+
+Trust is passed in (``Trust``): TSA roots and service keys. Certificates and keys inside the bundle
+are used to build chains and check signatures, never as anchors.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO
+
+from ..bundle_reader import read_bundle
+from ..errors import InvalidInput
+from ..token_report import check_token
+from ..verdict import Report, Run, Trust
+from ..zipsafe import DEFAULT_LIMITS, ContainerError, ZipLimits
+from .chain import check_chain
+from .container import check_container, check_manifest, check_sums
+from .context import Ctx
+from .coverage import check_coverage
+from .records import check_records
+from .trust import check_batches, check_keys, trust_from_pems
+
+__all__ = ["Trust", "Report", "check_bundle", "check_token", "verify_bundle", "verify_input",
+           "trust_from_pems"]
+
+
+def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = DEFAULT_LIMITS,
+                 workers: int = 1) -> Report:
+    """Run every check on a bundle; never raises for bad evidence (the report says it), only records it.
+
+    ``workers`` > 1 spreads the per-record checks of big bundles over forked processes (the CLI does;
+    a web worker should not fork).
+    """
+    run = Run()
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        files = read_bundle(stream, limits)
+    except ContainerError as e:
+        run.add("container", "container", "readable ASiC-E container", "fail", e.detail)
+        return run.report("bundle")
+    ctx = Ctx(files, trust, run)
+    check_container(ctx)
+    check_manifest(ctx)
+    check_sums(ctx)
+    check_keys(ctx)
+    check_batches(ctx, workers)
+    facts = check_records(ctx, workers)
+    check_chain(ctx)
+    check_coverage(ctx)
+    return run.report("bundle", ctx.rests_on, facts)
+
+
+def verify_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = DEFAULT_LIMITS) -> Report:
+    """Like ``check_bundle`` but raises VerificationError or UntrustedAnchor unless fully valid."""
+    report = check_bundle(source, trust, limits=limits)
+    report.raise_for_status()
+    return report
+
+
+def verify_input(data: bytes, trust: Trust, *, stamped: bytes | None = None, digest_hex: str | None = None,
+                 extra_certs: tuple[bytes, ...] = (), workers: int = 1) -> Report:
+    """A bundle (a ZIP) or a bare token/response (anything else): the one engine for every front end."""
+    if data[:2] == b"PK":
+        if stamped is not None or digest_hex is not None:
+            raise InvalidInput("data or digest are for a bare .tsr/.tst; a bundle carries its own data")
+        return check_bundle(data, trust, workers=workers)
+    if (stamped is None) == (digest_hex is None):
+        raise InvalidInput("a bare time-stamp token needs exactly one of the stamped data or its hex digest")
+    digest = None
+    if digest_hex is not None:
+        try:
+            digest = bytes.fromhex(digest_hex.strip())
+        except ValueError as e:
+            raise InvalidInput(f"digest: expected hex, found {digest_hex[:80]!r}") from e
+    return check_token(data, trust, data=stamped, digest=digest, extra_certs=extra_certs)

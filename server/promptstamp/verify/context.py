@@ -1,0 +1,74 @@
+"""What the bundle checks share: the files, the trust given, the run of checks and what they found."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .. import canonical, signing
+from ..bundle_reader import BundleFiles
+from ..errors import CanonicalizationError, PromptStampError, UntrustedAnchor, VerificationError
+from ..verdict import Outcome, Run, Trust
+
+# How much later than the TSA time a receipt's received_at may be: clocks of the service and the TSA differ.
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+@dataclass
+class BatchState:
+    root: bytes | None = None
+    size: int = 0
+    state: str = "unstamped"  # 'stamped' | 'untrusted' | 'unstamped'
+    times: list[tuple[str, datetime]] = field(default_factory=list)  # (tsa, genTime) of tokens that hold
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What the chain check and the facts need of a record (small, so workers can send it back)."""
+
+    id: str
+    seq: int
+    prev: str | None
+    digest: str
+    device: str | None
+    site: str
+    session_id: str
+    captured_at: str
+
+
+@dataclass
+class Ctx:
+    files: BundleFiles
+    trust: Trust
+    run: Run
+    rests_on: list[str] = field(default_factory=list)
+    keys: dict[str, signing.PublicKey] = field(default_factory=dict)
+    batches: dict[str, BatchState] = field(default_factory=dict)
+    records: dict[str, Step] = field(default_factory=dict)
+    used_blobs: set[str] = field(default_factory=set)
+    used_batches: set[str] = field(default_factory=set)
+    used_keys: set[str] = field(default_factory=set)
+    chain_certs: list[bytes] | None = None
+
+    def check(self, step: str, subject: str, name: str, fn: Callable[[], str]) -> Outcome:
+        try:
+            detail = fn()
+        except UntrustedAnchor as e:
+            return self.run.add(step, subject, name, "untrusted", e.detail)
+        except PromptStampError as e:
+            return self.run.add(step, subject, name, "fail", e.detail)
+        return self.run.add(step, subject, name, "ok", detail)
+
+
+def fail(detail: str) -> VerificationError:
+    return VerificationError(detail)
+
+
+def canonical_json(files: BundleFiles, name: str) -> canonical.JsonValue:
+    """Parse strictly and require the exact RFC 8785 bytes: what was signed is what is shown."""
+    data = files.data[name]
+    value = canonical.parse_json(data)
+    if canonical.canonicalize(value) != data:
+        raise CanonicalizationError(f"{name}: expected RFC 8785 canonical JSON bytes, found another serialization")
+    return value

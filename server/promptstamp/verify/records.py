@@ -1,0 +1,204 @@
+"""Check 6, per record: canonical bytes, digest, attachments, receipt signature, inclusion, time-stamp."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from .. import canonical, merkle, signing
+from ..errors import CanonicalizationError, UntrustedAnchor
+from ..forkmap import chunks, forkmap
+from ..model import TIMESTAMP_RE, Receipt, Record, parse_timestamp
+from ..verdict import Check, Outcome, Run, iso_utc
+from .context import CLOCK_SKEW, Ctx, Step, fail
+
+# Below this many records forking costs more than it saves.
+PARALLEL_MIN_RECORDS = 2000
+
+
+_Chunk = tuple[list[Check], dict[str, Step], set[str], set[str], set[str], list[str], list[datetime]]
+
+
+def _record_range(ctx: Ctx, names: list[str]) -> _Chunk:
+    sub = Ctx(ctx.files, ctx.trust, Run(), keys=ctx.keys, batches=ctx.batches)
+    times: list[datetime] = []
+    for name in names:
+        rec = _record(sub, name, name[8:-5])
+        if rec is None:
+            continue
+        _attachments(sub, rec)
+        receipt = _receipt(sub, rec)
+        if receipt is None:
+            continue
+        t = _inclusion(sub, rec, receipt)
+        if t is not None:
+            times.append(t)
+    return sub.run.checks, sub.records, sub.used_blobs, sub.used_batches, sub.used_keys, sub.rests_on, times
+
+
+def _record_chunks(ctx: Ctx, names: list[str], workers: int) -> list[_Chunk]:
+    """Per-record checks, in record order; split over forked processes for big bundles (CLI, bench)."""
+    if workers <= 1 or len(names) < PARALLEL_MIN_RECORDS:
+        return [_record_range(ctx, names)]
+    return forkmap(_record_range, ctx, chunks(names, workers), workers)
+
+
+def check_records(ctx: Ctx, workers: int = 1) -> dict[str, object]:
+    names = sorted(e.name for e in ctx.files.of_kind("record"))
+    sessions: dict[tuple[str, str], int] = defaultdict(int)
+    stamped_times: list[datetime] = []
+    for checks, records, blobs, batches, keys, rests, times in _record_chunks(ctx, names, workers):
+        ctx.run.checks += checks
+        ctx.records.update(records)
+        ctx.used_blobs |= blobs
+        ctx.used_batches |= batches
+        ctx.used_keys |= keys
+        ctx.rests_on += rests
+        stamped_times += times
+    for rec in ctx.records.values():
+        sessions[(rec.site, rec.session_id)] += 1
+    facts: dict[str, object] = {"records": len(ctx.records)}
+    if sessions:
+        (site, sid), _ = max(sessions.items(), key=lambda kv: kv[1])
+        facts["session"] = f"{site}/{sid}"
+        for (s, i), n in sessions.items():
+            if (s, i) != (site, sid):
+                ctx.run.add("records", f"{s}/{i}", "one session", "fail",
+                            f"expected every record in session {site}/{sid}, found {n} record(s) of {s}/{i}")
+    if ctx.records:
+        caps = sorted(r.captured_at for r in ctx.records.values())
+        facts["captured"] = f"{caps[0]} .. {caps[-1]}"
+    if stamped_times:
+        facts["time-stamped"] = f"{iso_utc(min(stamped_times))} .. {iso_utc(max(stamped_times))}"
+    return facts
+
+
+def _record(ctx: Ctx, name: str, rid: str) -> Record | None:
+    out: list[Record] = []
+
+    def one() -> str:
+        try:
+            rec = Record.from_canonical(ctx.files.data[name])
+        except CanonicalizationError as e:
+            raise CanonicalizationError(f"{name}: {e.detail}") from e
+        if rec.id != rid:
+            raise fail(f"expected record {rid} (file name), found record {rec.id}: records swapped or renamed")
+        out.append(rec)
+        return f"seq {rec.seq}, {rec.type}, digest {rec.digest}"
+
+    if ctx.check("records", name, "record", one) != "ok":
+        return None
+    r = out[0]
+    ctx.records[rid] = Step(r.id, r.seq, r.prev, r.digest, r.device, r.site, r.session_id, r.captured_at)
+    return r
+
+
+def _attachments(ctx: Ctx, rec: Record) -> None:
+    for i, att in enumerate(rec.attachments):
+        hexd = att.digest[7:]
+        name = f"blobs/{hexd}"
+        ctx.used_blobs.add(name)
+
+        def one(name: str = name, hexd: str = hexd, size: int = att.bytes) -> str:
+            if name not in ctx.files.digests:
+                raise fail(f"expected {name} (attachment sha256:{hexd}), found missing")
+            found = ctx.files.digests[name].hex()
+            if found != hexd:
+                raise fail(f"expected bytes with SHA-256 {hexd} (the record's attachment), found {found}")
+            actual = ctx.files.sizes.get(name)
+            if actual != size:
+                raise fail(f"expected {size} bytes (the record says), found {actual}")
+            return f"{size} bytes match the record's digest"
+
+        ctx.check("records", f"records/{rec.id}.json", f"attachment {i} ({att.role}, {att.media_type})", one)
+
+
+def _receipt(ctx: Ctx, rec: Record) -> Receipt | None:
+    name = f"receipts/{rec.id}.json"
+    out: list[Receipt] = []
+
+    def one() -> str:
+        if name not in ctx.files.data:
+            raise fail("expected a receipt for every record, found missing")
+        data = ctx.files.data[name]
+        receipt = Receipt.from_json(canonical.parse_json(data))
+        if receipt.record != rec.digest or receipt.record_id != rec.id:
+            raise fail(f"expected record {rec.id} with digest {rec.digest}, found the receipt names "
+                        f"{receipt.record_id} with digest {receipt.record}")
+        key = ctx.keys.get(receipt.key)
+        if key is None:
+            raise fail(f"expected keys/{receipt.key}.pem (a readable Ed25519 key), found no such key in the bundle")
+        ctx.used_keys.add(receipt.key)
+        key.verify(_signed_part(data, receipt.sig), signing.unb64(receipt.sig, "receipt.sig"))
+        out.append(receipt)
+        if not ctx.trust.trusts_key(key.raw):
+            raise UntrustedAnchor(f"signature valid, by service key {receipt.key}, which you did not trust")
+        return f"signed by service key {receipt.key}"
+
+    if ctx.check("records", name, "receipt signature", one) == "fail":
+        return None
+    return out[0] if out else None
+
+
+def _signed_part(data: bytes, sig: str) -> bytes:
+    """The bytes the service signed: the receipt file without its ``"sig"`` member (DESIGN.md, "Receipt").
+
+    Cheaper than re-serializing, and exact: a valid signature over these bytes proves the file is the
+    RFC 8785 form of what was signed; any other serialization fails the signature.
+    """
+    member = b',"sig":"' + sig.encode("ascii", "replace") + b'"'
+    if data.count(member) != 1:
+        raise fail('expected exactly one "sig" member in the receipt, found another form')
+    return data.replace(member, b"", 1)
+
+
+def _utc(value: str, what: str) -> datetime:
+    if not TIMESTAMP_RE.match(value):
+        parse_timestamp(value, what)  # raises with the model's wording
+    return datetime.fromisoformat(value[:-1] + "+00:00")
+
+
+def _inclusion(ctx: Ctx, rec: Record, receipt: Receipt) -> datetime | None:
+    ref = receipt.batch
+    ctx.used_batches.add(ref.id)
+    state = ctx.batches.get(ref.id)
+    subject = f"receipts/{rec.id}.json"
+
+    def proof() -> str:
+        if state is None or state.root is None:
+            raise fail(f"expected batches/{ref.id}/batch.json with a readable root, found none")
+        if canonical.digest_bytes(ref.root) != state.root or ref.size != state.size:
+            raise fail(f"expected root sha256:{state.root.hex()} and size {state.size} (batch.json), "
+                        f"found {ref.root} and size {ref.size} in the receipt")
+        merkle.verify_inclusion(rec.digest_raw, ref.index, ref.size, [bytes.fromhex(p) for p in ref.proof],
+                                state.root)
+        return f"leaf {ref.index} of {ref.size} leads to the batch root"
+
+    if ctx.check("records", subject, "Merkle inclusion proof", proof) != "ok" or state is None:
+        return None
+    outcome: Outcome = {"stamped": "ok", "untrusted": "untrusted"}.get(state.state, "fail")  # type: ignore[assignment]
+    if outcome == "fail":
+        why = ("the batch has no token yet (pending): not time-stamped" if state.state == "unstamped"
+               else "a token of the batch failed verification")
+        ctx.run.add("records", subject, "time-stamped", "fail", why)
+        return None
+    first = min(state.times, key=lambda t: t[1]) if state.times else None
+    detail = (f"by {first[0]} at {iso_utc(first[1])}" if first
+              else "only by TSA roots you did not give")
+    ctx.run.add("records", subject, "time-stamped", outcome, detail)
+    if first is None:
+        return None
+
+    def times() -> str:
+        received = _utc(receipt.received_at, "receipt.received_at")
+        if received > first[1] + CLOCK_SKEW:
+            raise fail(f"expected received_at no later than the TSA time {iso_utc(first[1])}, found "
+                        f"{receipt.received_at}")
+        return f"captured {rec.captured_at}, received {receipt.received_at}, time-stamped {iso_utc(first[1])}"
+
+    ctx.check("records", subject, "times in order", times)
+    if _utc(rec.captured_at, "record.captured_at") > first[1] + CLOCK_SKEW:
+        ctx.run.add("records", f"records/{rec.id}.json", "capture time", "note",
+                    f"the device clock said {rec.captured_at}, after the TSA time {iso_utc(first[1])}")
+    return first[1]
+
