@@ -6,7 +6,9 @@
 import { readFileSync } from "node:fs";
 import { parseHTML } from "linkedom";
 import { adapterForHost } from "../src/adapters/registry.ts";
-import { adapterTag, type DomHealth, type Exchange, type Observation, type PageState } from "../src/adapters/types.ts";
+import {
+  adapterTag, type DomHealth, type Exchange, type Observation, type PageState, type SiteIdentity,
+} from "../src/adapters/types.ts";
 import { seal, type ChainHead } from "../src/core/chain.ts";
 import { digestBytes } from "../src/core/digest.ts";
 import type { Attachment, ImageRef, StampRecord } from "../src/core/record.ts";
@@ -72,10 +74,12 @@ export async function runFixture(name: string, upTo?: number): Promise<Outcome> 
       source_url: u.origin + u.pathname };
   };
   const state: PageState = new Map();
+  let identity: SiteIdentity | undefined;
+  const ids = () => ctx.ulids.next(clock);
   const handle = async (observations: Observation[], depth: number): Promise<void> => {
     for (const o of observations) {
       if (o.kind === "drift") drift.push(o.reason);
-      else if (o.kind === "identity") continue;
+      else if (o.kind === "identity") identity = o.identity;
       else if (o.kind === "reconcile") {
         const method = o.method ?? "GET";
         const c = fx.responses?.[method === "GET" ? o.url : `${method} ${o.url}`];
@@ -85,7 +89,8 @@ export async function runFixture(name: string, upTo?: number): Promise<Outcome> 
         }
       } else {
         const key = o.snapshot.sessionId;
-        const { drafts, memory } = diffSnapshot(adapter.id, adapterTag(adapter), o.snapshot, memories.get(key) ?? emptyMemory());
+        const { drafts, memory } = diffSnapshot(adapter.id, adapterTag(adapter), o.snapshot, memories.get(key) ?? emptyMemory(),
+          { identity, ids });
         memories.set(key, memory);
         for (const d of drafts) {
           const attachments = await Promise.all((d.images ?? []).map(fetchImage));

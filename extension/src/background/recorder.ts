@@ -3,7 +3,7 @@
  * (seq, prev, device signature) and writes record, chain head and memory in one transaction.
  * One lock per session keeps the chain linear when snapshots arrive together.
  */
-import { adapterTag, type Snapshot } from "../adapters/types.ts";
+import { adapterTag, type SiteIdentity, type Snapshot } from "../adapters/types.ts";
 import { seal, type SealContext } from "../core/chain.ts";
 import { digestBytes } from "../core/digest.ts";
 import type { OutputChoice } from "../core/messages.ts";
@@ -127,13 +127,16 @@ async function sealAndStore(session: SessionItem, draft: Draft, attachments: Att
 }
 
 /** Record what a snapshot of a site's conversation adds to what this device already recorded. */
-export function recordSnapshot(site: string, snap: Snapshot, headers: { [name: string]: string }, pageOrigin: string): Promise<number> {
+export function recordSnapshot(
+  site: string, snap: Snapshot, headers: { [name: string]: string }, pageOrigin: string, identity?: SiteIdentity,
+): Promise<number> {
   const adapter = adapterForSite(site);
   if (!adapter) return Promise.resolve(0);
   const key = sessionKey(site, snap.sessionId);
   return withLock(key, async () => {
     const session = (await get<SessionItem>("sessions", key)) ?? blankSession(site, snap.sessionId);
-    const { drafts, memory } = diffSnapshot(site, adapterTag(adapter), snap, session.memory);
+    const { drafts, memory } = diffSnapshot(site, adapterTag(adapter), snap, session.memory,
+      { identity, ids: () => ulids.next(Date.now()) });
     if (!drafts.length) {
       if (snap.title && snap.title !== session.title && session.head.seq > 0) {
         await put("sessions", { ...session, title: snap.title });

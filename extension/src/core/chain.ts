@@ -34,7 +34,7 @@ export async function seal(draft: Draft, attachments: Attachment[], head: ChainH
   const all = [...(draft.attachments ?? []), ...attachments];
   const record: StampRecord = compact({
     v: 1,
-    id: ctx.ulids.next(ms),
+    id: draft.id ?? ctx.ulids.next(ms),
     type: draft.type,
     session: draft.session,
     seq: head.seq + 1,

@@ -11,7 +11,9 @@ export type SiteId = (typeof SITES)[number];
 export const WEB_SITE = "web";
 
 export type RecordType =
-  | "prompt" | "output" | "edit" | "regenerate" | "parameters" | "selection" | "note" | "import";
+  | "prompt" | "output" | "edit" | "regenerate" | "parameters" | "selection" | "note" | "import"
+  // Second release (DESIGN.md): the site account that performed the session; a capture that failed.
+  | "identity" | "drift";
 export type Actor = "user" | "ai";
 
 export interface Attachment {
@@ -66,6 +68,8 @@ export interface ImageRef {
 
 /** A record before the chain fields (id, seq, prev, captured_at, client) are filled in. */
 export interface Draft {
+  /** The record id, when it was chosen before sealing (so that later steps can name the record). */
+  id?: string;
   type: RecordType;
   actor: Actor;
   session: SessionRef;
