@@ -72,6 +72,9 @@ class Metrics:
                                     registry=r)
         self.tsa_latency = Histogram("promptstamp_tsa_request_duration_seconds", "RFC 3161 request latency",
                                      ["tsa"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.drift_records = Counter("promptstamp_drift_records",
+                                     "Drift records (capture gaps the extension evidenced) sealed, by site and adapter",
+                                     ["site", "adapter"], registry=r)
         # livesum: the total over running workers; a dead worker's batches are recovered by the others.
         self.pending_batches = Gauge("promptstamp_pending_batches", "Batches waiting for any TSA to answer",
                                      registry=r, multiprocess_mode="livesum")
@@ -95,6 +98,9 @@ class Metrics:
     def batch_sealed(self, size: int) -> None:
         self.batch_size.observe(size)
         self.records_sealed.inc(size)
+
+    def drift_sealed(self, site: str, adapter: str) -> None:
+        self.drift_records.labels(site, adapter).inc()
 
     def pending_changed(self, batches: int, records: int) -> None:
         """Deltas, not totals: several sealers may share a process (tests) and each adds its own."""

@@ -18,7 +18,9 @@ from typing import Any
 from .canonical import DIGEST_RE, JsonValue, canonicalize, digest_bytes, parse_canonical, sha256_digest
 from .errors import InvalidInput
 
-RECORD_TYPES = ("prompt", "output", "edit", "regenerate", "parameters", "selection", "note", "import")
+# identity, drift and refs.supersedes: DESIGN.md, "Format additions for the second release".
+RECORD_TYPES = ("prompt", "output", "edit", "regenerate", "parameters", "selection", "note", "import", "identity",
+                "drift")
 ACTORS = ("user", "ai")
 ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 SITE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -99,6 +101,41 @@ def check_digest(value: Any, path: str) -> str:
     if not isinstance(value, str) or not DIGEST_RE.match(value):
         raise _fail(path, "a digest 'sha256:<64 lowercase hex>'", value)
     return value
+
+
+def _check_additions(obj: Mapping[str, Any], rtype: str, record_id: str) -> None:
+    """The second release's fields: what an identity and a drift record must name, and what a
+    superseding record may point at (an earlier record, never itself)."""
+    refs = obj.get("refs", {})
+    if "supersedes" in refs:
+        target = refs["supersedes"]
+        if not ULID_RE.match(target):
+            raise _fail("record.refs.supersedes", "the id (ULID) of the record this one supersedes", target)
+        if target == record_id:
+            raise InvalidInput("record.refs.supersedes: a record cannot supersede itself", code="invalid_record")
+    required = {"identity": ("site_user_id", "the site's user id"),
+                "drift": ("code", "the drift code, e.g. no-answer")}.get(rtype)
+    if required is None:
+        return
+    key, meaning = required
+    params = obj.get("params")
+    if not isinstance(params, dict) or key not in params:
+        raise InvalidInput(f"record.params.{key}: {rtype} records must name {meaning}", code="invalid_record")
+    _string(params[key], f"record.params.{key}", max_len=256)
+
+
+_ADAPTER_LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}@[0-9]{1,6}$")
+
+
+def drift_adapter_label(record: Record) -> str:
+    """The adapter a drift record blames (params.adapter, else client.adapter), as a metric label:
+    anything not shaped like ``site@version`` is "other", so clients cannot mint unbounded labels."""
+    params = record.value.get("params")
+    client = record.value.get("client")
+    named = params.get("adapter") if isinstance(params, dict) else None
+    if not isinstance(named, str) and isinstance(client, dict):
+        named = client.get("adapter")
+    return named if isinstance(named, str) and _ADAPTER_LABEL_RE.match(named) else "other"
 
 
 @dataclass(frozen=True)
@@ -202,6 +239,7 @@ class Record:
             _no_nulls(refs, "record.refs")
             for k, v in refs.items():
                 _string(v, f"record.refs.{k}", max_len=1024)
+        _check_additions(obj, rtype, record_id)
         attachments: tuple[Attachment, ...] = ()
         if "attachments" in obj:
             items = obj["attachments"]

@@ -30,7 +30,7 @@ from .errors import Conflict, ObjectMissing, TimestampError
 from .keyring import Keyring
 from .merkle import MerkleTree
 from .metrics import process_metrics
-from .model import BatchRef, Receipt, Record, new_ulid, ulid_time_ms, utc_now
+from .model import BatchRef, Receipt, Record, drift_adapter_label, new_ulid, ulid_time_ms, utc_now
 from .signing import b64, der_to_pem
 from .storage import ObjectStore
 from .timestamping import StampedToken, TsaClient
@@ -132,6 +132,9 @@ class BatchSealer:
         self._store.put_many([(layout.journal(batch_id), canonicalize(journal)),
                               (layout.batch_json(batch_id), canonicalize(batch_doc))])
         self._metrics.batch_sealed(tree.size)
+        for p in members:
+            if p.item.record.type == "drift":
+                self._metrics.drift_sealed(p.item.record.site, drift_adapter_label(p.item.record))
         stamping = self._pool.submit(self._request_tokens, tree.root)
         outcomes = self._store_entries(batch_id, [(p.item.account, p.item.record, r)
                                                   for p, r in zip(members, receipts, strict=True)])

@@ -46,7 +46,10 @@ def test_metrics_sum_over_workers_and_logs_carry_request_ids(tmp_path: Path, dev
     with running_instance("ops", env, tmp_path, extra_args=("--gunicorn-config", str(GUNICORN_CONF))) as inst:
         def post(i: int) -> tuple[int, str]:
             conn = inst.connection()  # a new connection each time, so both workers take some
-            body = json.dumps(Chain().next(text=f"post {i}"))
+            # Every third post is a drift record (a capture gap the extension evidenced), counted per adapter.
+            record = Chain().next(text=f"post {i}") if i % 3 else Chain().next(
+                "drift", text=f"gap {i}", params={"code": "no-answer", "adapter": "chatgpt@2"})
+            body = json.dumps(record)
             conn.request("POST", "/v1/records", body=body, headers={
                 "Authorization": f"Bearer {token}", "Content-Type": "application/json", "X-Request-Id": f"req-{i}"})
             response = conn.getresponse()
@@ -67,6 +70,8 @@ def test_metrics_sum_over_workers_and_logs_carry_request_ids(tmp_path: Path, dev
             assert sample_value(text, "promptstamp_http_request_duration_seconds_count",
                                 {"endpoint": "/v1/records"}) == POSTS
             assert sample_value(text, "promptstamp_records_sealed_total") == POSTS
+            assert sample_value(text, "promptstamp_drift_records_total",
+                                {"site": "chatgpt", "adapter": "chatgpt@2"}) == POSTS // 3
             batches = sample_value(text, "promptstamp_batch_size_records_count")
             assert 1 <= batches <= POSTS
             assert sample_value(text, "promptstamp_batch_size_records_sum") == POSTS

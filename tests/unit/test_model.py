@@ -5,7 +5,15 @@ import pytest
 
 from promptstamp.canonical import canonicalize, digest_of
 from promptstamp.errors import InvalidInput
-from promptstamp.model import BatchRef, Receipt, Record, format_timestamp, new_ulid, parse_timestamp
+from promptstamp.model import (
+    BatchRef,
+    Receipt,
+    Record,
+    drift_adapter_label,
+    format_timestamp,
+    new_ulid,
+    parse_timestamp,
+)
 
 BASE: dict[str, Any] = {
     "v": 1, "id": "01JDQ3Z6W8X9Y0A1B2C3D4E5F6", "type": "prompt",
@@ -98,3 +106,38 @@ def test_receipt_round_trips_and_signs_without_sig() -> None:
     again = Receipt.from_json(receipt.to_json())
     assert again == receipt
     assert b'"sig"' not in receipt.signed_bytes()
+
+
+def test_identity_and_drift_records_are_accepted_with_what_they_must_name() -> None:
+    identity = Record.from_json(record(type="identity", text=...,
+                                       params={"site_user_id": "user-1", "source": "GET /me"}))
+    drift = Record.from_json(record(type="drift", params={"code": "no-answer", "adapter": "chatgpt@2"}))
+    assert (identity.type, drift.type) == ("identity", "drift")
+
+
+@pytest.mark.parametrize(("rtype", "params", "message"), [
+    ("identity", {"name": "Ada"}, "record.params.site_user_id: identity records must name the site's user id"),
+    ("drift", None, "record.params.code: drift records must name the drift code"),
+    ("drift", {"code": 7}, "record.params.code: expected a string, found 7"),
+])
+def test_identity_and_drift_records_without_their_facts_are_rejected(
+    rtype: str, params: dict[str, Any] | None, message: str,
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        Record.from_json(record(type=rtype, params=... if params is None else params))
+
+
+def test_a_superseding_record_names_an_earlier_record_by_id() -> None:
+    later = Record.from_json(record(refs={"message_id": "m1", "supersedes": "01JDQ3Z6W8X9Y0A1B2C3D4E5F5"}))
+    assert later.value["refs"]["supersedes"] == "01JDQ3Z6W8X9Y0A1B2C3D4E5F5"
+    with pytest.raises(InvalidInput, match="record.refs.supersedes: expected the id"):
+        Record.from_json(record(refs={"supersedes": "m0"}))
+    with pytest.raises(InvalidInput, match="cannot supersede itself"):
+        Record.from_json(record(refs={"supersedes": BASE["id"]}))
+
+
+def test_drift_metric_label_is_the_named_adapter_or_other() -> None:
+    named = Record.from_json(record(type="drift", params={"code": "no-parse", "adapter": "claude@3"}))
+    from_client = Record.from_json(record(type="drift", params={"code": "dom"}))
+    odd = Record.from_json(record(type="drift", params={"code": "dom", "adapter": "x" * 300}))
+    assert [drift_adapter_label(r) for r in (named, from_client, odd)] == ["claude@3", "chatgpt@1", "other"]

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from ..model import RECORD_TYPES
+
 bp = Blueprint("openapi", __name__)
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -44,8 +46,10 @@ SPEC: dict[str, Any] = {
                 "properties": {
                     "v": {"type": "integer", "enum": [1]},
                     "id": {"type": "string", "pattern": "^[0-7][0-9A-HJKMNP-TV-Z]{25}$"},
-                    "type": {"type": "string", "enum": ["prompt", "output", "edit", "regenerate", "parameters",
-                                                         "selection", "note", "import"]},
+                    "type": {"type": "string", "enum": list(RECORD_TYPES),
+                             "description": "identity: the AI site's account (params.site_user_id, name, "
+                                            "email, source); drift: a capture that failed, an evidenced "
+                                            "gap (params.code, params.adapter)"},
                     "session": {"type": "object", "required": ["site", "id"],
                                 "properties": {"site": {"type": "string"}, "id": {"type": "string"},
                                                "url": {"type": "string"}, "title": {"type": "string"}}},
@@ -55,7 +59,9 @@ SPEC: dict[str, Any] = {
                     "actor": {"type": "string", "enum": ["user", "ai"]},
                     "text": {"type": "string"},
                     "params": {"type": "object"},
-                    "refs": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "refs": {"type": "object", "additionalProperties": {"type": "string"},
+                             "description": "site ids; supersedes: the id of an earlier record of the same "
+                                            "message that this fuller sighting supersedes"},
                     "attachments": {"type": "array", "items": {
                         "type": "object", "required": ["digest", "media_type", "bytes", "role"],
                         "properties": {"digest": {"type": "string"}, "media_type": {"type": "string"},
