@@ -1,0 +1,93 @@
+"""Gemini end to end: the built extension captures a session on the Gemini stand-in, which speaks the
+live StreamGenerate wire format (sites_gemini.py), and a real service stamps it."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import requests
+
+from .conftest import Browser, Stamp
+from .sites import PNG
+from .sites_gemini import GEMINI_IMAGE_HOST, GEMINI_MODEL_HEADER
+from .test_capture_session import assert_unbroken_chain, counts, pair, recorded, wait_for
+
+
+def _records(stamp: Stamp, session_id: str) -> list[dict[str, Any]]:
+    res = requests.get(f"{stamp.url}/v1/sessions/gemini/{session_id}",
+                       headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
+    if res.status_code == 404:
+        return []
+    res.raise_for_status()
+    return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
+
+
+def _steps(records: list[dict[str, Any]]) -> list[str]:
+    # A parameters step records the model header once the page's request headers reach the adapter;
+    # the user's steps and the outputs are checked exactly either way, the parameters step below.
+    return [r["record"]["type"] for r in records if r["record"]["type"] != "parameters"]
+
+
+def test_gemini_session_streamed_follow_up_redo_and_image_arrive_as_a_signed_chain(
+        browser: Browser, stamp: Stamp) -> None:
+    device = pair(browser, stamp)
+    page = browser.context.new_page()
+    page.goto("https://gemini.google.com/app")
+    tab = browser.tab_id("https://gemini.google.com/*")
+    popup = browser.ext_page(f"popup.html?tab={tab}")
+    session: list[str] = []
+
+    def step(action: str, expected: list[str]) -> None:
+        page.evaluate(action)
+        if not session:
+            session.append(page.url.rsplit("/", 1)[1])
+        wait_for(f"{expected} after {action}", lambda: _steps(_records(stamp, session[0])) == expected)
+
+    step("send('Write a haiku about fog on a pier')", ["prompt", "output"])
+    step("send('Give it a title')", ["prompt", "output"] * 2)
+    step("regenerate()", ["prompt", "output"] * 2 + ["regenerate", "output"])
+    step("send('Paint a picture of a quiet harbour at night')", ["prompt", "output"] * 2 + ["regenerate", "output",
+                                                                                         "prompt", "output"])
+    # Reloading the chat makes the page read the saved conversation (batchexecute hNvQHb): the same
+    # turns, already recorded, add nothing.
+    with page.expect_response(lambda r: "rpcids=hNvQHb" in r.url):
+        page.reload()
+    time.sleep(2)
+    wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
+    records = _records(stamp, session[0])
+    assert recorded(popup) == len(records)
+    assert "needs an update" not in (popup.text_content("[data-testid=health]") or ""), "the saved chat parsed"
+    assert _steps(records) == ["prompt", "output"] * 2 + ["regenerate", "output", "prompt", "output"]
+    assert_unbroken_chain(records)
+    for item in records:
+        assert item["record"]["client"]["adapter"] == "gemini@2"
+        assert item["receipt"]["device_key"] == device, "the server verified the device signature"
+
+    steps = [r["record"] for r in records if r["record"]["type"] != "parameters"]
+    first_prompt, first_answer, follow_up, answer, redo, redone, picture, image_answer = steps
+    assert first_prompt["text"] == "Write a haiku about fog on a pier"
+    assert first_prompt["refs"]["parent_message_id"] == "(root)", "a first prompt hangs under the root"
+    assert first_answer["text"] == "Draft 1 for: Write a haiku about fog on a pier", "the whole answer, no reasoning"
+    assert first_answer["refs"]["parent_message_id"] == first_prompt["refs"]["message_id"]
+    assert follow_up["refs"]["parent_message_id"] == first_answer["refs"]["message_id"], "parent from f.req[2]"
+    assert redo["refs"]["replaced_message_id"] == answer["refs"]["message_id"]
+    assert redone["refs"]["parent_message_id"] == follow_up["refs"]["message_id"]
+    assert redone["refs"]["message_id"].startswith("rc_"), "a redo is a new draft"
+    assert redone["refs"]["message_id"] != answer["refs"]["message_id"]
+    assert image_answer["text"] == "Draft 4 for: Paint a picture of a quiet harbour at night", "placeholder removed"
+    [attachment] = image_answer["attachments"]
+    assert attachment["digest"] == "sha256:" + hashlib.sha256(PNG).hexdigest()
+    assert attachment["source_url"].startswith(f"https://{GEMINI_IMAGE_HOST}/gg-dl/AOI_")
+    assert attachment["source_url"].endswith("=s2048-rj"), "the full-size form, not the page's preview"
+    blob = requests.get(f"{stamp.url}/v1/blobs/{attachment['digest']}",
+                        headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
+    assert blob.status_code == 200 and blob.content == PNG, "the image's bytes are stored as a blob"
+    for output in (first_answer, answer, redone, image_answer):
+        if "params" in output:
+            assert output["params"] == {"model": GEMINI_MODEL_HEADER,
+                                        "model_source": "request header x-goog-ext-525001261-jspb"}
+    for params_step in (r["record"] for r in records if r["record"]["type"] == "parameters"):
+        assert params_step["params"] == {"model": GEMINI_MODEL_HEADER}
+    assert all(r["record"].get("text") != "" for r in records), "nothing half-streamed"
