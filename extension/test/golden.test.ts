@@ -39,7 +39,7 @@ describe("golden fixtures: recorded site traffic -> expected records", () => {
       claude: ["new-chat", "follow-up", "regeneration", "edit", "streaming", "drifted"],
       gemini: ["streaming", "follow-up", "edit", "regeneration", "model-change", "image", "image-grid", "long-answer", "stopped", "drifted"],
       deepseek: ["follow-up", "regeneration", "edit", "streaming", "drifted"],
-      midjourney: ["image", "follow-up", "variation", "streaming", "drifted"],
+      midjourney: ["turn", "edit", "regenerate", "model-change", "image", "video", "streaming", "stopped", "drifted"],
       grok: ["follow-up", "regeneration", "edit", "streaming", "drifted"],
       perplexity: ["follow-up", "streaming", "drifted"],
       doubao: ["image", "follow-up", "drifted"],

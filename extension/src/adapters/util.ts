@@ -1,6 +1,6 @@
 /** Shared parsing helpers. Every positional or keyed access is type-guarded: garbage in, drift out. */
 import type { Json } from "../core/jcs.ts";
-import type { DomHealth, Observation } from "./types.ts";
+import type { DomHealth, DriftCode, Observation } from "./types.ts";
 
 export type Obj = { [key: string]: unknown };
 
@@ -34,14 +34,36 @@ export class Drift extends Error {
   override name = "Drift";
 }
 
-/** Run a parser; a Drift (or any shape error) becomes a drift observation, never a partial record. */
-export function guarded(what: string, parse: () => Observation[]): Observation[] {
+/**
+ * Run a parser; a Drift (or any shape error) becomes a drift observation, never a partial record.
+ * `code` says what kind of failure it is ("unknown-shape" for a known endpoint's unknown answer).
+ */
+export function guarded(what: string, parse: () => Observation[], code?: DriftCode, sessionId?: string): Observation[] {
   try {
     return parse();
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    return [{ kind: "drift", reason: `${what}: ${reason}` }];
+    const drift: Observation = { kind: "drift", reason: `${what}: ${reason}` };
+    if (code) drift.code = code;
+    if (sessionId) drift.sessionId = sessionId;
+    return [drift];
   }
+}
+
+/** The per-page state slot an adapter keeps under `key`, made on first use. */
+export function slot<T>(state: Map<string, unknown>, key: string, make: () => T): T {
+  if (!state.has(key)) state.set(key, make());
+  return state.get(key) as T;
+}
+
+/** A short stable hash (FNV-1a, 32 bits) for ids of things the site names no id for. */
+export function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
 }
 
 export function need<T>(value: T | undefined, what: string): T {
@@ -105,9 +127,10 @@ export function cleanParams(p: { [key: string]: unknown }): { [key: string]: Jso
 }
 
 export function mediaTypeFromUrl(url: string): string | undefined {
-  const m = /\.(png|jpe?g|webp|gif)(?:$|[?#])/i.exec(url);
+  const m = /\.(png|jpe?g|webp|gif|mp4)(?:$|[?#~])/i.exec(url);
   if (!m?.[1]) return undefined;
   const ext = m[1].toLowerCase();
+  if (ext === "mp4") return "video/mp4";
   return ext === "jpg" || ext === "jpeg" ? "image/jpeg" : `image/${ext}`;
 }
 
