@@ -44,7 +44,7 @@ describe("golden fixtures: recorded site traffic -> expected records", () => {
       perplexity: ["follow-up", "streaming", "drifted"],
       doubao: ["image", "follow-up", "drifted"],
       kimi: ["follow-up", "regeneration", "edit", "drifted"],
-      qwen: ["follow-up", "regeneration", "image", "drifted"],
+      qwen: ["turn", "edit", "regenerate", "model-change", "image", "streaming", "stopped", "drifted"],
     };
     for (const a of ADAPTERS) {
       for (const c of cases[a.id] ?? ["drifted"]) assert.ok(names.includes(`${a.id}--${c}`), `${a.id} has no ${c} fixture`);
