@@ -199,12 +199,16 @@ function parseChat(ex: Exchange): Observation[] {
       id: str(m.id) ?? key, role: role === "user" ? "user" : "ai", text,
       parentId: m.parentId === null ? ROOT_PARENT : str(m.parentId) || undefined,
       complete: role === "user" || m.done === true || m.status === "finished", createdAt: isoTime(m.timestamp),
-      params: role === "user" ? requestedParams(undefined, m) : undefined,
+      // The saved `model` is the model the user chose for the turn; nothing documented names the
+      // model that actually answered, so it is a requested setting, not `meta.model`.
+      params: role === "user" ? requestedParams(undefined, m) : cleanParams({ model }),
       awaits: role === "user" ? awaitsOf(m) : undefined,
-      meta: role === "assistant" ? cleanParams({ model, model_source: model ? "history model" : undefined }) : undefined,
       images: images.length ? images : undefined,
     });
   }
+  // An answer's settings are those of the request that produced it: its user message's.
+  const asked = new Map(messages.filter((m) => m.role === "user").map((m) => [m.id, m.params]));
+  for (const m of messages) if (m.role === "ai" && m.parentId && asked.get(m.parentId)) m.params = asked.get(m.parentId);
   messages.sort((a, b) => (a.createdAt ?? "").localeCompare(b.createdAt ?? ""));
   return [{ kind: "snapshot", snapshot: {
     sessionId, title: str(data.title), url: `${ORIGIN}/c/${sessionId}`, messages, source: "history",
@@ -218,7 +222,7 @@ const capabilities: Capabilities = {
   edits: "public-capture",
   regenerations: "public-capture",
   selection: "public-capture", // currentId
-  model: "documented", // the saved message's `model`; the reference documents no answering-model field
+  model: "none", // the saved `model` is the requested one; no field naming the answering model is documented
   images: "public-capture",
   identity: "none",
 };
