@@ -2,17 +2,25 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+PY_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# `make run` installs only what the service needs; `make test` adds the test and lint tools (the dev extra).
+RUN_STAMP := $(VENV)/.installed-run-$(PY_HASH)
+STAMP     := $(VENV)/.installed-dev-$(PY_HASH)
 
-.PHONY: run test lint unit bench clean extension extension-test chromium e2e
+.PHONY: run test lint unit bench clean extension extension-dist extension-test chromium e2e
+
+$(RUN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-*
-	touch $@
+	touch $@ $(RUN_STAMP)
 
-run: $(STAMP) extension
+run: $(RUN_STAMP) extension-dist
 	@echo "Browser extension built: load $(CURDIR)/$(EXT)/dist/chrome (Chromium: chrome://extensions, Load unpacked) or $(CURDIR)/$(EXT)/dist/firefox (Firefox: about:debugging)"
 	$(BIN)/promptstamp serve
 
@@ -26,14 +34,26 @@ test: $(STAMP) lint extension-test chromium
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# Browser extension (extension/): exact-pinned npm dependencies from the lock file.
-EXT       := extension
-NPM_STAMP := $(EXT)/node_modules/.installed-$(shell cat $(EXT)/package-lock.json | sha256sum | cut -c1-12)
+# Browser extension (extension/): exact-pinned npm dependencies from the lock file. Building needs
+# only the "dependencies" (esbuild, tsx); tests and linters are "devDependencies".
+EXT           := extension
+NPM_HASH      := $(shell cat $(EXT)/package-lock.json | sha256sum | cut -c1-12)
+NPM_RUN_STAMP := $(EXT)/node_modules/.installed-run-$(NPM_HASH)
+NPM_STAMP     := $(EXT)/node_modules/.installed-dev-$(NPM_HASH)
+
+$(NPM_RUN_STAMP): $(EXT)/package.json $(EXT)/package-lock.json
+	cd $(EXT) && npm ci --omit=dev --no-audit --no-fund
+	touch $@
 
 $(NPM_STAMP): $(EXT)/package.json $(EXT)/package-lock.json
 	cd $(EXT) && npm ci --no-audit --no-fund
-	touch $@
+	touch $@ $(NPM_RUN_STAMP)
 
+# What users load: dist/chrome and dist/firefox.
+extension-dist: $(NPM_RUN_STAMP)
+	cd $(EXT) && npm run build
+
+# The same, plus the end-to-end tests' build (test-build/chrome-e2e, never in dist/).
 extension: $(NPM_STAMP)
 	cd $(EXT) && npm run build -- --e2e
 
@@ -48,4 +68,4 @@ e2e: $(STAMP) extension chromium
 	$(BIN)/pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache $(EXT)/dist $(EXT)/test-build

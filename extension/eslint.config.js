@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "web-ext-artifacts/"] },
+  { ignores: ["dist/", "test-build/", "node_modules/", "web-ext-artifacts/"] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -1,7 +1,8 @@
 /**
- * Builds the extension: dist/chrome (service worker) and dist/firefox (event page, gecko id).
- * `--e2e` also builds dist/chrome-e2e, which grants the local test server's origin up front,
- * because headless Chromium cannot answer a permission prompt.
+ * Builds the extension: dist/chrome (service worker) and dist/firefox (event page, gecko id), the
+ * two folders users load. `--e2e` also builds test-build/chrome-e2e for the end-to-end tests, which
+ * grants the local test server's origin up front because headless Chromium cannot answer a
+ * permission prompt; it is kept out of dist/ so nobody loads a build with a test server's rights.
  */
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -105,7 +106,7 @@ function manifest(target: Target): object {
 }
 
 async function buildTarget(target: Target): Promise<string> {
-  const out = join(root, "dist", target);
+  const out = target === "chrome-e2e" ? join(root, "test-build", target) : join(root, "dist", target);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, "icons"), { recursive: true });
   await build({

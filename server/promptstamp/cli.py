@@ -14,7 +14,7 @@ import click
 
 from .cli_evidence import export_command, verify_command
 from .config import Settings, TsaConfig
-from .errors import PromptStampError
+from .errors import InvalidInput, PromptStampError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +39,7 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _guard(func: F) -> F:
+    """One line on standard error and exit 1, never a traceback: for our errors and the operating system's."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -46,17 +47,23 @@ def _guard(func: F) -> F:
         except PromptStampError as e:
             click.echo(f"error: {e.detail}", err=True)
             sys.exit(1)
+        except OSError as e:
+            where = f" ({e.filename})" if e.filename else ""
+            click.echo(f"error: {e.strerror or e}{where}", err=True)
+            sys.exit(1)
     return wrapper  # type: ignore[return-value]
 
 
-@click.group()
+@click.group(epilog="Example: promptstamp serve   (then open http://127.0.0.1:8080/). "
+                     "'promptstamp COMMAND --help' shows each command's options and an example.")
 @click.version_option(package_name="promptstamp")
 def main() -> None:
     """PromptStamp: signed, time-stamped evidence of AI-assisted creative work."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-@main.command()
+@main.command(epilog="Example: PROMPTSTAMP_PORT=9090 promptstamp serve --tsa "
+                     "'digicert=http://timestamp.digicert.com'")
 @settings_options
 @click.option("--host", envvar="PROMPTSTAMP_HOST", help="Listen address. Default: 127.0.0.1")
 @click.option("--port", type=int, envvar="PROMPTSTAMP_PORT", help="Listen port. Default: 8080")
@@ -85,12 +92,13 @@ def serve(tsa_entries: tuple[str, ...], workers: int, threads: int, gunicorn_con
                log_format=log_format)
 
 
-@main.group()
+@main.group(epilog="Example: promptstamp accounts create 'Ada Lovelace'")
 def accounts() -> None:
     """Manage accounts and their API tokens."""
 
 
-@accounts.command("create")
+@accounts.command("create", epilog="Example: promptstamp accounts create 'Ada Lovelace'  "
+                                   "(prints the API token to paste into the extension)")
 @settings_options
 @click.argument("name")
 @_guard
@@ -105,7 +113,7 @@ def accounts_create(name: str, **overrides: Any) -> None:
     click.echo(token)
 
 
-@accounts.command("list")
+@accounts.command("list", epilog="Example: promptstamp accounts list")
 @settings_options
 @_guard
 def accounts_list(**overrides: Any) -> None:
@@ -117,11 +125,15 @@ def accounts_list(**overrides: Any) -> None:
         click.echo(f"{a.id}  {a.created_at}  {a.name}")
 
 
-@main.group(invoke_without_command=True)
+@main.group(invoke_without_command=True,
+            epilog="Examples: promptstamp keys;  promptstamp keys --pem > service-key.pem  "
+                   "(the file that 'verify.sh -k' and 'promptstamp verify --trust-key' take)")
 @settings_options
+@click.option("--pem", "pem_id", is_flag=False, flag_value="current", default=None, metavar="[KEY_ID]",
+              help="Print a service public key as SPKI PEM: the current key, or the one with this id.")
 @click.pass_context
 @_guard
-def keys(ctx: click.Context, /, **overrides: Any) -> None:
+def keys(ctx: click.Context, /, pem_id: str | None, **overrides: Any) -> None:
     """Show the service key ids and fingerprints (current first, then rotated-out keys)."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = overrides
@@ -131,12 +143,20 @@ def keys(ctx: click.Context, /, **overrides: Any) -> None:
 
     settings = _settings(**overrides)
     keyring = Keyring(open_store(settings), load_or_create_key(settings.resolved_key_file))
-    for entry in keyring.entries():
+    entries = keyring.entries()
+    if pem_id is not None:
+        chosen = [e for e in entries if (e.current if pem_id == "current" else e.key.id == pem_id)]
+        if not chosen:
+            known = ", ".join(e.key.id for e in entries)
+            raise InvalidInput(f"--pem: no service key {pem_id!r}; the store holds {known}")
+        click.echo(chosen[0].key.pem, nl=False)
+        return
+    for entry in entries:
         j = entry.to_json()
         click.echo(f"{j['key']}  ed25519  {j['fingerprint']}  {'current' if entry.current else 'retired'}")
 
 
-@keys.command("rotate")
+@keys.command("rotate", epilog="Example: promptstamp keys rotate   (then restart every instance)")
 @settings_options
 @click.pass_obj
 @_guard
@@ -157,12 +177,13 @@ def keys_rotate(group_overrides: dict[str, Any], /, **overrides: Any) -> None:
     click.echo(new.id)
 
 
-@main.group()
+@main.group(epilog="Example: promptstamp tsa serve --port 3180")
 def tsa() -> None:
     """The built-in development TSA."""
 
 
-@tsa.command("serve")
+@tsa.command("serve", epilog="Example: promptstamp tsa serve --port 3180   (for tests only: its tokens are "
+                             "marked untrusted everywhere)")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), envvar="PROMPTSTAMP_DATA")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=3180, show_default=True)
@@ -183,7 +204,7 @@ main.add_command(export_command)
 main.add_command(verify_command)
 
 
-@main.command()
+@main.command(epilog="Example: PROMPTSTAMP_RECOVERY_GRACE_S=0 promptstamp recover   (with every instance stopped)")
 @settings_options
 @_guard
 def recover(**overrides: Any) -> None:

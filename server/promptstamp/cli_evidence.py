@@ -28,7 +28,9 @@ def trust_from_files(root_files: tuple[Path, ...], keys: tuple[str, ...]) -> tup
     return trust_from_pems([p.read_bytes() for p in root_files], key_values)
 
 
-@click.command("verify")
+@click.command("verify", epilog="Examples: promptstamp verify evidence.asice --tsa-root digicert-root.pem "
+                                 "--trust-key service-key.pem;  promptstamp verify token.tsr --data picture.png "
+                                 "--tsa-root root.pem")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--tsa-root", "tsa_roots", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="PEM with TSA root certificate(s) you trust (repeatable). Non-self-signed certificates in it "
@@ -65,7 +67,8 @@ def verify_command(file: Path, tsa_roots: tuple[Path, ...], trust_keys: tuple[st
     sys.exit(report.exit_code)
 
 
-@click.command("export")
+@click.command("export", epilog="Example: promptstamp export --session chatgpt/6761f0b2-1a2b-4c3d-8e9f-0123456789ab "
+                                 "--out evidence.asice")
 @click.option("--session", "session", required=True, help="SITE/ID of the session, e.g. chatgpt/abc123")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the bundle (.asice).")
@@ -88,14 +91,21 @@ def export_command(session: str, out: Path, account: str | None, **overrides: An
         try:
             if account is None:
                 listed = services.accounts.all()
-                if len(listed) != 1:
-                    raise InvalidInput(f"--account: needed, the store holds {len(listed)} accounts")
+                if not listed:
+                    raise InvalidInput("the store holds no account yet: create one with "
+                                       "'promptstamp accounts create NAME' and pair the extension with its token")
+                if len(listed) > 1:
+                    choices = "\n".join(f"  --account {a.id}   ({a.name}, created {a.created_at})" for a in listed)
+                    raise InvalidInput(f"--account: needed, the store holds {len(listed)} accounts:\n{choices}")
                 account = listed[0].id
             write_bundle_file(services.ledger, account, site, session_id, out)
         finally:
             services.close()
     except PromptStampError as e:
         click.echo(f"error: {e.detail}", err=True)
+        sys.exit(1)
+    except OSError as e:
+        click.echo(f"error: {e.strerror or e}" + (f" ({e.filename})" if e.filename else ""), err=True)
         sys.exit(1)
     click.echo(f"wrote {out}")
 

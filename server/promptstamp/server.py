@@ -23,6 +23,7 @@ from .errors import ConfigError
 from .keyring import load_or_create_key
 from .metrics import enable_multiprocess, multiprocess_dir, worker_exited
 from .services import build_services, start_dev_tsa
+from .startup import TsaCheck, check_data_dir, check_port, check_tsas
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,12 @@ def _child_exit(_server: Any, worker: Any) -> None:
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings, options: dict[str, Any], config_file: Path | None) -> None:
+    def __init__(self, settings: Settings, options: dict[str, Any], config_file: Path | None,
+                 tsa_checks: list[TsaCheck]) -> None:
         self._settings = settings
         self._options = options
         self._config_file = config_file
+        self._tsa_checks = tsa_checks
         super().__init__()
 
     def load_config(self) -> None:
@@ -56,7 +59,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from .web import create_app
 
-        return create_app(self._settings)
+        app = create_app(self._settings)
+        # Every worker reports the same start-up checks: they ran once, here in the master.
+        app.config["PROMPTSTAMP_TSA_CHECKS"] = [c.to_json() for c in self._tsa_checks]
+        return app
 
 
 def run_server(settings: Settings, *, workers: int, threads: int, config_file: Path | None = None,
@@ -74,12 +80,21 @@ def run_server(settings: Settings, *, workers: int, threads: int, config_file: P
 
 
 def _run(settings: Settings, *, workers: int, threads: int, config_file: Path | None, log_format: str) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    check_data_dir(settings.data_dir)
+    check_port(settings.host, settings.port)
     load_or_create_key(settings.resolved_key_file)
     if not settings.tsas:
         dev, _server = start_dev_tsa(settings)
         settings = replace(settings, tsas=(dev,))
         log.warning("no TSA configured: using the built-in development TSA at %s (UNTRUSTED)", dev.url)
+    tsa_checks = check_tsas(settings)
+    for check in tsa_checks:
+        if check.ok:
+            log.info("TSA %s (%s): %s in %d ms", check.name, check.url, check.detail, check.millis)
+        else:
+            log.warning("TSA %s (%s) did not answer at start-up: %s. Records are still accepted and answered "
+                        "'pending' until a TSA answers; check PROMPTSTAMP_TSA and the network", check.name,
+                        check.url, check.detail)
     services = build_services(settings, recover=True, upkeep=False)
     services.close()
     url = f"http://{settings.host}:{settings.port}/"
@@ -96,4 +111,4 @@ def _run(settings: Settings, *, workers: int, threads: int, config_file: Path | 
         "logconfig_dict": logs.logging_config(log_format),
         # One control socket path per user ($HOME/.gunicorn): a second instance on the host would take it over.
         "control_socket_disable": True,
-    }, config_file).run()
+    }, config_file, tsa_checks).run()

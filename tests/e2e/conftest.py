@@ -23,7 +23,7 @@ from .sites_gemini import GEMINI_HOST, GEMINI_IMAGE_HOST, register_gemini
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
-EXTENSION = ROOT / "extension" / "dist" / "chrome-e2e"
+EXTENSION = ROOT / "extension" / "test-build" / "chrome-e2e"
 ARTIFACTS = ROOT / "test-artifacts"
 SITE_HOSTS = ("chatgpt.com", "claude.ai", FILES_HOST, GEMINI_HOST, GEMINI_IMAGE_HOST)
 
