@@ -38,7 +38,7 @@ describe("golden fixtures: recorded site traffic -> expected records", () => {
       chatgpt: ["new-chat", "follow-up", "regeneration", "edit", "image", "streaming", "drifted"],
       claude: ["new-chat", "follow-up", "regeneration", "edit", "streaming", "drifted"],
       gemini: ["streaming", "follow-up", "edit", "regeneration", "model-change", "image", "image-grid", "long-answer", "stopped", "drifted"],
-      deepseek: ["follow-up", "regeneration", "edit", "streaming", "drifted"],
+      deepseek: ["streaming", "follow-up", "edit", "regeneration", "model-change", "long-answer", "stopped", "drifted"],
       midjourney: ["turn", "edit", "regenerate", "model-change", "image", "video", "streaming", "stopped", "drifted"],
       grok: ["follow-up", "regeneration", "edit", "streaming", "drifted"],
       perplexity: ["follow-up", "streaming", "drifted"],
