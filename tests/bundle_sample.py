@@ -134,13 +134,16 @@ def sample_session(
     pending_last_batch: bool = False,
     records_override: Sequence[dict[str, object]] | None = None,
     rechain: bool = True,
+    account: str = "acct-sample",
+    device_key: signing.SigningKeyPair | None = None,
 ) -> SampleSession:
     """A session of ``n_records`` steps (prompts, outputs with PNG images, parameters, a selection, a note)."""
     key = key or signing.SigningKeyPair(bytes(range(32)))
     count = len(records_override) if records_override else n_records
     # Captured in the past, so that every step precedes the real TSA time of its batch (stamped now).
     start = start or datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=7 * count + 3600)
-    device = signing.key_id(b"sample-device-key-0000000000000!")
+    device_key = device_key or signing.SigningKeyPair(b"sample-device-key-0000000000000!")
+    device = device_key.id
     values: list[dict[str, object]] = list(records_override or [])
     blobs: dict[str, bytes] = {}
     prev: str | None = None
@@ -171,11 +174,13 @@ def sample_session(
                                      {n: False for n in toks})
         for idx, rec in enumerate(group):
             receipt = Receipt(
-                record=rec.digest, record_id=rec.id, account="acct-sample",
+                record=rec.digest, record_id=rec.id, account=account,
                 received_at=format_timestamp(start + timedelta(seconds=7 * (first + idx), milliseconds=350)),
                 batch=BatchRef(bid, "sha256:" + tree.root.hex(), tree.size, idx,
                                tuple(p.hex() for p in tree.proof(idx))),
-                device_key=device, key=key.id)
+                device_key=rec.device, key=key.id,
+                # The creator's signature, kept in the receipt (only the sample device's key can make it).
+                device_sig=signing.b64(device_key.sign(rec.canonical)) if rec.device == device else None)
             signed = Receipt(**{**receipt.__dict__, "sig": signing.b64(key.sign(receipt.signed_bytes()))})
             record_ev.append(RecordEvidence(rec.canonical, signed.canonical(), "pending" if pending else "stamped"))
 
@@ -183,9 +188,10 @@ def sample_session(
         return io.BytesIO(blobs[hex_digest])
 
     evidence = SessionEvidence(
-        site=site, session_id=session_id, title="Lighthouse series", account="acct-sample",
+        site=site, session_id=session_id, title="Lighthouse series", account=account,
         records=record_ev, batches=batches, keys={key.id: key.public.pem}, open_blob=open_blob,
-        exported_at=format_timestamp(start + timedelta(days=1)))
+        exported_at=format_timestamp(start + timedelta(days=1)),
+        device_keys={device: device_key.public.pem} if any(r.device == device for r in records) else {})
     return SampleSession(evidence, key, records, blobs)
 
 

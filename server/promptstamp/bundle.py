@@ -10,6 +10,7 @@ Layout (DESIGN.md, "Formats" and "Evidence bundle"; the names are a contract)::
     batches/<batch id>/<tsa>.tst      RFC 3161 token over the root (one per TSA)
     batches/<batch id>/<tsa>-chain.pem  the TSA certificates (convenience; never a trust root)
     keys/<key id>.pem                 service public keys, SPKI PEM
+    keys/devices/<key id>.pem         the public key of each device that signed a record, SPKI PEM
     README.txt, report.html, verify.sh
     SHA256SUMS, SHA256SUMS.tst        `sha256sum -c` list and its export-time token
     META-INF/ASiCManifest001.xml      SHA-256 of every file but mimetype and META-INF/
@@ -147,6 +148,11 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper) ->
             if signing.key_id(raw) != kid:
                 raise InvalidInput(f"key {kid}: its PEM holds key {signing.key_id(raw)}")
             w.put(f"keys/{kid}.pem", signing.spki_pem(raw).encode("ascii"))
+        for kid, pem in evidence.device_keys.items():
+            raw = signing.public_key_from_pem(pem)
+            if signing.key_id(raw) != kid:
+                raise InvalidInput(f"device key {kid}: its PEM holds key {signing.key_id(raw)}")
+            w.put(f"keys/devices/{kid}.pem", signing.spki_pem(raw).encode("ascii"))
         w.put(README, render_readme(evidence).encode("utf-8"))
         w.put(REPORT, report.render_bundle_report(evidence).encode("utf-8"))
         w.put(VERIFY_SH, asset_text("verify.sh").encode("utf-8"))

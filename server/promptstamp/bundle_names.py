@@ -40,6 +40,7 @@ NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("token", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/([a-z0-9][a-z0-9_-]{0,31})\.tst$")),
     ("chain", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/([a-z0-9][a-z0-9_-]{0,31})-chain\.pem$")),
     ("key", re.compile(r"^keys/([0-9a-f]{16})\.pem$")),
+    ("device_key", re.compile(r"^keys/devices/([0-9a-f]{16})\.pem$")),
 )
 FIXED_NAMES = ("mimetype", README, REPORT, VERIFY_SH, SUMS, SUMS_TOKEN, MANIFEST, MANIFEST_TOKEN)
 

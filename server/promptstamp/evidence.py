@@ -52,6 +52,8 @@ class SessionEvidence:
     keys: Mapping[str, str]
     open_blob: BlobOpener
     exported_at: str
+    # Device key id -> SPKI PEM of every device that signed a record (``keys/devices/<id>.pem``).
+    device_keys: Mapping[str, str] = field(default_factory=dict)
 
 
 class EvidenceSource(Protocol):

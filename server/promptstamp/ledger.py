@@ -34,7 +34,7 @@ from .evidence import BatchEvidence, RecordEvidence, SessionEvidence
 from .keyring import Keyring
 from .model import Receipt, Record, utc_now
 from .sealer import BatchSealer, Outcome, Submission
-from .signing import unb64
+from .signing import b64, unb64
 from .storage import ObjectStore
 from .timestamping import TsaClient
 
@@ -139,7 +139,7 @@ class Ledger:
             device_sig = item.get("device_sig")
             item = item["record"]
         record = Record.from_json(item)
-        device_key = None
+        device_key = signature_b64 = None
         if device_sig is not None:
             if not isinstance(device_sig, dict) or set(device_sig) != {"key", "sig"}:
                 raise InvalidInput('device_sig: expected {"key": "<key id>", "sig": "<base64>"}')
@@ -155,11 +155,12 @@ class Ledger:
             except VerificationError as e:
                 raise InvalidInput(f"device_sig: signature over record {record.id} does not verify with "
                                    f"device key {key_id}", code="bad_device_signature") from e
-            device_key = key_id
+            device_key, signature_b64 = key_id, b64(signature)
         elif record.device is not None:
             raise InvalidInput(f"record.client.device names device {record.device} but the upload carries no "
                                "device_sig; sign the record or omit client.device", code="missing_device_signature")
-        return Submission(account=account, record=record, device_key=device_key, received_at=received_at)
+        return Submission(account=account, record=record, device_key=device_key, received_at=received_at,
+                          device_sig=signature_b64)
 
     def _check_attachments(self, account: str, submissions: Sequence[Submission], is_array: bool) -> None:
         for i, sub in enumerate(submissions):
@@ -311,6 +312,7 @@ class Ledger:
         records: list[RecordEvidence] = []
         batches: dict[str, BatchEvidence] = {}
         key_ids: set[str] = set()
+        device_ids: set[str] = set()
         title = ""
         for record_id in self.session_record_ids(account, site, session_id):
             try:
@@ -320,6 +322,8 @@ class Ledger:
             record_bytes = self.store.get(layout.record(account, record_id))
             receipt = Receipt.from_json(json.loads(receipt_bytes))
             key_ids.add(receipt.key)
+            if receipt.device_key is not None:
+                device_ids.add(receipt.device_key)
             batch_id = receipt.batch.id
             if batch_id not in batches:
                 batches[batch_id] = self._batch_evidence(batch_id)
@@ -333,7 +337,8 @@ class Ledger:
         return SessionEvidence(
             site=site, session_id=session_id, title=title, account=account, records=records, batches=batches,
             keys={k: self.keyring.public_key(k).pem for k in sorted(key_ids)}, open_blob=open_blob,
-            exported_at=utc_now())
+            exported_at=utc_now(),
+            device_keys={k: self.accounts.device(account, k).key.pem for k in sorted(device_ids)})
 
     def _batch_evidence(self, batch_id: str) -> BatchEvidence:
         tokens, chains, untrusted = {}, {}, {}

@@ -308,11 +308,17 @@ class Receipt:
     device_key: str | None
     key: str
     sig: str = ""
+    # The device's own Ed25519 signature over JCS(record), kept as evidence (DESIGN.md, second release):
+    # present exactly when device_key is; absent from receipts written before it was kept.
+    device_sig: str | None = None
 
     def unsigned_json(self) -> dict[str, Any]:
-        return {"v": 1, "record": self.record, "record_id": self.record_id, "account": self.account,
+        body = {"v": 1, "record": self.record, "record_id": self.record_id, "account": self.account,
                 "received_at": self.received_at, "batch": self.batch.to_json(),
                 "device_key": self.device_key, "key": self.key}
+        if self.device_sig is not None:
+            body["device_sig"] = self.device_sig
+        return body
 
     def signed_bytes(self) -> bytes:
         """What the service key signs: JCS of the receipt without ``sig``."""
@@ -332,6 +338,11 @@ class Receipt:
         device_key = _require(obj, "device_key", "receipt")
         if device_key is not None:
             _string(device_key, "receipt.device_key", max_len=16)
+        device_sig = obj.get("device_sig")
+        if device_sig is not None:
+            _string(device_sig, "receipt.device_sig", max_len=128)
+            if device_key is None:
+                raise _fail("receipt.device_sig", "absent when device_key is null", "a signature")
         return cls(
             record=check_digest(_require(obj, "record", "receipt"), "receipt.record"),
             record_id=_string(_require(obj, "record_id", "receipt"), "receipt.record_id", max_len=26),
@@ -341,6 +352,7 @@ class Receipt:
             device_key=device_key,
             key=_string(_require(obj, "key", "receipt"), "receipt.key", max_len=16),
             sig=_string(_require(obj, "sig", "receipt"), "receipt.sig", max_len=128),
+            device_sig=device_sig,
         )
 
 

@@ -45,6 +45,7 @@ class Submission:
     record: Record
     device_key: str | None
     received_at: str
+    device_sig: str | None = None  # base64 Ed25519 over JCS(record), verified at ingest; kept in the receipt
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class BatchSealer:
                 received_at=p.item.received_at,
                 batch=BatchRef(id=batch_id, root=root, size=tree.size, index=index,
                                proof=tuple(n.hex() for n in tree.proof(index))),
-                device_key=p.item.device_key, key=key.id,
+                device_key=p.item.device_key, key=key.id, device_sig=p.item.device_sig,
             )
             signed = dataclasses.replace(unsigned, sig=b64(key.sign(unsigned.signed_bytes())))
             receipts.append(signed.canonical())

@@ -66,13 +66,15 @@ def test_verify_sh_without_a_key_exits_2_and_prints_the_fingerprint(made: tuple[
     assert f"NOTE  key {made[1].key.id}: taken from the bundle only" in out
 
 
-def test_verify_sh_with_another_root_fails(made: tuple[bytes, SampleSession], tmp_path: Path,
-                                           tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_verify_sh_with_another_root_is_valid_but_not_trusted(made: tuple[bytes, SampleSession], tmp_path: Path,
+                                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The tokens hold, but to a TSA root the person verifying did not give: exit 2, as promptstamp verify says.
     other = OpensslTsa(tmp_path_factory.mktemp("other"), name="other")
     code, out = run_sh(tmp_path, made[0], other.root_pem, made[1].key.public.pem)
-    assert code == 1
-    assert any("SHA256SUMS.tst" in line for line in fails(out))
-    assert any("not time-stamped" in line for line in fails(out))
+    assert code == 2, out
+    assert not fails(out)
+    assert "NOTE  SHA256SUMS.tst: time-stamp over SHA256SUMS" in out
+    assert "RESULT: VALID BUT NOT TRUSTED" in out
 
 
 def test_verify_sh_fails_on_a_flipped_byte_in_every_file(made: tuple[bytes, SampleSession], tsa: OpensslTsa,

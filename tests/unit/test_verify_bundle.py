@@ -60,7 +60,7 @@ def test_verify_accepts_a_real_bundle_against_given_anchors(made: tuple[bytes, S
     assert report.facts["records"] == 9
     assert any("acme-tsa Root" in r for r in report.rests_on)
     steps = list(dict.fromkeys(c.step for c in report.checks))
-    assert steps == ["container", "manifest", "sums", "keys", "batches", "records", "chain"]
+    assert steps == ["container", "manifest", "sums", "keys", "batches", "records", "author", "chain", "derived"]
 
 
 def test_verify_without_the_service_key_is_valid_but_untrusted(made: tuple[bytes, SampleSession],

@@ -12,8 +12,10 @@
 #
 # One line per check: "OK", "FAIL" or "NOTE". Exit 0: every check holds and every anchor was given
 # by you; 1: something failed (see FAIL lines); 2: everything holds but rests on a service key you
-# did not give with -k. The PromptStamp verifier ("promptstamp verify") performs the same checks and
-# more (strict JSON, every record field); this script exists so that nobody has to trust our code.
+# did not give with -k or on a TSA root you did not give: the verdicts of "promptstamp verify", which
+# performs the same checks and more (strict JSON, every record field); this script exists so that
+# nobody has to trust our code. Get it from the project (the repository, or GET /verify.sh on the
+# service, whose SHA-256 /v1/keys and the README publish), never from the bundle you are checking.
 set -u
 LC_ALL=C
 export LC_ALL
@@ -127,11 +129,11 @@ certbodies() {  # PEM certificates on stdin -> one base64 body per line (the sam
     grep -v -e CERTIFICATE -e '^$'
 }
 cat "$work/roots.pem" "$work/untrusted.pem" | certbodies > "$work/known.certs"
-tsverify() {  # $1 token, then -data FILE or -digest HEX
+tsverify() {  # $1 token, then -data FILE or -digest HEX; checked against the roots in $anchors
   t=$1
   shift
   # shellcheck disable=SC2086
-  openssl ts -verify -token_in -in "$t" "$@" -CAfile "$work/roots.pem" $untrusted_arg > "$work/ts.out" 2>&1 &&
+  openssl ts -verify -token_in -in "$t" "$@" -CAfile "$anchors" $partial $untrusted_arg > "$work/ts.out" 2>&1 &&
     grep -q '^Verification: OK' "$work/ts.out" || return 1
   # Stricter than openssl ts: no algorithm OpenSSL does not know (it skips some), and no embedded
   # certificate that neither your roots nor the bundle's TSA certificates account for (the token's
@@ -160,11 +162,29 @@ tsverify() {  # $1 token, then -data FILE or -digest HEX
   fi
 }
 gentime() { openssl ts -reply -token_in -in "$1" -text 2>/dev/null | sed -n 's/^Time stamp: //p'; }
-if [ -f SHA256SUMS.tst ] && tsverify SHA256SUMS.tst -data SHA256SUMS; then
-  ok "SHA256SUMS.tst: time-stamp over SHA256SUMS verifies to your TSA root, time $(gentime SHA256SUMS.tst)"
-else
-  fail "SHA256SUMS.tst: time-stamp over SHA256SUMS does not verify to the TSA root given: $(tail -n 1 "$work/ts.out")"
-fi
+# tscheck TOKEN ARGS...: "trusted" if the token verifies to a root you gave; "untrusted" if it verifies only
+# to a certificate the bundle or the token itself carries (its signature holds, its root is not yours);
+# "bad" otherwise. The verdict then rests on a TSA you did not name, as "promptstamp verify" says (exit 2).
+tscheck() {
+  t=$1
+  anchors=$work/roots.pem partial=""
+  if tsverify "$@"; then echo trusted; return; fi
+  cp "$work/ts.out" "$work/ts.trusted.out"
+  { cat "$work/untrusted.pem"; openssl pkcs7 -inform DER -in "$t" -print_certs 2>/dev/null; } > "$work/own.pem"
+  anchors=$work/own.pem partial=-partial_chain
+  if [ -s "$work/own.pem" ] && tsverify "$@"; then echo untrusted; return; fi
+  cp "$work/ts.trusted.out" "$work/ts.out"
+  echo bad
+}
+untrusted_tsa() {
+  untrusted=$((untrusted + 1))
+  note "$1: its signature holds but its chain ends at a TSA root you did not give (only self-consistent)"
+}
+case $( [ -f SHA256SUMS.tst ] && tscheck SHA256SUMS.tst -data SHA256SUMS ) in
+  trusted) ok "SHA256SUMS.tst: time-stamp over SHA256SUMS verifies to your TSA root, time $(gentime SHA256SUMS.tst)" ;;
+  untrusted) untrusted_tsa "SHA256SUMS.tst: time-stamp over SHA256SUMS, time $(gentime SHA256SUMS.tst)" ;;
+  *) fail "SHA256SUMS.tst: time-stamp over SHA256SUMS does not verify to the TSA root given: $(tail -n 1 "$work/ts.out")" ;;
+esac
 
 # 3. ASiC manifest and its time-stamp token ----------------------------------------------------
 m=META-INF/ASiCManifest001.xml
@@ -187,11 +207,11 @@ else
       bad=$((bad + 1)); fail "$m: digest of $name does not match"; }
   done < "$work/manifest"
   [ "$bad" -eq 0 ] && ok "$m: every listed digest matches its file"
-  if [ -f META-INF/timestamp001.tst ] && tsverify META-INF/timestamp001.tst -data "$m"; then
-    ok "META-INF/timestamp001.tst: time-stamp over the manifest verifies to your TSA root, time $(gentime META-INF/timestamp001.tst)"
-  else
-    fail "META-INF/timestamp001.tst: time-stamp over the manifest does not verify to the TSA root given: $(tail -n 1 "$work/ts.out")"
-  fi
+  case $( [ -f META-INF/timestamp001.tst ] && tscheck META-INF/timestamp001.tst -data "$m" ) in
+    trusted) ok "META-INF/timestamp001.tst: time-stamp over the manifest verifies to your TSA root, time $(gentime META-INF/timestamp001.tst)" ;;
+    untrusted) untrusted_tsa "META-INF/timestamp001.tst: time-stamp over the manifest, time $(gentime META-INF/timestamp001.tst)" ;;
+    *) fail "META-INF/timestamp001.tst: time-stamp over the manifest does not verify to the TSA root given: $(tail -n 1 "$work/ts.out")" ;;
+  esac
 fi
 
 # 4. Service keys ------------------------------------------------------------------------------
@@ -223,20 +243,27 @@ for b in batches/*/; do
   [ -f "${b}batch.json" ] || continue
   bid=$(basename "$b")
   root=$(sed -n 's/.*"root":"sha256:\([0-9a-f]\{64\}\)".*/\1/p' "${b}batch.json")
-  good=0
+  good=0 own=0 bad=0
   for t in "$b"*.tst; do
     [ -f "$t" ] || continue
-    if [ -n "$root" ] && tsverify "$t" -digest "$root"; then
-      good=$((good + 1))
-      ok "batch $bid: token $(basename "$t") over root $root verifies to your TSA root, time $(gentime "$t")"
-    else
-      note "batch $bid: token $(basename "$t") does not verify to the TSA root given: $(tail -n 1 "$work/ts.out")"
-    fi
+    case $( [ -n "$root" ] && tscheck "$t" -digest "$root" ) in
+      trusted) good=$((good + 1))
+        ok "batch $bid: token $(basename "$t") over root $root verifies to your TSA root, time $(gentime "$t")" ;;
+      untrusted) own=$((own + 1))
+        note "batch $bid: token $(basename "$t") over root $root holds, but to a TSA root you did not give, time $(gentime "$t")" ;;
+      *) bad=$((bad + 1))
+        fail "batch $bid: token $(basename "$t") does not verify: $(tail -n 1 "$work/ts.out")" ;;
+    esac
   done
-  if [ $good -gt 0 ]; then
+  if [ $bad -gt 0 ]; then
+    :
+  elif [ $good -gt 0 ]; then
+    echo "$bid $root" >> "$work/stamped"
+  elif [ $own -gt 0 ]; then
+    untrusted=$((untrusted + 1))
     echo "$bid $root" >> "$work/stamped"
   else
-    fail "batch $bid: no token verifies to the TSA root given (not time-stamped)"
+    fail "batch $bid: no token (pending): its records are not time-stamped"
   fi
 done
 
@@ -258,6 +285,8 @@ walk() {  # RFC 9162 2.1.3.2: $1 leaf hex, $2 index, $3 size, then proof nodes
   [ $sn -eq 0 ] && echo "$r" || echo tooshort
 }
 : > "$work/chain"
+: > "$work/accounts"
+: > "$work/sessions"
 for rec in records/*.json; do
   [ -f "$rec" ] || continue
   id=$(basename "$rec" .json)
@@ -303,14 +332,48 @@ for rec in records/*.json; do
   seq=$(sed -n 's/.*,"seq":\([0-9]*\),"session":{.*/\1/p' "$rec")
   prev=$(sed -n 's/.*,"prev":"sha256:\([0-9a-f]\{64\}\)",".*/\1/p' "$rec")
   dev=$(sed -n 's/.*"device":"\([0-9a-f]\{16\}\)"}.*/\1/p' "$rec")
-  echo "${dev:-none} ${seq:-0} $h ${prev:-null} $id" >> "$work/chain"
+  # The creator's own signature: Ed25519 by the device key over the record's exact bytes, kept in the receipt.
+  dkid=$(sed -n 's/.*"device_key":"\([0-9a-f]\{16\}\)".*/\1/p' "$rc")
+  dsig=$(sed -n 's/.*"device_sig":"\([A-Za-z0-9+/=]*\)".*/\1/p' "$rc")
+  if [ -z "$dkid" ]; then
+    if [ -n "$dev" ]; then fail "record $id: names device $dev, its receipt names no device key"
+    else note "record $id: no device signature (rests on the service's receipt alone)"; fi
+  elif [ -n "$dev" ] && [ "$dev" != "$dkid" ]; then
+    fail "record $id: client.device $dev differs from the receipt's device key $dkid"
+  elif [ -z "$dsig" ]; then
+    note "record $id: device $dkid signed it on arrival, but the receipt predates keeping the signature"
+  else
+    printf '%s' "$dsig" | openssl base64 -d -A > "$work/dsig" 2>/dev/null
+    if [ -f "keys/devices/$dkid.pem" ] && openssl pkeyutl -verify -pubin -inkey "keys/devices/$dkid.pem" -rawin \
+         -in "$rec" -sigfile "$work/dsig" >/dev/null 2>&1; then
+      ok "record $id: device signature verifies with the creator's device key $dkid"
+    else
+      fail "record $id: device signature does not verify with keys/devices/$dkid.pem"
+    fi
+  fi
+  sed -n 's/^{"account":"\([^"]*\)",.*/\1/p' "$rc" >> "$work/accounts"
+  site=$(sed -n 's/.*"session":{"id":"[^"]*","site":"\([a-z0-9._-]*\)".*/\1/p' "$rec")
+  sess=$(sed -n 's/.*"session":{"id":"\([^"]*\)".*/\1/p' "$rec")
+  [ "$site" = promptstamp ] || printf '%s/%s\n' "$site" "$sess" >> "$work/sessions"
+  ck=$(printf '%s/%s/%s' "$site" "$sess" "${dev:-none}" | sha256hex | cut -c1-16)
+  echo "$ck ${seq:-0} $h ${prev:-null} $id ${dev:-none}" >> "$work/chain"
 done
+
+# One author: every receipt names the same account; every captured record is of one session.
+n=$(sort -u "$work/accounts" | wc -l | tr -d ' ')
+if [ "$n" -eq 1 ]; then
+  ok "account: every receipt names account $(sed -n 1p "$work/accounts")"
+elif [ "$n" -gt 1 ]; then
+  fail "account: the receipts name $n accounts ($(sort -u "$work/accounts" | tr '\n' ' ')): a bundle is one author's evidence"
+fi
+n=$(sort -u "$work/sessions" | wc -l | tr -d ' ')
+[ "$n" -gt 1 ] && fail "session: records of $n sessions ($(sort -u "$work/sessions" | tr '\n' ' '))"
 
 # 7. Session chain: seq 1, 2, 3... each prev = digest of the step before (per device) ------------
 sort -k1,1 -k2,2n "$work/chain" > "$work/chain.sorted"
 lastdev=""; lastseq=0; lasth=""; chainbad=0
-while read -r dev seq h prev id; do
-  if [ "$dev" != "$lastdev" ]; then lastdev=$dev; lastseq=0; lasth=null; fi
+while read -r ck seq h prev id dev; do
+  if [ "$ck" != "$lastdev" ]; then lastdev=$ck; lastseq=0; lasth=null; fi
   if [ "$seq" -eq "$lastseq" ]; then
     fail "chain: two records with seq $seq (device $dev), second is $id"; chainbad=1
   elif [ "$seq" -ne $((lastseq + 1)) ]; then
@@ -327,7 +390,7 @@ if [ $fails -gt 0 ]; then
   echo "RESULT: INVALID ($fails failed checks)"
   exit 1
 elif [ $untrusted -gt 0 ]; then
-  echo "RESULT: VALID, but resting on service keys you did not give with -k (compare the fingerprints above)"
+  echo "RESULT: VALID BUT NOT TRUSTED: it rests on service keys you did not give with -k or TSA roots you did not give (see NOTE lines)"
   exit 2
 fi
 echo "RESULT: VALID against the TSA root(s) and service key(s) you gave"

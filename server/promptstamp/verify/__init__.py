@@ -24,6 +24,7 @@ are used to build chains and check signatures, never as anchors.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from ..bundle_reader import read_bundle
@@ -31,19 +32,21 @@ from ..errors import InvalidInput
 from ..token_report import check_token
 from ..verdict import Report, Run, Trust
 from ..zipsafe import DEFAULT_LIMITS, ContainerError, ZipLimits
+from .author import check_author
 from .chain import check_chain
 from .container import check_container, check_manifest, check_sums
 from .context import Ctx
 from .coverage import check_coverage
+from .derived import DERIVERS, Deriver, check_derived
 from .records import check_records
-from .trust import check_batches, check_keys, trust_from_pems
+from .trust import check_batches, check_device_keys, check_keys, trust_from_pems
 
 __all__ = ["Trust", "Report", "check_bundle", "check_token", "verify_bundle", "verify_input",
            "trust_from_pems"]
 
 
 def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = DEFAULT_LIMITS,
-                 workers: int = 1) -> Report:
+                 workers: int = 1, derivers: Sequence[Deriver] = DERIVERS) -> Report:
     """Run every check on a bundle; never raises for bad evidence (the report says it), only records it.
 
     ``workers`` > 1 spreads the per-record checks of big bundles over forked processes (the CLI does;
@@ -61,10 +64,13 @@ def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = 
     check_manifest(ctx)
     check_sums(ctx)
     check_keys(ctx)
+    check_device_keys(ctx)
     check_batches(ctx, workers)
     facts = check_records(ctx, workers)
+    facts.update(check_author(ctx))
     check_chain(ctx)
     check_coverage(ctx)
+    check_derived(ctx, facts, derivers)
     return run.report("bundle", ctx.rests_on, facts)
 
 

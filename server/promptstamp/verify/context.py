@@ -35,6 +35,9 @@ class Step:
     site: str
     session_id: str
     captured_at: str
+    type: str
+    account: str = ""  # from the record's receipt, once its signature holds
+    device_signed: bool = False  # the receipt carries a device signature that verified
 
 
 @dataclass
@@ -49,6 +52,8 @@ class Ctx:
     used_blobs: set[str] = field(default_factory=set)
     used_batches: set[str] = field(default_factory=set)
     used_keys: set[str] = field(default_factory=set)
+    device_keys: dict[str, signing.PublicKey] = field(default_factory=dict)
+    used_device_keys: set[str] = field(default_factory=set)
     chain_certs: list[bytes] | None = None
 
     def check(self, step: str, subject: str, name: str, fn: Callable[[], str]) -> Outcome:

@@ -22,4 +22,7 @@ def check_coverage(ctx: Ctx) -> None:
     for kid in ctx.keys:
         if kid not in ctx.used_keys:
             ctx.run.add("coverage", f"keys/{kid}.pem", "key signs a receipt", "note", "no receipt uses this key")
-
+    for kid in ctx.device_keys:
+        if kid not in ctx.used_device_keys:
+            ctx.run.add("coverage", f"keys/devices/{kid}.pem", "device key signs a record", "note",
+                        "no record's receipt names this device key")

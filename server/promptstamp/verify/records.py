@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 
 from .. import canonical, merkle, signing
@@ -16,11 +16,11 @@ from .context import CLOCK_SKEW, Ctx, Step, fail
 PARALLEL_MIN_RECORDS = 2000
 
 
-_Chunk = tuple[list[Check], dict[str, Step], set[str], set[str], set[str], list[str], list[datetime]]
+_Chunk = tuple[list[Check], dict[str, Step], set[str], set[str], set[str], set[str], list[str], list[datetime]]
 
 
 def _record_range(ctx: Ctx, names: list[str]) -> _Chunk:
-    sub = Ctx(ctx.files, ctx.trust, Run(), keys=ctx.keys, batches=ctx.batches)
+    sub = Ctx(ctx.files, ctx.trust, Run(), keys=ctx.keys, batches=ctx.batches, device_keys=ctx.device_keys)
     times: list[datetime] = []
     for name in names:
         rec = _record(sub, name, name[8:-5])
@@ -30,10 +30,13 @@ def _record_range(ctx: Ctx, names: list[str]) -> _Chunk:
         receipt = _receipt(sub, rec)
         if receipt is None:
             continue
+        signed = _device_signature(sub, rec, receipt)
+        sub.records[rec.id] = replace(sub.records[rec.id], account=receipt.account, device_signed=signed)
         t = _inclusion(sub, rec, receipt)
         if t is not None:
             times.append(t)
-    return sub.run.checks, sub.records, sub.used_blobs, sub.used_batches, sub.used_keys, sub.rests_on, times
+    return (sub.run.checks, sub.records, sub.used_blobs, sub.used_batches, sub.used_keys, sub.used_device_keys,
+            sub.rests_on, times)
 
 
 def _record_chunks(ctx: Ctx, names: list[str], workers: int) -> list[_Chunk]:
@@ -45,26 +48,17 @@ def _record_chunks(ctx: Ctx, names: list[str], workers: int) -> list[_Chunk]:
 
 def check_records(ctx: Ctx, workers: int = 1) -> dict[str, object]:
     names = sorted(e.name for e in ctx.files.of_kind("record"))
-    sessions: dict[tuple[str, str], int] = defaultdict(int)
     stamped_times: list[datetime] = []
-    for checks, records, blobs, batches, keys, rests, times in _record_chunks(ctx, names, workers):
+    for checks, records, blobs, batches, keys, device_keys, rests, times in _record_chunks(ctx, names, workers):
         ctx.run.checks += checks
         ctx.records.update(records)
         ctx.used_blobs |= blobs
         ctx.used_batches |= batches
         ctx.used_keys |= keys
+        ctx.used_device_keys |= device_keys
         ctx.rests_on += rests
         stamped_times += times
-    for rec in ctx.records.values():
-        sessions[(rec.site, rec.session_id)] += 1
     facts: dict[str, object] = {"records": len(ctx.records)}
-    if sessions:
-        (site, sid), _ = max(sessions.items(), key=lambda kv: kv[1])
-        facts["session"] = f"{site}/{sid}"
-        for (s, i), n in sessions.items():
-            if (s, i) != (site, sid):
-                ctx.run.add("records", f"{s}/{i}", "one session", "fail",
-                            f"expected every record in session {site}/{sid}, found {n} record(s) of {s}/{i}")
     if ctx.records:
         caps = sorted(r.captured_at for r in ctx.records.values())
         facts["captured"] = f"{caps[0]} .. {caps[-1]}"
@@ -89,7 +83,7 @@ def _record(ctx: Ctx, name: str, rid: str) -> Record | None:
     if ctx.check("records", name, "record", one) != "ok":
         return None
     r = out[0]
-    ctx.records[rid] = Step(r.id, r.seq, r.prev, r.digest, r.device, r.site, r.session_id, r.captured_at)
+    ctx.records[rid] = Step(r.id, r.seq, r.prev, r.digest, r.device, r.site, r.session_id, r.captured_at, r.type)
     return r
 
 
@@ -138,6 +132,42 @@ def _receipt(ctx: Ctx, rec: Record) -> Receipt | None:
     if ctx.check("records", name, "receipt signature", one) == "fail":
         return None
     return out[0] if out else None
+
+
+def _device_signature(ctx: Ctx, rec: Record, receipt: Receipt) -> bool:
+    """The creator's own signature (DESIGN.md, second release): Ed25519 by the device key over the record's
+    exact bytes, kept in the receipt. Returns whether it holds."""
+    name = f"records/{rec.id}.json"
+    kid = receipt.device_key
+    if kid is None:
+        if rec.device is not None:
+            ctx.run.add("records", name, "device signature", "fail",
+                        f"expected the receipt to name device {rec.device} (client.device), found no device key")
+            return False
+        ctx.run.add("records", name, "device signature", "note",
+                    "no device signature: this record rests on the service's receipt alone, not on the "
+                    "creator's own key")
+        return False
+    ctx.used_device_keys.add(kid)
+
+    if receipt.device_sig is None:
+        # Receipts written before device signatures were kept: still valid (fields are added, never
+        # reinterpreted), but the creator's signature cannot be checked by anyone but the service.
+        ctx.run.add("records", name, "device signature", "note",
+                    f"the service checked a signature by device key {kid} on arrival but this receipt predates "
+                    "keeping it: the creator's signature cannot be checked here")
+        return False
+
+    def one() -> str:
+        if rec.device is not None and rec.device != kid:
+            raise fail(f"expected client.device {kid} (the receipt's device key), found {rec.device}")
+        key = ctx.device_keys.get(kid)
+        if key is None:
+            raise fail(f"expected keys/devices/{kid}.pem (the device's public key), found no such key")
+        key.verify(ctx.files.data[name], signing.unb64(receipt.device_sig, "receipt.device_sig"))
+        return f"signed by the creator's device key {kid}"
+
+    return ctx.check("records", name, "device signature", one) == "ok"
 
 
 def _signed_part(data: bytes, sig: str) -> bytes:

@@ -87,6 +87,22 @@ def check_keys(ctx: Ctx) -> None:
         ctx.check("keys", e.name, "service key", one)
 
 
+def check_device_keys(ctx: Ctx) -> None:
+    """Each ``keys/devices/<id>.pem`` is the Ed25519 key it is named after. A device key is the creator's,
+    not an anchor: it is whose signature a record carries; the pairing record binds it to the account."""
+    for e in sorted(ctx.files.of_kind("device_key"), key=lambda e: e.name):
+        kid = e.groups[0]
+
+        def one(kid: str = kid, name: str = e.name) -> str:
+            raw = _public_key(ctx.files.data[name])
+            if signing.key_id(raw) != kid:
+                raise fail(f"expected key id {kid} (file name), found key {signing.key_id(raw)}")
+            ctx.device_keys[kid] = signing.PublicKey(raw)
+            return f"Ed25519 device key {kid}, SHA-256 {signing.fingerprint(raw)}"
+
+        ctx.check("keys", e.name, "device key", one)
+
+
 def _public_key(pem: bytes | str) -> bytes:
     return signing.public_key_from_pem(pem)
 
