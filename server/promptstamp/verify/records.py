@@ -149,8 +149,12 @@ def _device_signature(ctx: Ctx, rec: Record, receipt: Receipt) -> bool:
                     "creator's own key")
         return False
     ctx.used_device_keys.add(kid)
-
-    if receipt.device_sig is None:
+    if rec.device is not None and rec.device != kid:
+        ctx.run.add("records", name, "device signature", "fail",
+                    f"expected client.device {kid} (the receipt's device key), found {rec.device}")
+        return False
+    signature = receipt.device_sig
+    if signature is None:
         # Receipts written before device signatures were kept: still valid (fields are added, never
         # reinterpreted), but the creator's signature cannot be checked by anyone but the service.
         ctx.run.add("records", name, "device signature", "note",
@@ -159,12 +163,10 @@ def _device_signature(ctx: Ctx, rec: Record, receipt: Receipt) -> bool:
         return False
 
     def one() -> str:
-        if rec.device is not None and rec.device != kid:
-            raise fail(f"expected client.device {kid} (the receipt's device key), found {rec.device}")
         key = ctx.device_keys.get(kid)
         if key is None:
             raise fail(f"expected keys/devices/{kid}.pem (the device's public key), found no such key")
-        key.verify(ctx.files.data[name], signing.unb64(receipt.device_sig, "receipt.device_sig"))
+        key.verify(ctx.files.data[name], signing.unb64(signature, "receipt.device_sig"))
         return f"signed by the creator's device key {kid}"
 
     return ctx.check("records", name, "device signature", one) == "ok"
