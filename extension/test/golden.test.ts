@@ -35,8 +35,10 @@ describe("golden fixtures: recorded site traffic -> expected records", () => {
     // Sites whose traffic carries no parent ids (Perplexity, Doubao) cannot show a branch; Gemini's
     // StreamGenerate answer does not say which earlier turn an edited prompt replaces.
     const cases: { [site: string]: string[] } = {
-      chatgpt: ["new-chat", "follow-up", "regeneration", "edit", "image", "streaming", "drifted"],
-      claude: ["new-chat", "follow-up", "regeneration", "edit", "streaming", "drifted"],
+      chatgpt: ["new-chat", "follow-up", "regeneration", "edit", "model-change", "image", "image-late", "streaming",
+        "stopped", "thinking-resume", "websocket", "selection", "stream-drifted", "drifted"],
+      claude: ["new-chat", "follow-up", "regeneration", "edit", "model-change", "streaming", "stopped", "selection",
+        "stream-drifted", "drifted"],
       gemini: ["streaming", "follow-up", "edit", "regeneration", "model-change", "image", "image-grid", "long-answer", "stopped", "drifted"],
       deepseek: ["streaming", "follow-up", "edit", "regeneration", "model-change", "long-answer", "stopped", "drifted"],
       midjourney: ["turn", "edit", "regenerate", "model-change", "image", "video", "streaming", "stopped", "drifted"],

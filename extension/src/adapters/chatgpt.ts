@@ -1,274 +1,276 @@
 /**
- * ChatGPT: the conversation tree from GET /backend-api/conversation/{id} (`mapping`, `current_node`)
- * and the streamed turn of POST /backend-api/(f/)conversation (SSE, v1 delta patches).
- * Shapes: shared/reference/capture-sites.md §1, §2 (pionxzh/chatgpt-exporter types).
+ * ChatGPT (live-traffic-2026.md §2.1): turns stream on POST /backend-api/f/conversation (SSE, delta v1),
+ * thinking turns hand off to POST …/f/conversation/resume or to the WebSocket at ws.chatgpt.com,
+ * generated images arrive later as `add-messages`; after every turn the saved tree
+ * (GET /backend-api/conversation/{id}: `mapping`, `current_node`) is read again, and again later
+ * when an image is due. The account comes from GET /backend-api/me.
  */
-import type { ImageRef } from "../core/record.ts";
-import type { Exchange, Msg, Observation, SiteAdapter } from "./types.ts";
+import { DeltaDecoder } from "./chatgpt-delta.ts";
+import { isStep, toMsg } from "./chatgpt-message.ts";
 import {
-  Drift, arr, cleanParams, guarded, isObj, isoTime, need, parseJson, parseSse, probeTurns, str, type Obj,
-} from "./util.ts";
+  addedMessages, assemble, chatgptState, dropPending, findPending, nearestStep, pendingFromRequest, wsItem, wsTurn,
+  type ChatgptState, type PendingTurn,
+} from "./chatgpt-turn.ts";
+import type { Capabilities, Exchange, Msg, Observation, PageState, SiteAdapter } from "./types.ts";
+import { Drift, arr, guardedAs, isObj, need, parseJson, parseSse, probeTurns, str, type Obj } from "./util.ts";
 
-const CONVERSATION_GET = /^https:\/\/(?:chatgpt\.com|chat\.openai\.com)\/backend-api\/conversation\/([0-9a-f-]{8,64})(?:\?|$)/;
-const CONVERSATION_POST = /^https:\/\/(?:chatgpt\.com|chat\.openai\.com)\/backend-api\/(?:f\/)?conversation(?:\?|$)/;
+const HOST = "(?:chatgpt\\.com|chat\\.openai\\.com)";
+const TREE = new RegExp(`^https://${HOST}/backend-api/conversations?/([0-9a-f-]{8,64})(?:\\?|$)`);
+const TURN = new RegExp(`^https://${HOST}/backend-api/(?:f/)?conversation(?:\\?|$)`);
+const RESUME = new RegExp(`^https://${HOST}/backend-api/f/conversation/resume(?:\\?|$)`);
+const ME = new RegExp(`^https://${HOST}/backend-api/me(?:\\?|$)`);
+const SOCKET = /^wss:\/\/ws\.chatgpt\.com\//;
 
-function origin(url: string): string {
-  return new URL(url).origin;
+/** Re-read the tree now and later: the GET tree catches images that finish after the stream (§4.7). */
+const DELAYS = [0, 8000, 25000];
+const IMAGE_DELAYS = [0, 8000, 25000, 60000, 120000];
+
+function baseOf(url: string): string {
+  const u = new URL(url);
+  return u.hostname === "ws.chatgpt.com" ? "https://chatgpt.com" : u.origin;
 }
 
-/** `sediment://file_x` or `file-service://file-x` → the files API that answers a signed download_url. */
-function imageFromPart(part: Obj, base: string): ImageRef | undefined {
-  const pointer = str(part.asset_pointer);
-  if (!pointer) return undefined;
-  const fileId = pointer.replace(/^[a-z-]+:\/\//, "");
-  if (!/^[A-Za-z0-9_-]+$/.test(fileId)) throw new Drift(`unexpected image pointer ${pointer.slice(0, 40)}`);
-  return { url: `${base}/backend-api/files/download/${fileId}`, resolveField: "download_url", role: "output" };
+function reconcile(base: string, sessionId: string, asyncImage: boolean): Observation {
+  return { kind: "reconcile", url: `${base}/backend-api/conversation/${sessionId}`, delays: asyncImage ? IMAGE_DELAYS : DELAYS };
 }
 
-function imageMeta(part: Obj): Obj {
-  const meta = isObj(part.metadata) ? part.metadata : {};
-  const dalle = isObj(meta.dalle) ? meta.dalle : {};
-  const gen = isObj(meta.generation) ? meta.generation : {};
-  return {
-    image_prompt: dalle.prompt, seed: dalle.seed ?? gen.seed, gen_id: dalle.gen_id ?? gen.gen_id,
-    parent_gen_id: dalle.parent_gen_id ?? gen.parent_gen_id, edit_op: dalle.edit_op,
-    width: part.width ?? gen.width, height: part.height ?? gen.height,
-  };
+function snapshot(base: string, sessionId: string, messages: Msg[], title?: string): Observation {
+  return { kind: "snapshot", snapshot: { sessionId, url: `${base}/c/${sessionId}`, title, messages, source: "stream" } };
 }
 
-interface ParsedContent {
-  text?: string;
-  images: ImageRef[];
-  meta: Obj;
-  visible: boolean;
-}
-
-function parseContent(message: Obj, base: string): ParsedContent {
-  const content = need(isObj(message.content) ? message.content : undefined, "message.content");
-  const type = need(str(content.content_type), "message.content.content_type");
-  const out: ParsedContent = { images: [], meta: {}, visible: true };
-  if (type === "text" || type === "multimodal_text" || type === "code") {
-    const parts = type === "code" ? [content.text] : need(arr(content.parts), "message.content.parts");
-    const texts: string[] = [];
-    for (const part of parts) {
-      if (typeof part === "string") texts.push(part);
-      else if (isObj(part) && part.content_type === "image_asset_pointer") {
-        const img = imageFromPart(part, base);
-        if (img) out.images.push(img);
-        Object.assign(out.meta, imageMeta(part));
-      }
-    }
-    const text = texts.join("\n").trim();
-    if (text) out.text = text;
-  } else {
-    // thoughts, reasoning_recap, execution_output, model_editable_context, …: not the visible answer.
-    out.visible = false;
-  }
-  return out;
-}
-
-function toMsg(message: Obj, base: string, parentId: string | undefined, streamDone: boolean): Msg | undefined {
-  const id = need(str(message.id), "message.id");
-  const author = need(isObj(message.author) ? message.author : undefined, "message.author");
-  const role = need(str(author.role), "message.author.role");
-  const metadata = isObj(message.metadata) ? message.metadata : {};
-  if (metadata.is_visually_hidden_from_conversation === true) return undefined;
-  if (role === "system") return undefined;
-  const recipient = str(message.recipient) ?? "all";
-  if (role === "assistant" && recipient !== "all") return undefined; // a call to a tool, not an answer
-  const content = parseContent(message, base);
-  if (!content.visible) return undefined;
-  if (role === "tool" && content.images.length === 0) return undefined;
-  if (role !== "user" && role !== "assistant" && role !== "tool") return undefined;
-  if (!content.text && content.images.length === 0) return undefined;
-  const status = str(message.status);
-  const msg: Msg = {
-    id, role: role === "user" ? "user" : "ai", text: content.text, parentId,
-    complete: role === "user" ? true : status === "finished_successfully" && streamDone,
-    createdAt: isoTime(message.create_time),
-    images: content.images.length ? content.images : undefined,
-  };
-  if (role !== "user") {
-    msg.meta = cleanParams({ model: metadata.model_slug, ...content.meta });
-  }
-  return msg;
-}
-
-function parseTree(ex: Exchange): Observation[] {
+/** The saved conversation: a `mapping` tree, or (another build) a `messages` list with `current_node`. */
+function parseTree(ex: Exchange, s: ChatgptState): Observation[] {
   const body = parseJson(ex.responseText);
   if (!isObj(body)) throw new Drift("the conversation response is not a JSON object");
-  const mapping = need(isObj(body.mapping) ? body.mapping : undefined, "a `mapping` object");
   const sessionId = need(str(body.conversation_id) ?? str(body.id), "conversation_id");
-  const base = origin(ex.url);
-  const included = new Map<string, Msg>();
-  const parentOf = new Map<string, string | undefined>();
-  for (const [key, node] of Object.entries(mapping)) {
-    if (!isObj(node)) throw new Drift(`mapping.${key} is not an object`);
-    parentOf.set(key, str(node.parent));
-  }
-  const nearestIncluded = (id: string | undefined): string | undefined => {
-    const seen = new Set<string>();
-    while (id !== undefined && !seen.has(id)) {
-      seen.add(id);
-      if (included.has(id)) return id;
-      id = parentOf.get(id);
+  const base = baseOf(ex.url);
+  const nodes = new Map<string, { message?: Obj; parent?: string }>();
+  if (isObj(body.mapping)) {
+    for (const [key, node] of Object.entries(body.mapping)) {
+      if (!isObj(node)) throw new Drift(`mapping.${key} is not an object`);
+      nodes.set(key, { message: isObj(node.message) ? node.message : undefined, parent: str(node.parent) });
     }
-    return undefined;
-  };
-  // Walk parents before children (breadth first from the roots), keeping sibling order.
-  const order: string[] = [];
+  } else if (Array.isArray(body.messages)) {
+    for (const [i, m] of body.messages.entries()) {
+      if (!isObj(m)) throw new Drift(`messages[${i}] is not an object`);
+      const meta = isObj(m.metadata) ? m.metadata : {};
+      nodes.set(need(str(m.id), `messages[${i}].id`), { message: m, parent: str(m.parent) ?? str(meta.parent_id) });
+    }
+  } else throw new Drift("expected a `mapping` object or a `messages` list");
+  // Parents before children, breadth first from the roots, keeping sibling order.
   const children = new Map<string | undefined, string[]>();
-  for (const [key, node] of Object.entries(mapping)) {
-    const parent = str((node as Obj).parent);
-    const list = children.get(parent && parent in mapping ? parent : undefined) ?? [];
-    list.push(key);
-    children.set(parent && parent in mapping ? parent : undefined, list);
+  for (const [id, node] of nodes) {
+    const key = node.parent !== undefined && nodes.has(node.parent) ? node.parent : undefined;
+    children.set(key, [...(children.get(key) ?? []), id]);
   }
+  const order: string[] = [];
   const queue = [...(children.get(undefined) ?? [])];
   while (queue.length) {
     const id = queue.shift() as string;
     order.push(id);
     queue.push(...(children.get(id) ?? []));
   }
-  const messages: Msg[] = [];
-  for (const key of order) {
-    const node = mapping[key] as Obj;
-    if (!isObj(node.message)) continue;
-    const msg = toMsg(node.message, base, nearestIncluded(parentOf.get(key)), true);
-    if (!msg) continue;
-    included.set(key, msg);
-    messages.push(msg);
+  for (const id of order) {
+    const node = nodes.get(id) as { message?: Obj; parent?: string };
+    s.parents.set(id, node.parent);
+    if (node.message && isStep(node.message)) s.steps.add(id);
+    else if (node.parent === undefined || !nodes.has(node.parent)) s.roots.set(id, id);
+    else {
+      // A hidden system message under the root: the first prompt's parent is still the root (§3).
+      const root = s.roots.get(node.parent);
+      if (root !== undefined) s.roots.set(id, root);
+    }
   }
+  const messages: Msg[] = [];
+  for (const id of order) {
+    const node = nodes.get(id) as { message?: Obj; parent?: string };
+    if (!node.message || !s.steps.has(id)) continue;
+    messages.push(toMsg(node.message, { base, parentId: nearestStep(s, node.parent), turnDone: true }));
+  }
+  const current = str(body.current_node);
   return [{
     kind: "snapshot",
-    snapshot: { sessionId, title: str(body.title), url: `${base}/c/${sessionId}`, messages },
+    snapshot: {
+      sessionId, title: str(body.title), url: `${base}/c/${sessionId}`, messages, source: "history",
+      currentId: current !== undefined ? nearestStep(s, current) : undefined,
+    },
   }];
 }
 
-/** Apply one v1 delta operation ({p, o, v}) to the streamed message. */
-function applyOp(root: Obj, path: string, op: string, value: unknown): void {
-  const keys = path.split("/").slice(1).map((k) => k.replace(/~1/g, "/").replace(/~0/g, "~"));
-  if (!keys.length) return;
-  let target: unknown = root;
-  for (const key of keys.slice(0, -1)) {
-    target = Array.isArray(target) ? target[Number(key)] : isObj(target) ? target[key] : undefined;
-    if (target === undefined) return;
-  }
-  const last = keys[keys.length - 1] as string;
-  const container = target as Obj & unknown[];
-  const slot: string | number = Array.isArray(target) ? Number(last) : last;
-  const current = (container as Obj)[slot as string];
-  if (op === "append") {
-    if (typeof current === "string" && typeof value === "string") (container as Obj)[slot as string] = current + value;
-    else if (Array.isArray(current)) current.push(...(Array.isArray(value) ? value : [value]));
-    else (container as Obj)[slot as string] = value;
-  } else if (op === "replace" || op === "add") {
-    (container as Obj)[slot as string] = value;
-  } else if (op === "truncate" && typeof current === "string" && typeof value === "number") {
-    (container as Obj)[slot as string] = current.slice(0, value);
-  }
-}
-
-function parseStream(ex: Exchange): Observation[] {
+/** Leg 1: the page's POST …/f/conversation. A thinking turn ends here with a handoff. */
+function parseTurn(ex: Exchange, s: ChatgptState): Observation[] {
   const request = parseJson(ex.requestBody);
   if (!isObj(request)) throw new Drift("the conversation request body is not JSON");
-  const base = origin(ex.url);
+  const base = baseOf(ex.url);
   const events = parseSse(ex.responseText);
-  let sessionId = str(request.conversation_id);
-  let done = false;
-  const streamed = new Map<string, Obj>();
-  let current: Obj | undefined;
-  let lastPath = "";
-  let lastOp = "";
-  let understood = 0;
-  for (const ev of events) {
-    if (ev.data === "[DONE]") {
-      done = true;
-      continue;
-    }
-    const data = parseJson(ev.data);
-    if (typeof data === "string") continue; // "v1": the delta encoding's version
-    if (!isObj(data)) continue;
-    sessionId ??= str(data.conversation_id);
-    if (data.type === "message_stream_complete") {
-      done = true;
-      understood++;
-      continue;
-    }
-    if (isObj(data.message)) {
-      current = structuredClone(data.message);
-      streamed.set(need(str(current.id), "message.id"), current);
-      understood++;
-      continue;
-    }
-    if (!("v" in data)) continue;
-    const path = str(data.p) ?? lastPath;
-    const op = str(data.o) ?? (data.p === undefined ? lastOp || "append" : "replace");
-    if (path === "" && op === "add" && isObj(data.v) && isObj(data.v.message)) {
-      sessionId ??= str(data.v.conversation_id);
-      current = structuredClone(data.v.message);
-      streamed.set(need(str(current.id), "message.id"), current);
-      understood++;
-    } else if (op === "patch" && Array.isArray(data.v) && current) {
-      for (const sub of data.v) {
-        if (isObj(sub)) applyOp({ message: current }, str(sub.p) ?? "", str(sub.o) ?? "replace", sub.v);
-      }
-      understood++;
-    } else if (current) {
-      applyOp({ message: current }, path, op, data.v);
-      understood++;
-    }
-    lastPath = path;
-    lastOp = op;
+  const decoder = new DeltaDecoder();
+  decoder.feedSse(events);
+  if (events.length && decoder.understood === 0) {
+    return [{ kind: "drift", code: "no-parse", reason: "ChatGPT stream: no frame in a shape this adapter knows" }];
   }
-  const messages: Msg[] = [];
-  // The client's placeholder root is not a message: the first prompt has no parent.
-  const rawParent = str(request.parent_message_id);
-  const requestParent = rawParent === "client-created-root" ? undefined : rawParent;
-  let lastUser: string | undefined;
-  for (const m of arr(request.messages) ?? []) {
-    if (!isObj(m)) continue;
-    const msg = toMsg({ ...m, status: "finished_successfully" }, base, requestParent, true);
-    if (msg?.role === "user") {
-      msg.params = cleanParams({ model: request.model });
-      messages.push(msg);
-      lastUser = msg.id;
-    }
+  const turn = pendingFromRequest(request);
+  turn.conversationId ??= decoder.conversationId ?? decoder.handoff?.conversationId;
+  if (decoder.handoff) {
+    // A handoff-only leg 1 is normal (SBO): the answer follows on /resume or the WebSocket.
+    turn.topics = decoder.handoff.topics;
+    turn.turnExchangeId = decoder.handoff.turnExchangeId;
+    if (decoder.turnTopic) turn.topics.push(decoder.turnTopic);
+    turn.awaits ??= "thinking";
+    s.pending.push(turn);
+    if (s.pending.length > 20) s.pending.shift();
   }
-  if (events.length && understood === 0) throw new Drift("the stream carried no message this adapter understands");
-  for (const m of streamed.values()) {
-    const meta = isObj(m.metadata) ? m.metadata : {};
-    const parent = str(meta.parent_id) ?? lastUser ?? requestParent;
-    const msg = toMsg(m, base, parent, done);
-    if (msg && msg.role === "ai") messages.push(msg);
+  const done = !decoder.handoff && (decoder.complete || decoder.ended);
+  const { messages, asyncImage } = assemble(s, base, turn, decoder, done);
+  const out: Observation[] = [];
+  if (done && decoder.messages.size === 0 && decoder.error === undefined) {
+    out.push({ kind: "drift", code: "unknown-shape", sessionId: turn.conversationId,
+      reason: "ChatGPT stream: the turn ended with no message and no handoff" });
   }
-  if (!sessionId) return []; // a temporary chat that has no id yet: nothing to key a session on
-  const out: Observation[] = [{ kind: "snapshot", snapshot: { sessionId, url: `${base}/c/${sessionId}`, messages } }];
-  if (done) out.push({ kind: "reconcile", url: `${base}/backend-api/conversation/${sessionId}` });
+  if (!turn.conversationId) return out; // a temporary chat, or a new chat whose id comes on the next leg
+  out.push(snapshot(base, turn.conversationId, messages, decoder.title));
+  if (done) out.push(reconcile(base, turn.conversationId, asyncImage));
   return out;
 }
 
+/** Leg 2 over HTTP: POST …/f/conversation/resume {conversation_id, offset}, the same grammar. */
+function parseResume(ex: Exchange, s: ChatgptState): Observation[] {
+  const request = parseJson(ex.requestBody);
+  const base = baseOf(ex.url);
+  const decoder = new DeltaDecoder();
+  const events = parseSse(ex.responseText);
+  decoder.feedSse(events);
+  if (events.length && decoder.understood === 0) {
+    return [{ kind: "drift", code: "no-parse", reason: "ChatGPT resume stream: no frame in a shape this adapter knows" }];
+  }
+  const conversationId = (isObj(request) ? str(request.conversation_id) : undefined) ?? decoder.conversationId;
+  const turn = findPending(s, conversationId);
+  const sessionId = conversationId ?? turn?.conversationId;
+  if (!sessionId) throw new Drift("the resume leg names no conversation");
+  if (turn) turn.conversationId = sessionId;
+  const done = decoder.complete || decoder.ended;
+  const { messages, asyncImage } = assemble(s, base, turn, decoder, done);
+  if (done) dropPending(s, turn);
+  const out = [snapshot(base, sessionId, messages, decoder.title)];
+  if (done) out.push(reconcile(base, sessionId, asyncImage));
+  return out;
+}
+
+function feedEncoded(d: DeltaDecoder, encoded: string): void {
+  d.feedSse(parseSse(encoded.endsWith("\n\n") ? encoded : `${encoded}\n\n`));
+}
+
+/** One WebSocket text frame: a JSON array of topic messages (SBO, WG-H, RI-W). */
+function parseSocket(ex: Exchange, s: ChatgptState): Observation[] {
+  const frame = parseJson(ex.responseText);
+  // Keep-alives and acknowledgements that are not JSON arrays or objects are normal.
+  const items = Array.isArray(frame) ? frame : isObj(frame) ? [frame] : [];
+  const base = baseOf(ex.url);
+  const out: Observation[] = [];
+  const touched = new Map<string, { conversationId?: string; topic?: string }>();
+  const visit = (item: unknown): void => {
+    if (!isObj(item)) return;
+    const reply = isObj(item.reply) ? item.reply : item.type === "reply" && isObj(item.payload) ? item.payload : undefined;
+    for (const c of arr(reply?.catchups) ?? []) visit(c);
+    if (item.type !== "message" || !isObj(item.payload)) return;
+    const outer = item.payload;
+    const inner = isObj(outer.payload) ? outer.payload : {};
+    if (outer.type === "conversation-turn-stream") {
+      const turnId = need(str(inner.turn_id), "stream item turn_id");
+      if (inner.type === "stream-item") {
+        const encoded = need(str(inner.encoded_item), "stream item encoded_item");
+        const offset = str(item.offset) ?? String(item.offset ?? "");
+        wsItem(s, turnId, offset, encoded, feedEncoded);
+      } else if (inner.type === "done") {
+        wsTurn(s, turnId).done = true;
+      }
+      touched.set(turnId, { conversationId: str(inner.conversation_id), topic: str(item.topic_id) });
+    } else if (outer.type === "conversation-turn-complete") {
+      const turnId = str(inner.turn_id) ?? str(outer.turn_id);
+      if (turnId) {
+        wsTurn(s, turnId).done = true;
+        touched.set(turnId, { conversationId: str(inner.conversation_id) ?? str(outer.conversation_id) });
+      }
+    } else if (outer.type === "conversation-update") {
+      const update = isObj(outer.payload) ? outer.payload : outer;
+      if (update.update_type !== "add-messages") return;
+      const sessionId = need(str(update.conversation_id) ?? str(outer.conversation_id), "add-messages conversation_id");
+      const { messages } = assemble(s, base, undefined, undefined, true, addedMessages(update));
+      out.push(snapshot(base, sessionId, messages), reconcile(base, sessionId, false));
+    }
+  };
+  for (const item of items) visit(item);
+  for (const [turnId, route] of touched) {
+    const t = s.ws.get(turnId);
+    if (!t) continue;
+    const turn: PendingTurn | undefined = findPending(s, route.conversationId ?? t.decoder.conversationId, turnId, route.topic);
+    const sessionId = route.conversationId ?? t.decoder.conversationId ?? turn?.conversationId;
+    if (!sessionId) continue;
+    if (turn) turn.conversationId = sessionId;
+    const grew = t.decoder.messages.size !== t.messageCount;
+    const finished = t.done || t.decoder.complete;
+    if (!grew && !(finished && !t.reported) && t.messageCount > 0) continue;
+    t.messageCount = t.decoder.messages.size;
+    const { messages, asyncImage } = assemble(s, base, turn, t.decoder, finished);
+    out.push(snapshot(base, sessionId, messages, t.decoder.title));
+    if (finished && !t.reported) {
+      t.reported = true;
+      dropPending(s, turn);
+      out.push(reconcile(base, sessionId, asyncImage));
+    }
+  }
+  return out;
+}
+
+/** GET /backend-api/me: the signed-in account as the site names it (id and display name only). */
+function parseMe(ex: Exchange): Observation[] {
+  const body = parseJson(ex.responseText);
+  if (!isObj(body)) throw new Drift("the account response is not a JSON object");
+  const id = need(str(body.id), "the account's `id`");
+  return [{ kind: "identity", identity: { id, name: str(body.name), source: "GET /backend-api/me" } }];
+}
+
+const capabilities: Capabilities = {
+  liveTurns: "public-capture", history: "public-capture", edits: "public-capture", regenerations: "public-capture",
+  selection: "public-capture", model: "public-capture", images: "public-capture",
+  // GET /backend-api/me is the account call the page makes; its shape {id, name} follows public clients.
+  identity: "documented",
+};
+
 export const chatgpt: SiteAdapter = {
   id: "chatgpt",
-  version: 1,
+  version: 2,
   name: "ChatGPT",
+  capabilities,
   hosts: ["chatgpt.com", "chat.openai.com"],
-  imageHosts: ["files.oaiusercontent.com", "sdmntprwestus.oaiusercontent.com"],
-  capture: [CONVERSATION_GET, CONVERSATION_POST],
+  imageHosts: ["files.oaiusercontent.com", "sdmntprwestus.oaiusercontent.com", "sdmntpreastus.oaiusercontent.com",
+    "sdmntprcentralus.oaiusercontent.com", "sdmntprnorthcentralus.oaiusercontent.com",
+    "sdmntprsouthcentralus.oaiusercontent.com", "sdmntprwestus2.oaiusercontent.com",
+    "sdmntprwestus3.oaiusercontent.com", "sdmntpreastus2.oaiusercontent.com"],
+  capture: [TREE, TURN, RESUME, ME],
+  captureWs: [SOCKET],
   authHeaders: ["authorization", "chatgpt-account-id"],
+  identityRequest(origin) {
+    return { url: `${origin}/backend-api/me`, method: "GET" };
+  },
   sessionFromUrl(url) {
     const m = /^\/(?:g\/[^/]+\/)?c\/([0-9a-f-]{8,64})/.exec(url.pathname);
     return m?.[1] ?? null;
   },
-  parse(ex) {
+  parse(ex: Exchange, state: PageState) {
+    const s = chatgptState(state);
+    if (ex.method === "WS") return SOCKET.test(ex.url) ? guardedAs("ChatGPT socket", "unknown-shape", () => parseSocket(ex, s)) : [];
     if (ex.status < 200 || ex.status >= 300) return [];
-    if (ex.method === "GET" && CONVERSATION_GET.test(ex.url)) return guarded("ChatGPT conversation", () => parseTree(ex));
-    if (ex.method === "POST" && CONVERSATION_POST.test(ex.url)) return guarded("ChatGPT stream", () => parseStream(ex));
+    if (ex.method === "GET" && TREE.test(ex.url)) return guardedAs("ChatGPT conversation", "unknown-shape", () => parseTree(ex, s));
+    if (ex.method === "GET" && ME.test(ex.url)) return guardedAs("ChatGPT account", "unknown-shape", () => parseMe(ex));
+    if (ex.method === "POST" && RESUME.test(ex.url)) return guardedAs("ChatGPT resume", "unknown-shape", () => parseResume(ex, s));
+    if (ex.method === "POST" && TURN.test(ex.url)) return guardedAs("ChatGPT stream", "unknown-shape", () => parseTurn(ex, s));
     return [];
   },
   probeDom(doc, url) {
-    return probeTurns(doc, this.sessionFromUrl(url) !== null, [
+    const health = probeTurns(doc, this.sessionFromUrl(url) !== null, [
       "[data-message-author-role]", "[data-testid^='conversation-turn-']", "[data-turn]",
     ]);
+    const turns = doc.querySelectorAll("[data-message-author-role]").length;
+    return turns > 0 ? { ...health, turns } : health;
   },
 };

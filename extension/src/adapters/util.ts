@@ -149,3 +149,13 @@ export function probeTurns(doc: Document, onConversation: boolean, turnSelectors
     reason: `the page shows a conversation but none of the message markers ${turnSelectors.join(", ")} match`,
   };
 }
+
+/** guarded(), with the drift code the service counts (a known endpoint answered an unknown shape). */
+export function guardedAs(what: string, code: DriftCode, parse: () => Observation[]): Observation[] {
+  try {
+    return parse();
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    return [{ kind: "drift", reason: `${what}: ${reason}`, code }];
+  }
+}
