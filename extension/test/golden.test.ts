@@ -42,7 +42,7 @@ describe("golden fixtures: recorded site traffic -> expected records", () => {
       gemini: ["streaming", "follow-up", "edit", "regeneration", "model-change", "image", "image-grid", "long-answer", "stopped", "drifted"],
       deepseek: ["streaming", "follow-up", "edit", "regeneration", "model-change", "long-answer", "stopped", "drifted"],
       midjourney: ["turn", "edit", "regenerate", "model-change", "image", "video", "streaming", "stopped", "drifted"],
-      grok: ["follow-up", "regeneration", "edit", "streaming", "drifted"],
+      grok: ["streaming", "follow-up", "edit", "regeneration", "model-change", "image", "long-answer", "stopped", "drifted"],
       perplexity: ["follow-up", "streaming", "drifted"],
       doubao: ["image", "follow-up", "drifted"],
       kimi: ["follow-up", "regeneration", "edit", "drifted"],
