@@ -35,7 +35,8 @@ def run_sh(tmp_path: Path, data: bytes, root_pem: str, key_pem: str | None) -> t
     (tmp_path / "b.asice").write_bytes(data)
     (tmp_path / "root.pem").write_text(root_pem)
     script = tmp_path / "verify.sh"
-    script.write_bytes(bundle_entries(data).get("verify.sh") or bundle_names.asset_text("verify.sh").encode())
+    # The published script (the repository's copy), never the one inside the bundle being checked.
+    script.write_bytes(bundle_names.asset_text("verify.sh").encode())
     args = ["sh", str(script)]
     if key_pem is not None:
         (tmp_path / "key.pem").write_text(key_pem)

@@ -351,7 +351,7 @@ for rec in records/*.json; do
       fail "record $id: device signature does not verify with keys/devices/$dkid.pem"
     fi
   fi
-  sed -n 's/^{"account":"\([^"]*\)",.*/\1/p' "$rc" >> "$work/accounts"
+  printf '%s\n' "$(sed -n 's/^{"account":"\([^"]*\)",.*/\1/p' "$rc")" >> "$work/accounts"
   site=$(sed -n 's/.*"session":{"id":"[^"]*","site":"\([a-z0-9._-]*\)".*/\1/p' "$rec")
   sess=$(sed -n 's/.*"session":{"id":"\([^"]*\)".*/\1/p' "$rec")
   [ "$site" = promptstamp ] || printf '%s/%s\n' "$site" "$sess" >> "$work/sessions"
