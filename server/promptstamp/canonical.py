@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 from typing import Any
 
 from .errors import CanonicalizationError
@@ -35,7 +36,16 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+# 2^53-1 has 16 digits: a longer integer is out of range without converting it (Python refuses to
+# convert more than 4,300 digits at all, and converting is quadratic below that).
+_MAX_INT_CHARS = len(str(-MAX_SAFE_INTEGER))
+
+
 def _parse_int(text: str) -> int:
+    if len(text) > _MAX_INT_CHARS:
+        raise CanonicalizationError(
+            f"integer of {len(text.lstrip('-'))} digits is outside ±(2^53-1); RFC 8785 numbers are IEEE 754 doubles"
+        )
     value = int(text)
     if abs(value) > MAX_SAFE_INTEGER:
         raise CanonicalizationError(
@@ -71,7 +81,8 @@ def parse_json(data: bytes | str) -> JsonValue:
     except json.JSONDecodeError as e:
         raise CanonicalizationError(f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
     except RecursionError as e:
-        raise CanonicalizationError("JSON is nested too deeply") from e
+        raise CanonicalizationError(f"JSON is nested deeper than the parser's limit (about "
+                                    f"{sys.getrecursionlimit()} levels)") from e
     # Decoded UTF-8 never holds a surrogate, so a lone one can only come from a \uD800-\uDFFF escape:
     # walk the strings only when the text has such an escape.
     if _SURROGATE_ESCAPE.search(text):

@@ -43,6 +43,15 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# C0 and C1 controls and DEL: a newline in a logged URL or name must not start a forged line.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}
+
+
+class TextFormatter(logging.Formatter):
+    """The plain-text format with every control character escaped, except in tracebacks (ours, multi-line)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        return super().formatMessage(record).translate(_CONTROLS)
 
 
 def logging_config(fmt: str = "json", level: str = "INFO") -> dict[str, Any]:
@@ -50,7 +59,8 @@ def logging_config(fmt: str = "json", level: str = "INFO") -> dict[str, Any]:
     so its own master and worker messages come out in the same format)."""
     if fmt not in ("json", "text"):
         raise ValueError(f"log format must be 'json' or 'text', found {fmt!r}")
-    formatter: dict[str, Any] = ({"()": f"{__name__}.JsonFormatter"} if fmt == "json" else {"format": TEXT_FORMAT})
+    formatter: dict[str, Any] = ({"()": f"{__name__}.JsonFormatter"} if fmt == "json"
+                                 else {"()": f"{__name__}.TextFormatter", "fmt": TEXT_FORMAT})
     handler = {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
     return {
         "version": 1,

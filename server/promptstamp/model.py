@@ -30,6 +30,12 @@ MEDIA_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+
 _NODE_RE = re.compile(r"[0-9a-f]{64}")
 MAX_SESSION_ID = 512
 MAX_TEXT = 1_000_000
+# A session id is visible ASCII (no space, no backslash), and no "/"-separated part of it is "." or
+# "..": ids appear in URL paths, where "." and ".." segments are normalized away by every client, so
+# such a session would be acknowledged and then unreachable. The extension's page sessions use
+# "https://host/path" ids, so "/" and ":" are allowed.
+SESSION_ID_RE = re.compile(r"^[\x21-\x5b\x5d-\x7e]{1,512}$")
+MAX_PARAMS_DEPTH = 16  # params nest a few levels at most; deeper input is refused before any recursion
 
 
 def _fail(path: str, expected: str, found: Any) -> InvalidInput:
@@ -37,6 +43,20 @@ def _fail(path: str, expected: str, found: Any) -> InvalidInput:
     if found is None:
         shown = "null"
     return InvalidInput(f"{path}: expected {expected}, found {shown}", code="invalid_record")
+
+
+def _check_depth(value: Any, path: str, limit: int) -> None:
+    """Iteratively (no recursion to exhaust): containers may nest ``limit`` levels below ``value``."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    raise InvalidInput(f"{path}: nested more than {limit} levels deep (the limit)",
+                                       code="invalid_record")
+                stack.append((child, depth + 1))
 
 
 def _require(obj: Mapping[str, Any], key: str, path: str) -> Any:
@@ -202,6 +222,9 @@ class Record:
         session_id = _string(
             _require(session, "id", "record.session"), "record.session.id", max_len=MAX_SESSION_ID
         )
+        if not SESSION_ID_RE.match(session_id) or any(part in (".", "..") for part in session_id.split("/")):
+            raise _fail("record.session.id", "visible ASCII without backslash, no '.' or '..' path segment "
+                                             "(docs: the session id's safe set)", session_id)
         for opt in ("url", "title"):
             if opt in session:
                 _string(session[opt], f"record.session.{opt}", max_len=8192, allow_empty=True)
@@ -233,7 +256,7 @@ class Record:
         if "text" in obj:
             _string(obj["text"], "record.text", max_len=MAX_TEXT, allow_empty=True)
         if "params" in obj:
-            _object(obj["params"], "record.params")
+            _check_depth(_object(obj["params"], "record.params"), "record.params", MAX_PARAMS_DEPTH)
         if "refs" in obj:
             refs = _object(obj["refs"], "record.refs")
             _no_nulls(refs, "record.refs")
