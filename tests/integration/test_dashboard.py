@@ -338,6 +338,20 @@ def test_bundle_downloads_from_the_timeline_and_verifies(browser: FlaskClient, a
     assert verify_input(data, Trust.build()).exit_code == 2  # intact, resting on anchors not given
 
 
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                                     {"Referer": "https://attacker.example/page"}])
+def test_a_bundle_build_is_never_started_by_another_site(browser: FlaskClient, api: Api,
+                                                         headers: dict[str, str]) -> None:
+    chain, _ = image_session(api)
+    got = browser.get(f"/app/bundle/chatgpt/{chain.session_id}", headers=headers)
+    assert got.status_code == 403
+    assert "started from another site" in got.get_data(as_text=True)
+    for fine in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {"Referer": "http://localhost/app/"}):
+        ok = browser.get(f"/app/bundle/chatgpt/{chain.session_id}", headers=fine)
+        assert ok.status_code == 200, fine
+        ok.close()
+
+
 # -- every page ---------------------------------------------------------------------------------------
 
 def test_every_page_carries_a_strict_csp_and_security_headers(app: Flask, browser: FlaskClient, api: Api) -> None:

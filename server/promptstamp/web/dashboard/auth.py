@@ -91,6 +91,25 @@ def check_csrf() -> None:
         abort(400, "This form has expired or did not come from this site. Reload the page and try again.")
 
 
+def require_same_site() -> None:
+    """For GETs that start costly work (a bundle build asks every TSA): refuse cross-site requests.
+
+    The sign-in cookie is SameSite=Lax, so a link on another site still carries it on a top-level
+    navigation. Browsers say where a request came from in Sec-Fetch-Site (same-origin, or none for a
+    typed URL or bookmark); without it, a Referer from another origin is refused too.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        if fetch_site in ("same-origin", "none"):
+            return
+    else:
+        referer = request.headers.get("Referer")
+        if not referer or referer.startswith(request.host_url):
+            return
+    abort(403, "This download was started from another site. Open the session in the dashboard and "
+               "press Download there.")
+
+
 def no_store(response: BaseResponse) -> BaseResponse:
     # Account data: never kept by a shared cache or left in the browser's back/forward store. Blobs
     # (content-addressed, private) say otherwise themselves.

@@ -13,7 +13,7 @@ from ...model import utc_now
 from ..context import services
 from ..evidence import bundle_response
 from . import errorpages
-from .auth import account, check_csrf, no_store, signed_in
+from .auth import account, check_csrf, no_store, require_same_site, signed_in
 from .catalog import PAGE_SESSIONS, PAGE_STEPS, Catalog
 from .details import record_details
 
@@ -94,6 +94,7 @@ def timeline(site: str, session_id: str) -> str:
 @bp.get("/bundle/<site>/<path:session_id>")
 @signed_in
 def bundle(site: str, session_id: str) -> Response:
+    require_same_site()
     return bundle_response(account(), site, session_id)
 
 
