@@ -44,8 +44,9 @@ describe("golden fixtures: recorded site traffic -> expected records", () => {
       midjourney: ["turn", "edit", "regenerate", "model-change", "image", "video", "streaming", "stopped", "drifted"],
       grok: ["streaming", "follow-up", "edit", "regeneration", "model-change", "image", "long-answer", "stopped", "drifted"],
       perplexity: ["follow-up", "streaming", "drifted"],
-      doubao: ["image", "follow-up", "drifted"],
-      kimi: ["follow-up", "regeneration", "edit", "drifted"],
+      doubao: ["turn", "edit", "regenerate", "model-change", "image", "streaming", "stopped", "drifted"],
+      // Kimi: no image generation and no model field in the traffic.
+      kimi: ["turn", "edit", "regenerate", "streaming", "stopped", "drifted"],
       qwen: ["turn", "edit", "regenerate", "model-change", "image", "streaming", "stopped", "drifted"],
     };
     for (const a of ADAPTERS) {

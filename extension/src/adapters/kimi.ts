@@ -1,53 +1,126 @@
 /**
- * Kimi: POST …/ChatService/ListMessages (kimi.chat.v1, later kimi.gateway.chat.v1) answers
- * `messages[]{id, parentId, role, createTime, blocks[]{text.content}, status}`; the chat id is in
- * the request body (`chat_id`/`chatId`) (capture-sites.md §1).
+ * Kimi (kimi.com, formerly kimi.moonshot.cn), live-traffic-2026.md §2.9. The saved conversation
+ * is POST …/apiv2/kimi.chat.v1.ChatService/ListMessages or
+ * …/apiv2/kimi.gateway.chat.v1.ChatService/ListMessages, body `{chat_id, page_size}`, answering
+ * `messages[]{id, parentId, role, blocks[].text.content, status}` newest first and paged by
+ * `nextPageToken`; reasoning sits in separate `think` blocks, which are not the answer.
+ *
+ * The call that sends a prompt and streams the answer is another ChatService method that no
+ * public capture identifies, so its stream is not parsed: any other ChatService POST the page
+ * makes (except its List… and Get… reads) is taken as a turn, and when it ends the adapter reads
+ * ListMessages again, every page, as the page itself does. Turns are therefore recorded from the
+ * saved conversation moments after they finish, not from the stream.
  */
-import type { Exchange, Msg, Observation, SiteAdapter } from "./types.ts";
-import { Drift, arr, guarded, isObj, isoTime, need, parseJson, probeTurns, str } from "./util.ts";
-import { chainInOrder } from "./simple.ts";
+import { ROOT_PARENT, type Capabilities, type Exchange, type Msg, type Observation, type SiteAdapter } from "./types.ts";
+import { Drift, arr, guarded, isObj, isoTime, need, parseJson, probeTurns, slot, str } from "./util.ts";
 
-const LIST = /^https:\/\/(?:www\.kimi\.com|kimi\.moonshot\.cn)\/apiv2\/kimi\.(?:gateway\.)?chat\.v1\.ChatService\/ListMessages(?:\?|$)/;
+const SERVICE = /^https:\/\/(www\.kimi\.com|kimi\.moonshot\.cn)\/apiv2\/(kimi\.(?:gateway\.)?chat\.v1)\.ChatService\/([A-Za-z]+)(?:\?|$)/;
+const PAGE_SIZE = 50;
+/** A long chat is read to its first message, but never more than this many pages per walk. */
+const MAX_PAGES = 40;
+const CHAT_ID = /"(?:chat_id|chatId)"\s*:\s*"([A-Za-z0-9_-]{8,64})"/;
 
-function parseList(ex: Exchange): Observation[] {
+interface PageMemory { chats: Map<string, Map<string, Msg>>; pages: Map<string, number> }
+const memoryOf = (state: Map<string, unknown>) => slot<PageMemory>(state, "kimi", () => ({ chats: new Map(), pages: new Map() }));
+
+function listUrl(url: string): string {
+  const m = SERVICE.exec(url);
+  return `https://${m?.[1] ?? "www.kimi.com"}/apiv2/${m?.[2] ?? "kimi.gateway.chat.v1"}.ChatService/ListMessages`;
+}
+
+function readMessage(m: unknown, i: number): Msg | undefined {
+  if (!isObj(m)) throw new Drift(`messages[${i}] is not an object`);
+  const role = need(str(m.role), `messages[${i}].role`);
+  if (role !== "user" && role !== "assistant") return undefined;
+  const blocks = (arr(m.blocks) ?? []).filter(isObj);
+  // Only text blocks are the answer; `think` blocks are reasoning.
+  const text = blocks.filter((b) => !isObj(b.think)).map((b) => (isObj(b.text) ? str(b.text.content) ?? "" : ""))
+    .join("").trim();
+  if (!text) return undefined;
+  const status = String(m.status ?? "");
+  const stopped = /CANCEL|STOP|INTERRUPT|ABORT/.test(status);
+  // Protobuf JSON leaves an empty parent out: a user message without one hangs under the root.
+  const parent = str(m.parentId) || str(m.parent_id);
+  return {
+    id: need(str(m.id), `messages[${i}].id`), role: role === "user" ? "user" : "ai", text,
+    parentId: parent ?? (role === "user" ? ROOT_PARENT : undefined), createdAt: isoTime(m.createTime ?? m.create_time),
+    complete: role === "user" || status === "" || /COMPLETED|FINISHED/.test(status) || stopped,
+    stopped: stopped || undefined,
+  };
+}
+
+function parseList(ex: Exchange, state: Map<string, unknown>): Observation[] {
   const request = parseJson(ex.requestBody);
   const body = parseJson(ex.responseText);
   const list = need(isObj(body) ? arr(body.messages) : undefined, "a `messages` array");
   const sessionId = need(isObj(request) ? str(request.chat_id) ?? str(request.chatId) : undefined, "chat_id in the request");
-  const messages: Msg[] = [];
-  for (const [i, m] of list.entries()) {
-    if (!isObj(m)) throw new Drift(`messages[${i}] is not an object`);
-    const role = need(str(m.role), `messages[${i}].role`);
-    if (role !== "user" && role !== "assistant") continue;
-    const text = (arr(m.blocks) ?? []).filter(isObj).map((b) => (isObj(b.text) ? str(b.text.content) ?? "" : ""))
-      .join("\n").trim();
-    if (!text) continue;
-    messages.push({
-      id: need(str(m.id), `messages[${i}].id`), role: role === "user" ? "user" : "ai", text,
-      parentId: str(m.parentId) || undefined, createdAt: isoTime(m.createTime),
-      complete: role === "user" || m.status === undefined || /COMPLETED|FINISHED/.test(String(m.status)),
-    });
+  const mem = memoryOf(state);
+  const known = mem.chats.get(sessionId) ?? new Map<string, Msg>();
+  mem.chats.set(sessionId, known);
+  list.forEach((m, i) => {
+    const msg = readMessage(m, i);
+    if (msg) known.set(msg.id, msg);
+  });
+  // Pages come newest first: a message is passed on once its ancestry reaches the root, so a later
+  // page's older turns are never recorded after the newer ones that follow them.
+  const rooted = (m: Msg, depth = 0): boolean =>
+    m.parentId === ROOT_PARENT || (m.parentId !== undefined && depth < 10_000 && known.has(m.parentId) &&
+      rooted(known.get(m.parentId) as Msg, depth + 1));
+  const messages = [...known.values()].filter((m) => rooted(m))
+    .sort((a, b) => (a.createdAt ?? "").localeCompare(b.createdAt ?? ""));
+  const out: Observation[] = [{ kind: "snapshot", snapshot: {
+    sessionId, url: `https://www.kimi.com/chat/${sessionId}`, messages, source: "history" } }];
+  const next = isObj(body) ? str(body.nextPageToken) ?? str(body.next_page_token) : undefined;
+  const firstPage = !isObj(request) || !(str(request.page_token) ?? str(request.pageToken));
+  const pages = firstPage ? 1 : (mem.pages.get(sessionId) ?? 1) + 1;
+  mem.pages.set(sessionId, pages);
+  if (next && pages < MAX_PAGES) {
+    out.push({ kind: "reconcile", url: listUrl(ex.url), method: "POST", delays: [0],
+      body: JSON.stringify({ chat_id: sessionId, page_size: PAGE_SIZE, page_token: next }) });
   }
-  messages.sort((a, b) => (a.createdAt ?? "").localeCompare(b.createdAt ?? ""));
-  return [{ kind: "snapshot", snapshot: { sessionId, url: `https://www.kimi.com/chat/${sessionId}`, messages: chainInOrder(messages) } }];
+  return out;
 }
+
+function parseTurnRequest(ex: Exchange): Observation[] {
+  const chatId = CHAT_ID.exec(ex.requestBody ?? "")?.[1] ?? CHAT_ID.exec(ex.responseText)?.[1];
+  if (!chatId) return [];
+  return [{ kind: "reconcile", url: listUrl(ex.url), method: "POST", delays: [0, 4000, 15000],
+    body: JSON.stringify({ chat_id: chatId, page_size: PAGE_SIZE }) }];
+}
+
+const capabilities: Capabilities = {
+  liveTurns: "none", // the send/stream method is not identified: turns come from the re-read list
+  history: "public-capture",
+  edits: "public-capture",
+  regenerations: "public-capture",
+  selection: "none",
+  model: "none",
+  images: "none",
+  identity: "none",
+};
 
 export const kimi: SiteAdapter = {
   id: "kimi",
-  version: 1,
+  version: 2,
   name: "Kimi",
+  capabilities,
   hosts: ["www.kimi.com", "kimi.moonshot.cn"],
   imageHosts: [],
-  capture: [LIST],
+  capture: [SERVICE],
   authHeaders: ["authorization"],
   sessionFromUrl(url) {
     return /^\/chat\/([A-Za-z0-9-]{8,64})/.exec(url.pathname)?.[1] ?? null;
   },
-  parse(ex) {
-    if (ex.status !== 200 || ex.method !== "POST" || !LIST.test(ex.url)) return [];
-    return guarded("Kimi messages", () => parseList(ex));
+  parse(ex, state) {
+    const method = SERVICE.exec(ex.url)?.[3];
+    if (ex.status !== 200 || ex.method !== "POST" || !method) return [];
+    if (method === "ListMessages") return guarded("Kimi messages", () => parseList(ex, state), "unknown-shape");
+    if (/^(List|Get)/.test(method)) return [];
+    return parseTurnRequest(ex);
   },
   probeDom(doc, url) {
-    return probeTurns(doc, this.sessionFromUrl(url) !== null, [".segment-user", ".segment-assistant", ".segment-content-box"]);
+    const health = probeTurns(doc, this.sessionFromUrl(url) !== null, [".segment-user", ".segment-assistant", ".segment-content-box"]);
+    const turns = doc.querySelectorAll(".segment-user, .segment-assistant").length;
+    return turns ? { ...health, turns } : health;
   },
 };
