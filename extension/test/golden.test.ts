@@ -43,7 +43,7 @@ describe("golden fixtures: recorded site traffic -> expected records", () => {
       deepseek: ["streaming", "follow-up", "edit", "regeneration", "model-change", "long-answer", "stopped", "drifted"],
       midjourney: ["turn", "edit", "regenerate", "model-change", "image", "video", "streaming", "stopped", "drifted"],
       grok: ["streaming", "follow-up", "edit", "regeneration", "model-change", "image", "long-answer", "stopped", "drifted"],
-      perplexity: ["follow-up", "streaming", "drifted"],
+      perplexity: ["streaming", "follow-up", "regeneration", "model-change", "legacy-steps", "long-answer", "stopped", "drifted"],
       doubao: ["turn", "edit", "regenerate", "model-change", "image", "streaming", "stopped", "drifted"],
       // Kimi: no image generation and no model field in the traffic.
       kimi: ["turn", "edit", "regenerate", "streaming", "stopped", "drifted"],

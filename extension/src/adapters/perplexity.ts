@@ -1,57 +1,183 @@
 /**
- * Perplexity: GET /rest/thread/{slug} answers the thread's entries; each entry is one question
- * (`query_str`) and its answer (`blocks[].markdown_block.answer`, or `text`), with `status`
- * COMPLETED once finished and the model in `display_model` (capture-sites.md §1).
+ * Perplexity (live-traffic-2026.md §2.7). An ask streams from POST /rest/sse/perplexity_ask as SSE
+ * `message` events holding cumulative snapshots of the ask, ending with `end_of_stream`; the request
+ * carries `query_str`, `params.model_preference` (the requested model) and, on follow-ups,
+ * `params.last_backend_uuid` (the ask it follows). A snapshot's `backend_uuid` names the ask and
+ * `display_model` the model that answered; the answer sits where the build puts it
+ * (perplexity-answer.ts). After each ask the thread is read again with GET /rest/thread/{slug},
+ * every page (`has_next_page` / `next_cursor`).
+ *
+ * Message ids: an ask is a user message `<backend_uuid>:q` and its answer `<backend_uuid>:a`.
  */
-import type { Exchange, Msg, Observation, SiteAdapter } from "./types.ts";
-import { Drift, arr, cleanParams, guarded, isObj, isoTime, need, parseJson, probeTurns, str, type Obj } from "./util.ts";
-import { chainInOrder } from "./simple.ts";
+import type { Json } from "../core/jcs.ts";
+import { CodedDrift, countTurns, guardedWithCode } from "./guard.ts";
+import { answerOf } from "./perplexity-answer.ts";
+import { ROOT_PARENT, type Exchange, type Msg, type Observation, type PageState, type SiteAdapter } from "./types.ts";
+import { arr, cleanParams, isObj, isoTime, parseJson, parseSse, probeTurns, str, type Obj } from "./util.ts";
 
+const ORIGIN = "https://www.perplexity.ai";
+const ASK = /^https:\/\/www\.perplexity\.ai\/rest\/sse\/perplexity_ask(?:\?|$)/;
 const THREAD = /^https:\/\/www\.perplexity\.ai\/rest\/thread\/([A-Za-z0-9._-]{4,200})(?:\?|$)/;
+const TURN_SELECTORS = ["[id^='markdown-content-']", "h1.group\\/query"];
 
-function answerOf(e: Obj): string | undefined {
-  for (const b of arr(e.blocks) ?? []) {
-    const md = isObj(b) && isObj(b.markdown_block) ? str(b.markdown_block.answer) : undefined;
-    if (md?.trim()) return md.trim();
-  }
-  return str(e.answer)?.trim() || undefined;
+interface Memory {
+  /** Thread slug per ask (backend_uuid), so a follow-up lands in its thread's session. */
+  sessions: Map<string, string>;
+  /** The user message id of an ask per `<parent>|<query>`: a rewrite re-asks the same question. */
+  asks: Map<string, string>;
+  /** Parents of user messages seen in the stream. */
+  parents: Map<string, string>;
+  params: Map<string, { [key: string]: Json }>;
+  /** The last entry of the thread page read last, per slug: the parent of the next page's first. */
+  lastEntry: Map<string, string>;
+  unfinished: Set<string>;
 }
 
-function parseThread(ex: Exchange): Observation[] {
-  const sessionId = need(THREAD.exec(ex.url)?.[1], "a thread slug in the URL");
-  const body = parseJson(ex.responseText);
-  const entries = need(isObj(body) ? arr(body.entries) : undefined, "an `entries` array");
+function memoryOf(state: PageState): Memory {
+  let m = state.get("perplexity") as Memory | undefined;
+  if (!m) {
+    m = { sessions: new Map(), asks: new Map(), parents: new Map(), params: new Map(), lastEntry: new Map(), unfinished: new Set() };
+    state.set("perplexity", m);
+  }
+  return m;
+}
+
+function threadUrl(slug: string, cursor?: string): string {
+  return `${ORIGIN}/rest/thread/${slug}` + (cursor ? `?cursor=${encodeURIComponent(cursor)}` : "");
+}
+
+/** Merge a cumulative snapshot into the ask: fields replace, blocks replace per `intended_usage`. */
+function merge(ask: Obj, frame: Obj): void {
+  const blocks = new Map<string, unknown>();
+  for (const b of arr(ask.blocks) ?? []) blocks.set(isObj(b) ? str(b.intended_usage) ?? `#${blocks.size}` : `#${blocks.size}`, b);
+  Object.assign(ask, frame);
+  if (arr(frame.blocks)) {
+    for (const b of arr(frame.blocks) ?? []) blocks.set(isObj(b) ? str(b.intended_usage) ?? `#${blocks.size}` : `#${blocks.size}`, b);
+    ask.blocks = [...blocks.values()];
+  }
+}
+
+/** `display_model` is the model that answered; `model_preference` in the request only asked for one. */
+function facts(ask: Obj): { meta?: { [key: string]: Json } } {
+  const model = str(ask.display_model);
+  return model ? { meta: { model, model_source: "display_model" } } : {};
+}
+
+function parseAsk(ex: Exchange, mem: Memory): Observation[] {
+  const req = parseJson(ex.requestBody);
+  if (!isObj(req)) throw new CodedDrift("the ask request body is not JSON");
+  const p = isObj(req.params) ? req.params : {};
+  const events = parseSse(ex.responseText);
+  if (!events.length) return [];
+  const ask: Obj = {};
+  let ended = false;
+  let understood = 0;
+  for (const ev of events) {
+    const data = parseJson(ev.data);
+    if (ev.event === "end_of_stream") {
+      ended = true;
+      understood++;
+    } else if (isObj(data) && (typeof data.backend_uuid === "string" || arr(data.blocks) || typeof data.text === "string")) {
+      merge(ask, data);
+      understood++;
+    } else if (ev.event === "message" && isObj(data) && (data.error_code !== undefined || data.status === "FAILED")) {
+      return []; // the site refused the ask inside the stream
+    }
+  }
+  if (!understood) throw new CodedDrift("the ask stream carried no snapshot this adapter understands", "no-parse");
+  const backend = str(ask.backend_uuid);
+  if (!backend) throw new CodedDrift("no backend_uuid in the ask's snapshots");
+  const done = ended || ask.status === "COMPLETED" || ask.final === true;
+  const last = str(p.last_backend_uuid) || undefined;
+  const sessionId = str(ask.thread_url_slug) || (last ? mem.sessions.get(last) : undefined) || (last ? undefined : backend);
+  if (!sessionId) throw new CodedDrift("a follow-up whose thread is neither in its snapshots nor seen before");
+  mem.sessions.set(backend, sessionId);
+  const query = str(req.query_str) ?? str(p.query_str) ?? str(ask.query_str);
+  const parent = last ? `${last}:a` : ROOT_PARENT;
+  const params = cleanParams({ model: p.model_preference, mode: p.mode, search_focus: p.search_focus, sources: arr(p.sources)?.join(",") });
+  // A rewrite asks the same question after the same answer: the same user turn, a new answer.
+  const key = `${parent}|${query ?? ""}`;
+  const userId = mem.asks.get(key) ?? `${backend}:q`;
+  mem.asks.set(key, userId);
+  mem.parents.set(userId, parent);
+  if (params) mem.params.set(userId, params);
+  const answerId = `${backend}:a`;
+  if (done) mem.unfinished.delete(answerId);
+  else mem.unfinished.add(answerId);
   const messages: Msg[] = [];
-  entries.forEach((e, i) => {
-    if (!isObj(e)) throw new Drift(`entries[${i}] is not an object`);
-    const id = need(str(e.backend_uuid) ?? str(e.uuid), `entries[${i}].backend_uuid`);
-    const query = need(str(e.query_str), `entries[${i}].query_str`);
-    const created = isoTime(e.updated_datetime ?? e.entry_updated_datetime);
-    messages.push({ id: `${id}:q`, role: "user", text: query, complete: true, createdAt: created,
-      params: cleanParams({ mode: e.mode, model: e.model_preference ?? e.display_model, search_focus: e.search_focus }) });
+  if (query?.trim()) messages.push({ id: userId, role: "user", text: query.trim(), parentId: parent, complete: true, params });
+  const answer = answerOf(ask);
+  if (answer) messages.push({ id: answerId, role: "ai", text: answer, parentId: userId, complete: done, params, ...facts(ask) });
+  return [
+    { kind: "snapshot", snapshot: { sessionId, title: str(ask.thread_title) || undefined, url: `${ORIGIN}/search/${sessionId}`, messages, source: "stream" } },
+    { kind: "reconcile", url: threadUrl(sessionId), delays: done ? [1500] : [1500, 8000] },
+  ];
+}
+
+function parseThread(ex: Exchange, mem: Memory): Observation[] {
+  const slug = THREAD.exec(ex.url)?.[1] as string;
+  const cursor = new URL(ex.url).searchParams.get("cursor");
+  const body = parseJson(ex.responseText);
+  const entries = isObj(body) ? arr(body.entries) : undefined;
+  if (!entries) throw new CodedDrift("no `entries` array in the thread");
+  const messages: Msg[] = [];
+  // Entries are oldest first; a thread is a line of asks, so an entry follows the one before it
+  // unless the stream said otherwise. The first entry of the first page starts the thread.
+  let previous: string | undefined = cursor ? mem.lastEntry.get(slug) : undefined;
+  for (const [i, e] of entries.entries()) {
+    if (!isObj(e)) throw new CodedDrift(`entries[${i}] is not an object`);
+    const backend = str(e.backend_uuid);
+    const query = str(e.query_str);
+    if (!backend || query === undefined) throw new CodedDrift(`entries[${i}] has no backend_uuid or query_str`);
+    mem.sessions.set(backend, slug);
+    const fallbackParent = previous ? `${previous}:a` : (!cursor && i === 0 ? ROOT_PARENT : undefined);
+    const ownId = `${backend}:q`;
+    const parentGuess = mem.parents.get(ownId) ?? fallbackParent;
+    const userId = parentGuess !== undefined ? mem.asks.get(`${parentGuess}|${query}`) ?? ownId : ownId;
+    const parent = mem.parents.get(userId) ?? parentGuess;
+    const createdAt = isoTime(e.entry_updated_datetime ?? e.updated_datetime);
+    const params = mem.params.get(userId) ?? cleanParams({ model: e.model_preference, mode: e.mode, search_focus: e.search_focus });
+    if (query.trim()) messages.push({ id: userId, role: "user", text: query.trim(), parentId: parent, complete: true, createdAt, params });
     const answer = answerOf(e);
-    if (answer) messages.push({ id: `${id}:a`, role: "ai", parentId: `${id}:q`, text: answer, complete: e.status === "COMPLETED",
-      createdAt: created, meta: cleanParams({ model: e.display_model }) });
-  });
-  const title = isObj(entries[0]) ? str(entries[0].thread_title) : undefined;
-  return [{ kind: "snapshot", snapshot: { sessionId, title, url: `https://www.perplexity.ai/search/${sessionId}`, messages: chainInOrder(messages) } }];
+    const answerId = `${backend}:a`;
+    const status = str(e.status);
+    // COMPLETED is done; a saved answer whose stream ended early was stopped.
+    const stopped = status !== "COMPLETED" && status !== "PENDING" && mem.unfinished.has(answerId);
+    if (answer) messages.push({ id: answerId, role: "ai", text: answer, parentId: userId, createdAt, params,
+      complete: status === "COMPLETED" || stopped, stopped: stopped || undefined, ...facts(e) });
+    previous = backend;
+  }
+  if (previous) mem.lastEntry.set(slug, previous);
+  const title = isObj(entries[0]) ? str(entries[0].thread_title) || undefined : undefined;
+  const out: Observation[] = [{ kind: "snapshot", snapshot: { sessionId: slug, title, url: `${ORIGIN}/search/${slug}`, messages, source: "history" } }];
+  const next = isObj(body) && body.has_next_page === true ? str(body.next_cursor) : undefined;
+  if (next) out.push({ kind: "reconcile", url: threadUrl(slug, next), delays: [0] });
+  return out;
 }
 
 export const perplexity: SiteAdapter = {
   id: "perplexity",
-  version: 1,
+  version: 2,
   name: "Perplexity",
+  capabilities: {
+    liveTurns: "public-capture", history: "public-capture", edits: "none", regenerations: "documented",
+    selection: "none", model: "public-capture", images: "none", identity: "none",
+  },
   hosts: ["www.perplexity.ai"],
   imageHosts: [],
-  capture: [THREAD],
+  capture: [ASK, THREAD],
   sessionFromUrl(url) {
     return /^\/search\/([A-Za-z0-9._-]{4,200})/.exec(url.pathname)?.[1] ?? null;
   },
-  parse(ex) {
-    if (ex.status !== 200 || ex.method !== "GET" || !THREAD.test(ex.url)) return [];
-    return guarded("Perplexity thread", () => parseThread(ex));
+  parse(ex, state) {
+    if (ex.status !== 200) return [];
+    const mem = memoryOf(state);
+    if (ex.method === "POST" && ASK.test(ex.url)) return guardedWithCode("Perplexity ask", undefined, () => parseAsk(ex, mem));
+    if (ex.method === "GET" && THREAD.test(ex.url)) return guardedWithCode("Perplexity thread", undefined, () => parseThread(ex, mem));
+    return [];
   },
   probeDom(doc, url) {
-    return probeTurns(doc, this.sessionFromUrl(url) !== null, ["[id^='markdown-content-']", ".prose", "h1.group\\/query"]);
+    const health = probeTurns(doc, this.sessionFromUrl(url) !== null, [...TURN_SELECTORS, ".prose"]);
+    return { ...health, turns: countTurns(doc, TURN_SELECTORS) };
   },
 };
