@@ -1,12 +1,15 @@
 """Where every object lives in the store: the one place that spells object keys.
 
-Per account (``a/<account>/``): records (the exact RFC 8785 bytes), receipts, blobs, a session
-index (one small object per session per batch, listing that batch's records of the session, so a
-batch of N records of one session costs one index write, not N), devices, and a marker per batch
-the account has records in.
-Per batch (``batches/<id>/``, shared by accounts): the public batch.json, the internal journal
-(the durability point of a group commit: everything needed to finish the batch after a crash),
-the tokens with their TSA chains, and ``done`` once all of that is stored.
+A sealed batch is a fixed number of write-once objects whatever its size (formats in ``pack``):
+``batches/<id>/pack`` (its records and receipts), ``batches/<id>/stamp`` (its tokens, once a TSA
+answered), and per account it touches one index segment per session
+(``a/<account>/sessions/<site>/<session>/s<number>.idx``, numbered in the session's order) and one
+record locator per record-id prefix (``a/<account>/ids/<prefix>/<batch>.loc``).
+Per account besides: blobs with their metadata, and devices.
+
+The previous release wrote one object per record and per receipt, a per-batch session index
+(``.../<session>/<batch>.json``), an account batch marker, and per batch batch.json, journal.json,
+tokens/ and ``done``. Those keys are still spelled here, read, and finished by recovery.
 """
 
 from __future__ import annotations
@@ -49,7 +52,40 @@ def session_prefix(account: str, site: str, session_id: str) -> str:
     return f"a/{account}/sessions/{site}/{session_key(session_id)}/"
 
 
+def session_segment(account: str, site: str, session_id: str, number: int) -> str:
+    """The session's index segment ``number`` (1, 2, ...): zero-padded so key order is segment order."""
+    return session_prefix(account, site, session_id) + f"s{number:08d}.idx"
+
+
+def segment_number(key: str) -> int | None:
+    """The number of a segment key, or None for a previous release's per-batch index object."""
+    name = key.rsplit("/", 1)[1]
+    if name.startswith("s") and name.endswith(".idx") and name[1:-4].isdigit():
+        return int(name[1:-4])
+    return None
+
+
+def legacy_index_batch(key: str) -> str | None:
+    """The batch id a previous release's per-batch session index object is named after."""
+    name = key.rsplit("/", 1)[1]
+    return name[:-5] if name.endswith(".json") else None
+
+
+# Record ids are ULIDs; their first 6 characters (28 bits of capture time, about 17 minutes)
+# spread an account's locators so that finding one id lists one short prefix.
+LOCATOR_PREFIX_CHARS = 6
+
+
+def locators_prefix(account: str, record_id: str) -> str:
+    return f"a/{account}/ids/{record_id[:LOCATOR_PREFIX_CHARS]}/"
+
+
+def locator(account: str, record_id: str, batch_id: str) -> str:
+    return locators_prefix(account, record_id) + batch_id + ".loc"
+
+
 def session_index(account: str, site: str, session_id: str, batch_id: str) -> str:
+    """The previous release's per-batch session index object (read, never written)."""
     return session_prefix(account, site, session_id) + batch_id + ".json"
 
 
@@ -58,6 +94,17 @@ def account_batch(account: str, batch_id: str) -> str:
 
 
 BATCHES = "batches/"
+
+
+def pack(batch_id: str) -> str:
+    return f"batches/{batch_id}/pack"
+
+
+def stamp(batch_id: str) -> str:
+    return f"batches/{batch_id}/stamp"
+
+
+# -- the previous release's per-batch objects ---------------------------------------------------------
 
 
 def batch_json(batch_id: str) -> str:

@@ -16,7 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
-from . import layout
+from . import fastjson, layout
 from .accounts import Accounts
 from .batcher import Batcher
 from .canonical import JsonValue, canonicalize
@@ -31,8 +31,9 @@ from .errors import (
     VerificationError,
 )
 from .evidence import BatchEvidence, RecordEvidence, SessionEvidence
+from .index import Index, Located, SessionState
 from .keyring import Keyring
-from .model import Receipt, Record, utc_now
+from .model import Record, utc_now
 from .sealer import BatchSealer, Outcome, Submission
 from .signing import b64, unb64
 from .storage import ObjectStore
@@ -78,7 +79,8 @@ class Ledger:
         self.keyring = keyring
         self.accounts = accounts
         self.tsas = list(tsas)
-        self.sealer = BatchSealer(store, keyring, tsas)
+        self.index = Index(store)  # the one read side, shared with the sealer and the dashboard
+        self.sealer = BatchSealer(store, keyring, tsas, self.index)
         self.batcher: Batcher[Submission, Outcome] = Batcher(
             self.sealer.seal, window_s=batch_window_s, max_items=batch_max)
         self.max_records_per_post = max_records_per_post
@@ -176,21 +178,20 @@ class Ledger:
                                        f"{att.digest} has {meta['bytes']} bytes", code="blob_size_mismatch")
 
     def _existing_outcomes(self, account: str, submissions: Sequence[Submission]) -> dict[str, Outcome]:
-        """Idempotency: records already stored answer with their original receipt; a changed record is a 409."""
+        """Idempotency, from the index of each record's session (listed once per session per process;
+        what another worker added since is found when the batch is indexed): records already stored
+        answer with their original receipt; a changed record is a 409 before anything is written."""
         found: dict[str, Outcome] = {}
+        states: dict[str, SessionState] = {}
         for sub in submissions:
-            try:
-                stored = self.store.get(layout.record(account, sub.record.id))
-            except ObjectMissing:
-                continue
-            if stored != sub.record.canonical:
-                raise Conflict(f"record {sub.record.id} already exists with different content; record ids are "
-                               "idempotency keys, so a changed step needs a new id")
-            try:
-                receipt = self.store.get(layout.receipt(account, sub.record.id))
-            except ObjectMissing:
-                continue  # stored but its seal was interrupted: commit again, the stored receipt wins
-            found[sub.record.id] = self.sealer.outcome_for_receipt(receipt)
+            prefix = layout.session_prefix(account, sub.record.site, sub.record.session_id)
+            if prefix not in states:
+                states[prefix] = self.index.state(prefix, refresh=False)
+            earlier = self.sealer.indexer.earlier(states[prefix], account, sub.record)
+            if isinstance(earlier, Exception):
+                raise earlier
+            if earlier is not None:
+                found[sub.record.id] = self.sealer.outcome_for(earlier)
         return found
 
     # -- blobs -----------------------------------------------------------------------------------
@@ -243,93 +244,86 @@ class Ledger:
     # -- reads -----------------------------------------------------------------------------------
 
     def record_view(self, account: str, record_id: str) -> dict[str, Any]:
-        try:
-            record = self.store.get(layout.record(account, record_id))
-        except (ObjectMissing, StorageError) as e:
-            raise NotFound(f"no record {record_id!r:.40}") from e
-        try:
-            receipt = self.store.get(layout.receipt(account, record_id))
-        except ObjectMissing:
-            # Stored but the seal has not reached the receipt yet (or recovery will finish it).
-            return {"record": json.loads(record), "receipt": None, "status": "sealing", "tokens": []}
+        record, receipt = self.record_pair(account, record_id)
+        if receipt is None:
+            # A previous release's record whose seal recovery has not finished yet.
+            return {"record": fastjson.loads(record), "receipt": None, "status": "sealing", "tokens": []}
         outcome = self.sealer.outcome_for_receipt(receipt)
-        return {"record": json.loads(record), "receipt": json.loads(receipt), "status": outcome.status,
+        return {"record": fastjson.loads(record), "receipt": fastjson.loads(receipt), "status": outcome.status,
                 "batch": outcome.batch_id, "tokens": [t.to_json() for t in outcome.tokens]}
 
+    def record_pair(self, account: str, record_id: str) -> tuple[bytes, bytes | None]:
+        """A record's exact stored bytes and its receipt's exact signed bytes; NotFound if there is none."""
+        try:
+            return self.index.record_pair(account, record_id)
+        except StorageError as e:
+            raise NotFound(f"no record {record_id!r:.40}") from e
+
+    def receipt_bytes(self, account: str, record_id: str) -> bytes:
+        _, receipt = self.record_pair(account, record_id)
+        if receipt is None:
+            raise NotFound(f"record {record_id} has no receipt yet")
+        return receipt
+
     def sessions(self, account: str) -> list[dict[str, Any]]:
-        prefix = layout.sessions_prefix(account)
-        groups: dict[tuple[str, str], list[str]] = {}
-        for key in self.store.list(prefix):
-            site, skey, _batch = key[len(prefix):].split("/")
-            groups.setdefault((site, skey), []).append(key)
         out = []
-        for keys in groups.values():
-            entries, title = self._index_entries(keys)
-            first, last = entries[0], entries[-1]
-            out.append({"site": first["site"], "id": first["session"], "title": title, "records": len(entries),
-                        "first_captured_at": first["captured_at"], "last_captured_at": last["captured_at"]})
+        for records in self.index.sessions(account):
+            first = records[0]
+            title = next((x.entry["title"] for x in reversed(records) if x.entry.get("title")), None)
+            out.append({"site": first.site, "id": first.session_id, "title": title, "records": len(records),
+                        "first_captured_at": first.entry["captured_at"],
+                        "last_captured_at": records[-1].entry["captured_at"]})
         return sorted(out, key=lambda s: s["last_captured_at"], reverse=True)
 
-    def _index_entries(self, keys: Sequence[str]) -> tuple[list[dict[str, Any]], str | None]:
-        """The session's records from its per-batch index objects: unique ids, in capture order."""
-        by_id: dict[str, dict[str, Any]] = {}
-        for key in keys:
-            index = json.loads(self.store.get(key))
-            for entry in index["records"]:
-                by_id.setdefault(entry["id"], {**entry, "site": index["site"], "session": index["session"]})
-        entries = sorted(by_id.values(), key=lambda e: (e["captured_at"], e.get("device", ""), e["seq"], e["id"]))
-        title = next((e["title"] for e in reversed(entries) if e.get("title")), None)
-        return entries, title
-
-    def session_record_ids(self, account: str, site: str, session_id: str) -> list[str]:
+    def session_records(self, account: str, site: str, session_id: str) -> list[Located]:
         if not _SITE_RE.match(site):
             raise NotFound(f"no session {site}/{session_id}")
-        keys = list(self.store.list(layout.session_prefix(account, site, session_id)))
-        entries = [e for e in self._index_entries(keys)[0] if e["session"] == session_id] if keys else []
-        if not entries:
-            raise NotFound(f"no session {site}/{session_id}")
-        return [e["id"] for e in entries]
+        return self.index.session(account, site, session_id)
+
+    def session_record_ids(self, account: str, site: str, session_id: str) -> list[str]:
+        return [x.id for x in self.session_records(account, site, session_id)]
 
     def session_view(self, account: str, site: str, session_id: str) -> dict[str, Any]:
-        records = [self.record_view(account, rid) for rid in self.session_record_ids(account, site, session_id)]
+        located = self.session_records(account, site, session_id)
+        records = []
+        for record, receipt in self.index.pairs(located):
+            if receipt is None:
+                records.append({"record": fastjson.loads(record), "receipt": None, "status": "sealing", "tokens": []})
+                continue
+            outcome = self.sealer.outcome_for_receipt(receipt)
+            records.append({"record": fastjson.loads(record), "receipt": fastjson.loads(receipt),
+                            "status": outcome.status, "batch": outcome.batch_id,
+                            "tokens": [t.to_json() for t in outcome.tokens]})
         title = next((r["record"]["session"].get("title") for r in reversed(records)
                       if r["record"]["session"].get("title")), None)
         return {"site": site, "id": session_id, "title": title, "records": records}
 
     def batch_view(self, account: str, batch_id: str) -> dict[str, Any]:
-        if not re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", batch_id) or not self.store.exists(
-                layout.account_batch(account, batch_id)):
-            raise NotFound(f"no batch {batch_id!r:.40}")
-        batch = json.loads(self.store.get(layout.batch_json(batch_id)))
-        tokens: list[dict[str, Any]] = []
-        for t in self.sealer.tokens(batch_id):
-            meta = self.sealer.token_meta(batch_id, t.tsa)
-            tokens.append({**t.to_json(), "chain": meta.get("chain")})
+        batch = self.index.batch(account, batch_id)
+        tokens = [{**t.to_json(), "chain": t.chain or None} for t in self.index.tokens(batch_id)]
         return {**batch, "status": "stamped" if tokens else "pending", "tokens": tokens}
 
     def session_evidence(self, account: str, site: str, session_id: str) -> SessionEvidence:
         """Everything the bundle exporter needs for one session; blobs are opened one at a time."""
+        located = self.session_records(account, site, session_id)
         records: list[RecordEvidence] = []
         batches: dict[str, BatchEvidence] = {}
         key_ids: set[str] = set()
         device_ids: set[str] = set()
         title = ""
-        for record_id in self.session_record_ids(account, site, session_id):
-            try:
-                receipt_bytes = self.store.get(layout.receipt(account, record_id))
-            except ObjectMissing:
+        for x, (record_bytes, receipt_bytes) in zip(located, self.index.pairs(located), strict=True):
+            if receipt_bytes is None:
                 continue  # its seal is still being finished; it has nothing to prove yet
-            record_bytes = self.store.get(layout.record(account, record_id))
-            receipt = Receipt.from_json(json.loads(receipt_bytes))
+            receipt = self.index.receipt(receipt_bytes)
             key_ids.add(receipt.key)
             if receipt.device_key is not None:
                 device_ids.add(receipt.device_key)
             batch_id = receipt.batch.id
             if batch_id not in batches:
-                batches[batch_id] = self._batch_evidence(batch_id)
+                batches[batch_id] = self._batch_evidence(account, x, batch_id)
             status: Literal["stamped", "pending"] = "stamped" if batches[batch_id].tokens else "pending"
             records.append(RecordEvidence(record_bytes=record_bytes, receipt_bytes=receipt_bytes, status=status))
-            title = json.loads(record_bytes)["session"].get("title") or title
+            title = x.entry.get("title") or title
 
         def open_blob(hex_digest: str) -> BinaryIO:
             return io.BytesIO(self.store.get(layout.blob(account, self._blob_hex("sha256:" + hex_digest))))
@@ -340,14 +334,16 @@ class Ledger:
             exported_at=utc_now(),
             device_keys={k: self.accounts.device(account, k).key.pem for k in sorted(device_ids)})
 
-    def _batch_evidence(self, batch_id: str) -> BatchEvidence:
+    def _batch_evidence(self, account: str, located: Located, batch_id: str) -> BatchEvidence:
+        # A segment carries its batch's document; a previous release's index names only the batch.
+        batch = located.batch if located.batch_id == batch_id and "root" in located.batch else \
+            self.index.batch(account, batch_id)
         tokens, chains, untrusted = {}, {}, {}
-        for view in self.sealer.tokens(batch_id):
-            meta = self.sealer.token_meta(batch_id, view.tsa)
+        for view in self.index.tokens(batch_id):
             tokens[view.tsa] = view.token
-            chains[view.tsa] = str(meta.get("chain") or "")
+            chains[view.tsa] = view.chain
             untrusted[view.tsa] = view.untrusted
-        return BatchEvidence(batch_json=self.store.get(layout.batch_json(batch_id)), tokens=tokens, chains=chains,
+        return BatchEvidence(batch_json=self.index.batch_json(batch), tokens=tokens, chains=chains,
                              untrusted=untrusted)
 
     def stamp_digest(self, digest: bytes) -> dict[str, bytes]:

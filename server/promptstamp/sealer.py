@@ -1,21 +1,22 @@
-"""Sealing batches: Merkle tree, signed receipts, durable journal, then RFC 3161 tokens.
+"""Sealing batches: Merkle tree, signed receipts, one durable pack, then RFC 3161 tokens.
 
-Order of a seal (each step durable before the next):
-1. build the RFC 9162 tree over the batch's record digests and sign one receipt per record;
-2. write the journal (records and signed receipts, the whole batch) and batch.json: from here on a
-   crash loses nothing, recovery finishes the job from the journal;
-3. ask every TSA for a token over the root (in parallel with 4) and write records, receipts and
-   index entries; a key that is already taken means the same record was stored before, and the
-   stored receipt wins, so a record never gets two receipts;
-4. write the tokens, then ``done``. If every TSA failed the batch stays pending; a background loop
-   (and start-up recovery) retries until one answers.
+Order of a seal (each step durable before the next; formats in ``pack``):
+1. build the RFC 9162 tree over the batch's record digests (the records of one session adjacent, so
+   they read back in one range) and sign one receipt per record;
+2. write the pack (records and signed receipts, the whole batch): from here on a crash loses
+   nothing, recovery finishes the job from the pack;
+3. ask every TSA for a token over the root (in parallel with 4) and append the records to their
+   sessions' indexes (``indexer``): a record id the session already holds keeps its first receipt,
+   so a record never gets two;
+4. write the stamp (every token with its chain). If every TSA failed the batch stays pending; a
+   background loop (and start-up recovery) retries until one answers.
+A batch is therefore 2 + (sessions it touches) + (accounts it touches) object writes, whatever its size.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import logging
 import threading
 import time
@@ -23,18 +24,22 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from . import layout
+from . import fastjson, layout
 from .batcher import Pending
-from .canonical import canonicalize, digest_bytes
-from .errors import Conflict, ObjectMissing, TimestampError
+from .canonical import digest_bytes
+from .errors import AlreadyExists, Conflict, TimestampError
+from .index import Index, Located, TokenView, token_view
+from .indexer import Indexer, Sealed
 from .keyring import Keyring
 from .merkle import MerkleTree
 from .metrics import process_metrics
 from .model import BatchRef, Receipt, Record, drift_adapter_label, new_ulid, ulid_time_ms, utc_now
+from .pack import SNIPPET_CHARS, PackEntry, StoredToken, decode_pack, decode_stamp, encode_pack, encode_stamp
 from .signing import b64, der_to_pem
 from .storage import ObjectStore
 from .timestamping import StampedToken, TsaClient
-from .tokens import token_info
+
+__all__ = ["SNIPPET_CHARS", "BatchSealer", "Outcome", "Submission", "TokenView", "token_view"]
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +51,6 @@ class Submission:
     device_key: str | None
     received_at: str
     device_sig: str | None = None  # base64 Ed25519 over JCS(record), verified at ingest; kept in the receipt
-
-
-@dataclass(frozen=True)
-class TokenView:
-    tsa: str
-    token: bytes
-    gen_time: str
-    untrusted: bool
-
-    def to_json(self) -> dict[str, object]:
-        return {"tsa": self.tsa, "token": b64(self.token), "gen_time": self.gen_time, "untrusted": self.untrusted}
 
 
 @dataclass(frozen=True)
@@ -72,16 +66,14 @@ class Outcome:
         return "stamped" if self.tokens else "pending"
 
 
-def token_view(tsa: str, der: bytes, untrusted: bool) -> TokenView:
-    gen_time = token_info(der).gen_time
-    return TokenView(tsa=tsa, token=der, gen_time=gen_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), untrusted=untrusted)
-
-
 class BatchSealer:
-    def __init__(self, store: ObjectStore, keyring: Keyring, tsas: Sequence[TsaClient]) -> None:
+    def __init__(self, store: ObjectStore, keyring: Keyring, tsas: Sequence[TsaClient],
+                 index: Index | None = None) -> None:
         self._store = store
         self._keyring = keyring
         self._tsas = list(tsas)
+        self.index = index if index is not None else Index(store)
+        self.indexer = Indexer(store, self.index)
         # Two pools so that a stamping task never waits for a TSA call queued behind it in its own pool.
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stamp")
         self._tsa_pool = ThreadPoolExecutor(max_workers=8 * max(1, len(self._tsas)), thread_name_prefix="tsa")
@@ -108,11 +100,11 @@ class BatchSealer:
             else:
                 p.future.set_exception(Conflict(
                     f"record {p.item.record.id} was sent twice at once with different content", code="conflict"))
-        members = list(unique.values())
+        # One session's records side by side in the pack: reading a session is one range per batch.
+        members = sorted(unique.values(), key=lambda p: (p.item.account, p.item.record.site, p.item.record.session_id))
         batch_id = new_ulid()
         tree = MerkleTree([p.item.record.digest_raw for p in members])
         root = "sha256:" + tree.root.hex()
-        sealed_at = utc_now()
         key = self._keyring.signing_key
         receipts: list[bytes] = []
         for index, p in enumerate(members):
@@ -125,63 +117,35 @@ class BatchSealer:
             )
             signed = dataclasses.replace(unsigned, sig=b64(key.sign(unsigned.signed_bytes())))
             receipts.append(signed.canonical())
-        batch_doc = {"v": 1, "id": batch_id, "root": root, "size": tree.size, "sealed_at": sealed_at}
-        journal = {**batch_doc, "entries": [
-            {"account": p.item.account, "record": p.item.record.canonical.decode(), "receipt": r.decode()}
-            for p, r in zip(members, receipts, strict=True)
-        ]}
-        self._store.put_many([(layout.journal(batch_id), canonicalize(journal)),
-                              (layout.batch_json(batch_id), canonicalize(batch_doc))])
+        batch_doc = {"v": 1, "id": batch_id, "root": root, "size": tree.size, "sealed_at": utc_now()}
+        data, spans = encode_pack(batch_doc, [PackEntry(p.item.account, p.item.record.canonical, r)
+                                              for p, r in zip(members, receipts, strict=True)])
+        self._store.put(layout.pack(batch_id), data)
         self._metrics.batch_sealed(tree.size)
         for p in members:
             if p.item.record.type == "drift":
                 self._metrics.drift_sealed(p.item.record.site, drift_adapter_label(p.item.record))
         stamping = self._pool.submit(self._request_tokens, tree.root)
-        outcomes = self._store_entries(batch_id, [(p.item.account, p.item.record, r)
-                                                  for p, r in zip(members, receipts, strict=True)])
+        try:
+            results = self.indexer.index_batch(batch_doc, [
+                Sealed(p.item.account, p.item.record, r, span)
+                for p, r, span in zip(members, receipts, spans, strict=True)])
+        except BaseException:
+            # No stamp for a batch whose index is unfinished: the stamp marks it done, and recovery
+            # must find it to finish the index (and ask the TSAs again).
+            stamping.cancel()
+            raise
         tokens = self._finish(batch_id, tree.root, tree.size, stamping)
         for p in members:
-            result = outcomes[(p.item.account, p.item.record.id)]
+            result = results[(p.item.account, p.item.record.id)]
             if isinstance(result, Exception):
                 p.future.set_exception(result)
-            elif isinstance(result, Outcome):
-                p.future.set_result(result)  # receipt of an earlier batch, with that batch's tokens
+            elif isinstance(result, Located):
+                p.future.set_result(self.outcome_for(result))  # an earlier copy's receipt, with its tokens
             else:
                 p.future.set_result(Outcome(receipt=result, batch_id=batch_id, tokens=tokens))
         for follower, first in followers:
             first.future.add_done_callback(functools.partial(_copy_result, target=follower.future))
-
-    def _store_entries(
-        self, batch_id: str, entries: Sequence[tuple[str, Record, bytes]]
-    ) -> dict[tuple[str, str], bytes | Outcome | Exception]:
-        """Write records, then receipts and index entries; returns per record what the submitter gets."""
-        results: dict[tuple[str, str], bytes | Outcome | Exception] = {}
-        taken = self._store.put_many([(layout.record(a, rec.id), rec.canonical) for a, rec, _ in entries])
-        writable = []
-        for account, rec, receipt in entries:
-            key = layout.record(account, rec.id)
-            if key in taken and self._store.get(key) != rec.canonical:
-                results[(account, rec.id)] = Conflict(
-                    f"record {rec.id} already exists with different content (digest differs)")
-            else:
-                writable.append((account, rec, receipt))
-        items: list[tuple[str, bytes]] = [(layout.receipt(a, rec.id), receipt) for a, rec, receipt in writable]
-        sessions: dict[tuple[str, str, str], list[Record]] = {}
-        for account, rec, _ in writable:
-            sessions.setdefault((account, rec.site, rec.session_id), []).append(rec)
-        for (account, site, session_id), recs in sessions.items():
-            items.append((layout.session_index(account, site, session_id, batch_id),
-                          _session_index(site, session_id, recs)))
-        for account in sorted({a for a, _, _ in writable}):
-            items.append((layout.account_batch(account, batch_id), b"{}"))
-        taken = self._store.put_many(items)
-        for account, rec, receipt in writable:
-            if layout.receipt(account, rec.id) in taken:
-                stored = self._store.get(layout.receipt(account, rec.id))
-                results[(account, rec.id)] = self.outcome_for_receipt(stored)
-            else:
-                results[(account, rec.id)] = receipt
-        return results
 
     def _request_tokens(self, root: bytes) -> list[StampedToken]:
         futures: list[tuple[TsaClient, Future[StampedToken]]] = [
@@ -227,14 +191,16 @@ class BatchSealer:
         return self._store_tokens(batch_id, stamped)
 
     def _store_tokens(self, batch_id: str, stamped: Sequence[StampedToken]) -> tuple[TokenView, ...]:
-        items: list[tuple[str, bytes]] = []
-        for t in stamped:
-            meta = {"tsa": t.tsa, "untrusted": t.untrusted, "chain": self._chain_pem(t)}
-            items.append((layout.token(batch_id, t.tsa), t.token))
-            items.append((layout.token_chain(batch_id, t.tsa), json.dumps(meta).encode()))
-        self._store.put_many(items)
-        self._store.put_many([(layout.batch_done(batch_id), b"{}")])
-        return self.tokens(batch_id)
+        stored = [StoredToken(tsa=t.tsa, token=t.token, untrusted=t.untrusted, chain=self._chain_pem(t))
+                  for t in stamped]
+        key = layout.stamp(batch_id)
+        try:
+            self._store.put(key, encode_stamp(stored))
+        except AlreadyExists:  # another instance finished this batch first: its tokens are the batch's
+            stored = list(decode_stamp(self._store.get(key), key))
+        views = tuple(token_view(t.tsa, t.token, t.untrusted, t.chain) for t in stored)
+        self.index.remember_tokens(batch_id, views)
+        return views
 
     def _chain_pem(self, stamped: StampedToken) -> str:
         """The certificates a verifier needs beside the token: those it embeds, then the configured CA file."""
@@ -247,25 +213,24 @@ class BatchSealer:
     # -- reading ---------------------------------------------------------------------------------
 
     def tokens(self, batch_id: str) -> tuple[TokenView, ...]:
-        """The stored tokens of a batch (empty while it is pending)."""
-        views = []
-        for key in self._store.list(layout.tokens_prefix(batch_id)):
-            if key.endswith(".tst"):
-                tsa = key.rsplit("/", 1)[1].removesuffix(".tst")
-                meta = self.token_meta(batch_id, tsa)
-                views.append(token_view(tsa, self._store.get(key), bool(meta.get("untrusted"))))
-        return tuple(views)
+        """The stored tokens of a batch (empty while it is pending), each with its chain."""
+        return self.index.tokens(batch_id)
 
     def token_meta(self, batch_id: str, tsa: str) -> dict[str, object]:
-        try:
-            meta: dict[str, object] = json.loads(self._store.get(layout.token_chain(batch_id, tsa)))
-            return meta
-        except ObjectMissing:
-            return {}
+        for t in self.index.tokens(batch_id):
+            if t.tsa == tsa:
+                return {"tsa": t.tsa, "untrusted": t.untrusted, "chain": t.chain}
+        return {}
+
+    def outcome_for(self, located: Located) -> Outcome:
+        _, receipt = self.index.pairs([located])[0]
+        if receipt is None:
+            raise Conflict(f"record {located.id} is still being sealed; resend it later (resending is safe)")
+        return Outcome(receipt=receipt, batch_id=located.batch_id, tokens=self.index.tokens(located.batch_id))
 
     def outcome_for_receipt(self, receipt_bytes: bytes) -> Outcome:
-        batch_id = Receipt.from_json(json.loads(receipt_bytes)).batch.id
-        return Outcome(receipt=receipt_bytes, batch_id=batch_id, tokens=self.tokens(batch_id))
+        batch_id = self.index.receipt(receipt_bytes).batch.id
+        return Outcome(receipt=receipt_bytes, batch_id=batch_id, tokens=self.index.tokens(batch_id))
 
     # -- retries and recovery --------------------------------------------------------------------
 
@@ -287,12 +252,14 @@ class BatchSealer:
         return done
 
     def recover(self, min_age_s: float = 0.0) -> dict[str, int]:
-        """Finish every batch whose seal was interrupted: store what the journal holds, stamp, mark done.
+        """Finish every batch whose seal was interrupted: index what its pack holds, stamp it.
 
         Only batches older than ``min_age_s`` are taken: a younger one may still be sealing in another
         worker or instance, and finishing it there too would cost a TSA call and answer its records
         "pending" for nothing. Listing resumes after the last batch known finished (batch ids are
         ULIDs, so key order is time order), so repeated passes stay cheap as history grows.
+        A previous release's unfinished batch (a journal, no ``done``) is finished the same way, from
+        a pack made of its journal.
         """
         state: dict[str, set[str]] = {}
         last_key: dict[str, str] = {}
@@ -305,10 +272,11 @@ class BatchSealer:
         watermark_open = False
         for batch_id, names in sorted(state.items()):
             young = ulid_time_ms(batch_id) > cutoff_ms
-            if "done" in names or "journal.json" not in names:
-                # A batch without a journal is one being created right now (batch.json and journal are
-                # written together) or never got one: nothing to finish from it.
-                if not watermark_open and not young and "done" in names:
+            done = "stamp" in names or "done" in names
+            if done or not ({"pack", "journal.json"} & names):
+                # A batch with neither pack nor journal is a previous release's batch being created
+                # right then (batch.json and journal were written together): nothing to finish from it.
+                if not watermark_open and not young and done:
                     self._recovered_upto = last_key[batch_id]
                 else:
                     watermark_open = True
@@ -317,21 +285,21 @@ class BatchSealer:
             if young:
                 report["too_young"] += 1
                 continue
-            self._finish_from_journal(batch_id, names, report)
+            self._finish_batch(batch_id, names, report)
         return report
 
-    def _finish_from_journal(self, batch_id: str, names: set[str], report: dict[str, int]) -> None:
-        journal = json.loads(self._store.get(layout.journal(batch_id)))
-        entries = []
-        for e in journal["entries"]:
-            record = Record.from_canonical(e["record"].encode())
-            entries.append((e["account"], record, e["receipt"].encode()))
-        self._store_entries(batch_id, entries)
+    def _finish_batch(self, batch_id: str, names: set[str], report: dict[str, int]) -> None:
+        key = layout.pack(batch_id)
+        if "pack" not in names:
+            self._pack_from_journal(batch_id)
+        meta, entries = decode_pack(self._store.get(key), key)
+        self.indexer.index_batch(meta.batch, [Sealed(e.account, Record.from_canonical(e.record), e.receipt, span)
+                                               for e, span in entries])
         report["finished"] += 1
-        if any(n.endswith(".tst") for n in names):
+        if any(n.endswith(".tst") for n in names):  # a previous release stored its tokens already
             self._store.put_many([(layout.batch_done(batch_id), b"{}")])
             return
-        root = digest_bytes(journal["root"])
+        root = digest_bytes(meta.batch["root"])
         stamped = self._request_tokens(root)
         if stamped:
             self._store_tokens(batch_id, stamped)
@@ -339,6 +307,13 @@ class BatchSealer:
         else:
             self._add_pending(batch_id, root, len(entries))
             report["pending"] += 1
+
+    def _pack_from_journal(self, batch_id: str) -> None:
+        journal = fastjson.loads(self._store.get(layout.journal(batch_id)))
+        batch = {k: journal[k] for k in ("v", "id", "root", "size", "sealed_at")}
+        data, _ = encode_pack(batch, [PackEntry(e["account"], e["record"].encode(), e["receipt"].encode())
+                                      for e in journal["entries"]])
+        self._store.put_many([(layout.pack(batch_id), data)])  # taken: an earlier pass made it
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -354,24 +329,3 @@ def _copy_result(source: Future[Outcome], target: Future[Outcome]) -> None:
         target.set_exception(exc)
     else:
         target.set_result(source.result())
-
-
-SNIPPET_CHARS = 240
-
-
-def _session_index(site: str, session_id: str, records: Sequence[Record]) -> bytes:
-    """The records of one session sealed in one batch, with what listing and ordering need."""
-    entries = []
-    for rec in records:
-        entry: dict[str, object] = {"id": rec.id, "seq": rec.seq, "captured_at": rec.captured_at, "type": rec.type}
-        session = rec.value["session"]
-        if isinstance(session, dict) and session.get("title"):
-            entry["title"] = session["title"]
-        if rec.device:
-            entry["device"] = rec.device
-        text = rec.value.get("text")
-        if isinstance(text, str) and text:
-            # What the dashboard's search reads, so finding a session by its words needs no record reads.
-            entry["snippet"] = text[:SNIPPET_CHARS]
-        entries.append(entry)
-    return canonicalize({"v": 1, "site": site, "session": session_id, "records": entries})

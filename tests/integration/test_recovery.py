@@ -12,6 +12,7 @@ from factories import Chain
 from promptstamp.config import TsaConfig
 from promptstamp.devtsa import DevTsa
 from promptstamp.errors import StorageError
+from promptstamp.services import Services
 from promptstamp.storage import ObjectStore
 from promptstamp.web import create_app
 
@@ -85,14 +86,14 @@ def test_pending_batches_are_stamped_by_the_next_start(tmp_path: Path) -> None:
 
 
 class CrashAfterJournal:
-    """A store that dies right after the journal is written: records and receipts never land."""
+    """A store that dies right after the batch's pack (its journal) is written: no session index lands."""
 
     def __init__(self, inner: ObjectStore) -> None:
         self.inner = inner
         self.request_counts = inner.request_counts
 
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> set[str]:
-        if any(key.startswith("a/") and "/records/" in key for key, _ in items):
+        if any(key.startswith("a/") and "/sessions/" in key for key, _ in items):
             raise StorageError("simulated crash")
         return self.inner.put_many(items)
 
@@ -100,10 +101,16 @@ class CrashAfterJournal:
         return getattr(self.inner, name)
 
 
+def crash_after_pack(services: Services) -> None:
+    crashing = CrashAfterJournal(services.store)
+    services.ledger.sealer._store = crashing  # type: ignore[assignment]  # noqa: SLF001
+    services.ledger.sealer.indexer._store = crashing  # type: ignore[assignment]  # noqa: SLF001
+
+
 def test_a_seal_interrupted_after_the_journal_is_finished_at_start_up(tmp_path: Path) -> None:
     services = make_services(tmp_path / "data")
     api = api_for(services)
-    services.ledger.sealer._store = CrashAfterJournal(services.store)  # type: ignore[assignment]  # noqa: SLF001
+    crash_after_pack(services)
     chain = Chain()
     records = [chain.next(text="one"), chain.next(text="two")]
     r = api.post("/v1/records", records)
@@ -127,7 +134,7 @@ def test_a_seal_interrupted_after_the_journal_is_finished_at_start_up(tmp_path: 
 def test_recovery_leaves_young_batches_to_the_instance_that_may_still_be_sealing_them(tmp_path: Path) -> None:
     services = make_services(tmp_path / "data")
     api = api_for(services)
-    services.ledger.sealer._store = CrashAfterJournal(services.store)  # type: ignore[assignment]  # noqa: SLF001
+    crash_after_pack(services)
     record = Chain().next()
     assert api.post("/v1/records", record).status_code == 503
     token = api.token

@@ -45,6 +45,11 @@ class ObjectStore(Protocol):
         """The bytes under ``key``; raise ObjectMissing if there are none."""
         ...
 
+    def get_range(self, key: str, start: int, length: int) -> bytes:
+        """``length`` bytes of the object from byte ``start`` (fewer only where the object ends);
+        raise ObjectMissing if there is no object. Counted as a "get"."""
+        ...
+
     def exists(self, key: str) -> bool: ...
 
     def list(self, prefix: str, start_after: str | None = None) -> Iterator[str]:

@@ -268,6 +268,14 @@ class FsStore:
             os.close(fd)
 
     def get(self, key: str) -> bytes:
+        return self._read(key, 0, None)
+
+    def get_range(self, key: str, start: int, length: int) -> bytes:
+        if start < 0 or length < 0:
+            raise StorageError(f"object {key!r:.120}: a range needs a start and length >= 0, found {start}, {length}")
+        return self._read(key, start, length)
+
+    def _read(self, key: str, start: int, length: int | None) -> bytes:
         self._count("get")
         path = self._path(key)
         try:
@@ -281,6 +289,8 @@ class FsStore:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise ObjectMissing(f"object {key!r:.120} not found in {self._root!r} (a directory is there)")
+            if length is not None:
+                return os.pread(fd, length, start)
             with os.fdopen(fd, "rb", closefd=False) as f:
                 return f.read()
         except OSError as e:

@@ -343,10 +343,20 @@ class S3Store:
         return taken
 
     def get(self, key: str) -> bytes:
+        return self._read(key, {})
+
+    def get_range(self, key: str, start: int, length: int) -> bytes:
+        if start < 0 or length < 0:
+            raise StorageError(f"object {key!r:.120}: a range needs a start and length >= 0, found {start}, {length}")
+        if length == 0:
+            return b""
+        return self._read(key, {"Range": f"bytes={start}-{start + length - 1}"})
+
+    def _read(self, key: str, extra: dict[str, Any]) -> bytes:
         full_key = self._key(key)
         self._count("get")
         try:
-            body = self._client.get_object(Bucket=self.bucket, Key=full_key)["Body"]
+            body = self._client.get_object(Bucket=self.bucket, Key=full_key, **extra)["Body"]
             try:
                 return bytes(body.read())
             finally:
@@ -354,6 +364,8 @@ class S3Store:
         except ClientError as e:
             if _code(e) in _MISSING_CODES:
                 raise ObjectMissing(f"object {key!r:.120} not found in {self._where}") from None
+            if _code(e) == "InvalidRange":  # the range starts at or past the end: nothing there
+                return b""
             self._raise("reading", key, e)
         except BotoCoreError as e:
             self._raise("reading", key, e)

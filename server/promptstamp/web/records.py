@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from .. import layout
 from ..canonical import parse_json
-from ..errors import NotFound, ObjectMissing
 from ..ledger import results_json
 from .context import authenticated_account, services
 
@@ -29,10 +27,5 @@ def get_record(record_id: str) -> Response:
 @bp.get("/<record_id>/receipt")
 def get_receipt(record_id: str) -> Response:
     """The receipt exactly as signed and stored (its RFC 8785 bytes)."""
-    account = authenticated_account()
-    services().ledger.record_view(account, record_id)  # 404 for unknown ids or other accounts' records
-    try:
-        body = services().store.get(layout.receipt(account, record_id))
-    except ObjectMissing as e:
-        raise NotFound(f"record {record_id} has no receipt yet") from e
+    body = services().ledger.receipt_bytes(authenticated_account(), record_id)  # 404: unknown, or not yours
     return Response(body, mimetype="application/json")

@@ -72,7 +72,8 @@ def timeline(site: str, session_id: str) -> str:
     pages = math.ceil(len(whole.ids) / PAGE_STEPS)
     page = _page_arg(pages)
     ids = whole.ids[(page - 1) * PAGE_STEPS: page * PAGE_STEPS]
-    steps = [cat.step(acct, rid) for rid in ids]
+    by_id = {e["id"]: e for e in entries}
+    steps = cat.steps([by_id[rid] for rid in ids])
     pending = sum(1 for e in entries if not cat.batch_times(e["batch"]).stamped)
     facts = {**whole.facts, "not yet time-stamped": pending}
     dev = frozenset(t for s in steps if s.batch_id for t in cat.batch_times(s.batch_id).untrusted)

@@ -1,0 +1,24 @@
+"""Fast JSON for bytes nobody hashes or signs: API answers, packs' tables, index segments, stamps.
+
+The only orjson importer. What is hashed or signed is RFC 8785 and comes from ``canonical``; this
+module's output is never compared byte for byte, only parsed again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON; raises TypeError for values JSON cannot hold (as the standard library does)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as e:
+        raise TypeError(str(e)) from e
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON; raises ValueError (``orjson.JSONDecodeError`` is one) for anything that is not JSON."""
+    return orjson.loads(data)
