@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
     """Compact UTF-8 JSON; raises TypeError for values JSON cannot hold (as the standard library does)."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None)
     except orjson.JSONEncodeError as e:
         raise TypeError(str(e)) from e
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import threading
 from collections.abc import Sequence
@@ -51,7 +50,7 @@ class IngestResult:
 
     def to_json(self, *, with_tokens: bool = True) -> dict[str, Any]:
         body = {"record_id": self.record_id, "status": self.outcome.status,
-                "receipt": json.loads(self.outcome.receipt), "batch": self.outcome.batch_id}
+                "receipt": fastjson.loads(self.outcome.receipt), "batch": self.outcome.batch_id}
         if with_tokens:
             body["tokens"] = [t.to_json() for t in self.outcome.tokens]
         return body
@@ -219,7 +218,7 @@ class Ledger:
         if cached:
             return cached
         try:
-            meta: dict[str, Any] = json.loads(self.store.get(layout.blob_meta(account, hex_digest)))
+            meta: dict[str, Any] = fastjson.loads(self.store.get(layout.blob_meta(account, hex_digest)))
         except ObjectMissing as e:
             if not self.store.exists(layout.blob(account, hex_digest)):
                 raise NotFound(f"no blob sha256:{hex_digest}") from e

@@ -21,6 +21,7 @@ from . import (
     security,
     sessions,
 )
+from .fastjson_provider import FastJsonProvider
 
 EXTENSION = "promptstamp"
 
@@ -28,11 +29,11 @@ EXTENSION = "promptstamp"
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
     """Application factory. Tests pass Settings (or ready Services); ``serve`` passes Settings.from_env()."""
     app = Flask(__name__)
+    app.json = FastJsonProvider(app)
     if services is None:
         services = build_services(settings or Settings.from_env())
     app.extensions[EXTENSION] = services
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
-    app.json.sort_keys = True  # type: ignore[attr-defined]
     errors.register(app)
     observability.register(app)  # request ids, access log, /metrics
     for module in (health, records, blobs, sessions, evidence, batches, keys, devices, openapi):
