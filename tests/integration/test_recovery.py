@@ -114,7 +114,7 @@ def test_a_seal_interrupted_after_the_journal_is_finished_at_start_up(tmp_path: 
     chain = Chain()
     records = [chain.next(text="one"), chain.next(text="two")]
     r = api.post("/v1/records", records)
-    assert r.status_code == 503 and r.get_json()["error"] == "storage_error"  # not acknowledged
+    assert r.status_code == 503 and r.get_json()["error"] == "storage_unavailable"  # not acknowledged
     assert api.get(f"/v1/records/{records[0]['id']}").status_code == 404
     token = api.token
     services.close()
