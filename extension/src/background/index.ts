@@ -3,35 +3,25 @@
  * signs, stores and uploads. Content scripts and the popup talk to it with typed messages.
  */
 import { adapterForHost, adapterForSite } from "../adapters/registry.ts";
-import type { DomHealth } from "../adapters/types.ts";
+import type { SiteIdentity } from "../adapters/types.ts";
 import { ext, type Request, type ResponseFor, type TabStatus } from "../core/messages.ts";
-import { compact, refsOf, type Draft, type SiteId } from "../core/record.ts";
+import { compact, refsOf, type Draft } from "../core/record.ts";
 import { Api, ApiError, Unreachable } from "./api.ts";
 import { byIndex, countByIndex, get, sessionKey, type OutboxItem, type SessionItem } from "./db.ts";
 import { deviceKey } from "./devicekey.ts";
 import { MENU_IMAGE, MENU_SELECTION, originsNeeded, stampFromPage } from "./pagestamp.ts";
-import { recordSnapshot, recordUserStep, setOnRecorded } from "./recorder.ts";
+import { recordIdentity, recordSnapshot, recordUserStep, setOnRecorded } from "./recorder.ts";
 import { loadSettings, loadStatus, reportError, saveSettings, updateStatus } from "./settings.ts";
+import { clearBadge, forgetTabState, setTabState, tabState } from "./tabs.ts";
 import { flush } from "./uploader.ts";
+import { adapterDrift, checkWatch, WATCH_ALARM, watchPage, watchRecorded } from "./watch.ts";
 
-interface TabState {
-  site: SiteId;
-  pageUrl: string;
-  sessionId?: string;
-  title?: string;
-  dom?: DomHealth;
-  trafficDrift?: string;
-}
+/** Who is signed in on each site, as the page's traffic (or the adapter's identity request) showed it. */
+const identityKey = (site: string) => `identity:${site}`;
 
-const tabKey = (id: number) => `tab:${id}`;
-
-async function tabState(id: number): Promise<TabState | undefined> {
-  const got = (await ext.storage.session.get(tabKey(id))) as { [k: string]: TabState | undefined };
-  return got[tabKey(id)];
-}
-
-async function setTabState(id: number, state: TabState): Promise<void> {
-  await ext.storage.session.set({ [tabKey(id)]: state });
+async function siteIdentity(site: string): Promise<SiteIdentity | undefined> {
+  const got = (await ext.storage.session.get(identityKey(site))) as { [k: string]: SiteIdentity | undefined };
+  return got[identityKey(site)];
 }
 
 async function siteEnabled(site: string): Promise<boolean> {
@@ -66,7 +56,7 @@ async function tabStatus(tabId: number): Promise<TabStatus> {
   const base: TabStatus = {
     enabled: false, paused: settings.paused, paired: Boolean(status.registeredKey && settings.token),
     serverUrl: settings.serverUrl, health: "idle", counts: { stamped: 0, pending: 0, queued: 0, rejected: 0 },
-    totalQueued, lastError: status.lastError, lastUploadAt: status.lastUploadAt, outputs: [],
+    totalQueued, lastError: status.lastError, lastUploadAt: status.lastUploadAt, outputs: [], gaps: [],
   };
   let tab: chrome.tabs.Tab;
   try {
@@ -79,7 +69,7 @@ async function tabStatus(tabId: number): Promise<TabStatus> {
   const state = await tabState(tabId);
   const out: TabStatus = {
     ...base, site: adapter.id, siteName: adapter.name, adapter: `${adapter.id}@${adapter.version}`,
-    enabled: await siteEnabled(adapter.id),
+    enabled: await siteEnabled(adapter.id), gaps: state?.gaps ?? [],
   };
   if (state?.trafficDrift) {
     out.health = "drift";
@@ -148,12 +138,18 @@ async function handle(msg: Request, sender: chrome.runtime.MessageSender): Promi
             const state = (await tabState(tabId)) ?? { site: msg.site, pageUrl: msg.pageUrl };
             await setTabState(tabId, { ...state, trafficDrift: o.reason });
           }
+          await adapterDrift(msg.site, tabId, msg.pageUrl, o.reason, o.code ?? "unknown-shape", o.sessionId);
+        } else if (o.kind === "identity") {
+          await ext.storage.session.set({ [identityKey(msg.site)]: o.identity });
+          const sessionId = tabId === undefined ? undefined : (await tabState(tabId))?.sessionId;
+          if (sessionId) await recordIdentity(msg.site, sessionId, o.identity);
         } else if (o.kind === "snapshot") {
           if (tabId !== undefined) {
             const state = (await tabState(tabId)) ?? { site: msg.site, pageUrl: msg.pageUrl };
             await setTabState(tabId, { ...state, sessionId: o.snapshot.sessionId, title: o.snapshot.title ?? state.title });
           }
-          await recordSnapshot(msg.site, o.snapshot, msg.headers, pageOrigin);
+          const drafts = await recordSnapshot(msg.site, o.snapshot, msg.headers, pageOrigin, await siteIdentity(msg.site));
+          await watchRecorded(msg.site, o.snapshot.sessionId, drafts, tabId, msg.pageUrl);
         }
       }
       return { ok: true };
@@ -163,6 +159,10 @@ async function handle(msg: Request, sender: chrome.runtime.MessageSender): Promi
       if (tabId === undefined) return { ok: true };
       const state = (await tabState(tabId)) ?? { site: msg.site, pageUrl: msg.pageUrl };
       await setTabState(tabId, { ...state, pageUrl: msg.pageUrl, dom: msg.health });
+      if (msg.health.state === "drift" && msg.health.reason) {
+        await adapterDrift(msg.site, tabId, msg.pageUrl, msg.health.reason, "dom");
+      }
+      if (await siteEnabled(msg.site)) await watchPage(msg.site, tabId, msg.pageUrl, msg.health.turns);
       return { ok: true };
     }
     case "siteEnabled":
@@ -243,9 +243,12 @@ ext.contextMenus.onClicked.addListener((info, tab) => {
   void stampFromPage(info, tab, granted, sessionOf);
 });
 
-ext.tabs.onRemoved.addListener((tabId) => void ext.storage.session.remove(tabKey(tabId)));
+ext.tabs.onRemoved.addListener((tabId) => void forgetTabState(tabId));
 ext.tabs.onUpdated.addListener((tabId, change) => {
-  if (change.status === "loading" && change.url) void ext.storage.session.remove(tabKey(tabId));
+  if (change.status === "loading" && change.url) {
+    void forgetTabState(tabId);
+    void clearBadge(tabId);
+  }
 });
 
 ext.runtime.onInstalled.addListener(() => {
@@ -257,9 +260,13 @@ ext.runtime.onStartup.addListener(() => {
   void flush(true);
 });
 ext.alarms.create("upload", { periodInMinutes: 1 });
+// Chromium fires alarms at most every 30 s; the watch also sets a timer for its nearest deadline.
+ext.alarms.create(WATCH_ALARM, { periodInMinutes: 0.5 });
 ext.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === "upload") void flush();
+  if (alarm.name === WATCH_ALARM) void checkWatch();
 });
 void flush(true);
+void checkWatch();
 
 export { adapterForSite };

@@ -8,7 +8,7 @@ import { seal, type SealContext } from "../core/chain.ts";
 import { digestBytes } from "../core/digest.ts";
 import type { OutputChoice } from "../core/messages.ts";
 import type { Attachment, Draft, ImageRef } from "../core/record.ts";
-import { diffSnapshot, emptyMemory } from "../core/tracker.ts";
+import { diffSnapshot, emptyMemory, identityDraft } from "../core/tracker.ts";
 import { UlidFactory } from "../core/ulid.ts";
 import { adapterForSite } from "../adapters/registry.ts";
 import { done, get, openDb, put, sessionKey, type BlobItem, type OutboxItem, type SessionItem } from "./db.ts";
@@ -126,22 +126,24 @@ async function sealAndStore(session: SessionItem, draft: Draft, attachments: Att
   return record.id;
 }
 
-/** Record what a snapshot of a site's conversation adds to what this device already recorded. */
+/** Record what a snapshot of a site's conversation adds to what this device already recorded; answers the drafts recorded. */
 export function recordSnapshot(
   site: string, snap: Snapshot, headers: { [name: string]: string }, pageOrigin: string, identity?: SiteIdentity,
-): Promise<number> {
+): Promise<Draft[]> {
   const adapter = adapterForSite(site);
-  if (!adapter) return Promise.resolve(0);
+  if (!adapter) return Promise.resolve([]);
   const key = sessionKey(site, snap.sessionId);
   return withLock(key, async () => {
     const session = (await get<SessionItem>("sessions", key)) ?? blankSession(site, snap.sessionId);
     const { drafts, memory } = diffSnapshot(site, adapterTag(adapter), snap, session.memory,
       { identity, ids: () => ulids.next(Date.now()) });
     if (!drafts.length) {
-      if (snap.title && snap.title !== session.title && session.head.seq > 0) {
-        await put("sessions", { ...session, title: snap.title });
+      // Nothing to record, but the active leaf seen is remembered (a later move to another is a selection).
+      const retitled = Boolean(snap.title && snap.title !== session.title && session.head.seq > 0);
+      if (retitled || memory.currentId !== session.memory.currentId) {
+        await put("sessions", { ...session, title: retitled ? snap.title : session.title, memory });
       }
-      return 0;
+      return [];
     }
     const ctx = await context();
     for (const draft of drafts) {
@@ -159,7 +161,26 @@ export function recordSnapshot(
     session.memory = memory;
     await put("sessions", session);
     onRecorded();
-    return drafts.length;
+    return drafts;
+  });
+}
+
+/** Record who is signed in to the site in a session that already has records, if it changed. */
+export function recordIdentity(site: string, sessionId: string, identity: SiteIdentity): Promise<void> {
+  const adapter = adapterForSite(site);
+  if (!adapter) return Promise.resolve();
+  const key = sessionKey(site, sessionId);
+  return withLock(key, async () => {
+    const session = await get<SessionItem>("sessions", key);
+    if (!session || session.head.seq === 0) return; // the session's first snapshot records it
+    const ref = { site, id: sessionId, ...(session.url ? { url: session.url } : {}), ...(session.title ? { title: session.title } : {}) };
+    const { drafts, memory } = identityDraft(ref, adapterTag(adapter), identity, session.memory, () => ulids.next(Date.now()));
+    if (!drafts.length) return;
+    const ctx = await context();
+    for (const draft of drafts) await sealAndStore(session, draft, [], ctx);
+    session.memory = memory;
+    await put("sessions", session);
+    onRecorded();
   });
 }
 

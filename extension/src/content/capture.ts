@@ -9,6 +9,17 @@ import { isObj } from "../adapters/util.ts";
 import { ext, send } from "../core/messages.ts";
 
 const HELLO = "promptstamp-hook-hello";
+/** Re-read the saved conversation now, and later for asynchronous results (types.ts, "reconcile"). */
+const DEFAULT_DELAYS = [0, 8000, 25000];
+/** How long the page's own traffic has to show who is signed in before the adapter asks. */
+const IDENTITY_WAIT_MS = 6000;
+
+function stringMap(v: unknown): { [name: string]: string } | undefined {
+  if (!isObj(v)) return undefined;
+  const out: { [name: string]: string } = {};
+  for (const [k, s] of Object.entries(v)) if (typeof s === "string") out[k] = s;
+  return Object.keys(out).length ? out : undefined;
+}
 
 (() => {
   const found = adapterForHost(location.hostname);
@@ -21,29 +32,64 @@ const HELLO = "promptstamp-hook-hello";
   const reconciled = new Map<string, number>();
   const state: PageState = new Map();
 
+  type Reconcile = Extract<Observation, { kind: "reconcile" }>;
+  let identitySeen = false;
+
   async function observe(observations: Observation[]): Promise<void> {
-    const followUps = observations.filter((o): o is Extract<Observation, { kind: "reconcile" }> => o.kind === "reconcile");
+    const followUps = observations.filter((o): o is Reconcile => o.kind === "reconcile");
     const rest = observations.filter((o) => o.kind !== "reconcile");
+    if (rest.some((o) => o.kind === "identity")) identitySeen = true;
     if (rest.length) {
       await send({ kind: "observe", site, pageUrl: location.href, observations: rest, headers: { ...headers } });
     }
     for (const f of followUps) {
-      // Active reconciliation: the canonical tree now, and again later for slow (async) images.
-      for (const delay of [0, 8000, 25000]) setTimeout(() => void reconcile(f.url), delay);
+      // Active reconciliation: the canonical tree now, and again later for slow (async) results.
+      for (const delay of f.delays ?? DEFAULT_DELAYS) setTimeout(() => void reconcile(f), delay);
     }
   }
 
-  async function reconcile(url: string): Promise<void> {
-    const last = reconciled.get(url) ?? 0;
+  /** The site's own request headers for a re-read (its auth headers), and a content type for a POST body. */
+  function readHeaders(body: string | undefined): { [name: string]: string } {
+    const out: { [name: string]: string } = { ...headers };
+    if (body !== undefined && !Object.keys(out).some((k) => k.toLowerCase() === "content-type")) {
+      out["content-type"] = /^\s*[[{]/.test(body) ? "application/json" : "application/x-www-form-urlencoded;charset=UTF-8";
+    }
+    return out;
+  }
+
+  async function reconcile(f: Reconcile): Promise<void> {
+    const method = f.method ?? "GET";
+    // Debounced per request: several finished turns (or legs of one) ask for the same re-read at once.
+    const key = `${method} ${f.url} ${f.body ?? ""}`;
+    const last = reconciled.get(key) ?? 0;
     if (Date.now() - last < 1500) return;
-    reconciled.set(url, Date.now());
+    reconciled.set(key, Date.now());
     try {
-      const res = await fetch(url, { credentials: "include", headers: { ...headers } });
+      const body = method === "POST" ? f.body : undefined;
+      const res = await fetch(f.url, { method, credentials: "include", headers: readHeaders(body), body });
       const responseText = await res.text();
-      const ex: Exchange = { url, method: "GET", status: res.status, responseText };
+      const ex: Exchange = { url: f.url, method, status: res.status, responseText, requestBody: body,
+        contentType: res.headers.get("content-type") ?? undefined };
       await observe(adapter.parse(ex, state).filter((o) => o.kind !== "reconcile"));
     } catch {
       // The page's own traffic is still captured; a failed re-fetch loses nothing.
+    }
+  }
+
+  /** Ask the site who is signed in, once per page, when its own traffic has not said so. */
+  async function askIdentity(): Promise<void> {
+    if (identitySeen || !enabled || !adapter.identityRequest) return;
+    const req = adapter.identityRequest(location.origin);
+    if (!req) return;
+    identitySeen = true; // once per page, whatever the answer
+    try {
+      const body = req.method === "POST" ? req.body : undefined;
+      const res = await fetch(req.url, { method: req.method, credentials: "include", headers: readHeaders(body), body });
+      const ex: Exchange = { url: req.url, method: req.method, status: res.status, responseText: await res.text(),
+        requestBody: body, contentType: res.headers.get("content-type") ?? undefined };
+      await observe(adapter.parse(ex, state).filter((o) => o.kind === "identity"));
+    } catch {
+      // no identity record: the session's records still stand; the site's next traffic may show it
     }
   }
 
@@ -70,7 +116,9 @@ const HELLO = "promptstamp-hook-hello";
       const x = msg.exchange;
       if (typeof x.url !== "string" || typeof x.method !== "string" || typeof x.status !== "number" ||
         typeof x.responseText !== "string") return;
-      if (new URL(x.url).origin !== location.origin) return;
+      // Page traffic is same-origin; WebSocket frames come from the sockets the adapter names.
+      const ws = x.method === "WS" && (adapter.captureWs ?? []).some((re) => re.test(String(x.url)));
+      if (!ws && new URL(x.url).origin !== location.origin) return;
       if (isObj(x.headers)) {
         for (const [k, v] of Object.entries(x.headers)) if (typeof v === "string") headers[k] = v;
       }
@@ -78,6 +126,7 @@ const HELLO = "promptstamp-hook-hello";
         url: x.url, method: x.method, status: x.status, responseText: x.responseText,
         requestBody: typeof x.requestBody === "string" ? x.requestBody : undefined,
         contentType: typeof x.contentType === "string" ? x.contentType : undefined,
+        requestHeaders: stringMap(x.requestHeaders),
       });
     };
   });
@@ -85,6 +134,7 @@ const HELLO = "promptstamp-hook-hello";
   void send({ kind: "siteEnabled", site }).then((r) => {
     enabled = r.enabled;
     for (const ex of backlog.splice(0)) handle(ex);
+    setTimeout(() => void askIdentity(), IDENTITY_WAIT_MS);
   });
   ext.storage.onChanged.addListener(() => {
     void send({ kind: "siteEnabled", site }).then((r) => (enabled = r.enabled));
@@ -100,7 +150,7 @@ const HELLO = "promptstamp-hook-hello";
     } catch (e) {
       health = { state: "drift", reason: `DOM check failed: ${String(e)}` };
     }
-    const key = `${location.href}|${health.state}|${health.reason ?? ""}`;
+    const key = `${location.href}|${health.state}|${health.reason ?? ""}|${health.turns ?? ""}`;
     if (key === lastHealth) return;
     lastHealth = key;
     void send({ kind: "health", site, pageUrl: location.href, health });

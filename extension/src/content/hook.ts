@@ -1,8 +1,9 @@
 /**
- * MAIN-world hook, injected at document_start before any page script. It wraps fetch and
- * XMLHttpRequest, reads clones of the responses the page's adapter cares about, and hands them to
- * the isolated content script over a private MessageChannel. It never rewrites a request or a
- * response: the page gets exactly what it would get without us.
+ * MAIN-world hook, injected at document_start before any page script. It wraps fetch,
+ * XMLHttpRequest and WebSocket, reads clones of the responses (and the incoming text frames of the
+ * sockets) the page's adapter cares about, and hands them to the isolated content script over a
+ * private MessageChannel. It never rewrites a request, a response or a frame: the page gets exactly
+ * what it would get without us.
  *
  * Limit (stated in the evidence model): code in the page's world is visible to the page, which
  * could feed it fabricated traffic. The isolated world checks origin, source and a per-page nonce.
@@ -23,24 +24,28 @@ const MAX_BODY = 20 * 1024 * 1024;
   window.postMessage({ type: HELLO, nonce }, location.origin, [channel.port2]);
 
   const wanted = (url: string) => adapter.capture.some((re) => re.test(url));
-  const authNames = adapter.authHeaders ?? [];
+  const wantedWs = (url: string) => (adapter.captureWs ?? []).some((re) => re.test(url));
+  const authNames = (adapter.authHeaders ?? []).map((n) => n.toLowerCase());
+  const readNames = (adapter.requestHeaders ?? []).map((n) => n.toLowerCase());
 
+  type Picked = { [name: string]: string };
   function post(ex: { url: string; method: string; status: number; requestBody?: string; responseText: string;
-    contentType?: string; headers: { [name: string]: string } }): void {
+    contentType?: string; headers: Picked; requestHeaders?: Picked }): void {
     if (ex.responseText.length > MAX_BODY) return;
     port.postMessage({ nonce, exchange: ex });
   }
 
-  function pickHeaders(h: HeadersInit | undefined): { [name: string]: string } {
-    const out: { [name: string]: string } = {};
-    if (!h || !authNames.length) return out;
+  function pick(h: HeadersInit | undefined, names: readonly string[]): Picked {
+    const out: Picked = {};
+    if (!h || !names.length) return out;
     const headers = new Headers(h);
-    for (const name of authNames) {
+    for (const name of names) {
       const v = headers.get(name);
       if (v) out[name] = v;
     }
     return out;
   }
+  const pickHeaders = (h: HeadersInit | undefined) => pick(h, authNames);
 
   const originalFetch = window.fetch;
   const hooked = function (this: unknown, input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
@@ -55,6 +60,7 @@ const MAX_BODY = 20 * 1024 * 1024;
     }
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
     const headers = { ...pickHeaders(input instanceof Request ? input.headers : undefined), ...pickHeaders(init?.headers) };
+    const requestHeaders = { ...pick(input instanceof Request ? input.headers : undefined, readNames), ...pick(init?.headers, readNames) };
     const bodyPromise: Promise<string | undefined> = typeof init?.body === "string"
       ? Promise.resolve(init.body)
       : input instanceof Request && method !== "GET" ? input.clone().text().catch(() => undefined)
@@ -68,7 +74,7 @@ const MAX_BODY = 20 * 1024 * 1024;
           const requestBody = await bodyPromise;
           const responseText = await copy.text();
           post({ url, method, status: res.status, requestBody, responseText,
-            contentType: res.headers.get("content-type") ?? undefined, headers });
+            contentType: res.headers.get("content-type") ?? undefined, headers, requestHeaders });
         })().catch(() => undefined);
       } catch {
         // a body that cannot be cloned is simply not captured
@@ -81,10 +87,10 @@ const MAX_BODY = 20 * 1024 * 1024;
   const xhrOpen = XMLHttpRequest.prototype.open;
   const xhrSend = XMLHttpRequest.prototype.send;
   const xhrSetHeader = XMLHttpRequest.prototype.setRequestHeader;
-  const meta = new WeakMap<XMLHttpRequest, { method: string; url: string; headers: { [name: string]: string } }>();
+  const meta = new WeakMap<XMLHttpRequest, { method: string; url: string; headers: Picked; requestHeaders: Picked }>();
   XMLHttpRequest.prototype.open = function (this: XMLHttpRequest, method: string, url: string | URL, ...rest: unknown[]) {
     try {
-      meta.set(this, { method: method.toUpperCase(), url: new URL(String(url), location.href).href, headers: {} });
+      meta.set(this, { method: method.toUpperCase(), url: new URL(String(url), location.href).href, headers: {}, requestHeaders: {} });
     } catch {
       // ignore
     }
@@ -93,6 +99,7 @@ const MAX_BODY = 20 * 1024 * 1024;
   XMLHttpRequest.prototype.setRequestHeader = function (this: XMLHttpRequest, name: string, value: string) {
     const m = meta.get(this);
     if (m && authNames.includes(name.toLowerCase())) m.headers[name.toLowerCase()] = value;
+    if (m && readNames.includes(name.toLowerCase())) m.requestHeaders[name.toLowerCase()] = value;
     return xhrSetHeader.call(this, name, value);
   };
   XMLHttpRequest.prototype.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
@@ -106,7 +113,8 @@ const MAX_BODY = 20 * 1024 * 1024;
           else if (this.responseType === "json") responseText = JSON.stringify(this.response);
           else return;
           post({ url: m.url, method: m.method, status: this.status, requestBody, responseText,
-            contentType: this.getResponseHeader("content-type") ?? undefined, headers: m.headers });
+            contentType: this.getResponseHeader("content-type") ?? undefined, headers: m.headers,
+            requestHeaders: m.requestHeaders });
         } catch {
           // ignore
         }
@@ -114,4 +122,32 @@ const MAX_BODY = 20 * 1024 * 1024;
     }
     return xhrSend.call(this, body);
   };
+
+  // WebSocket: a listener of our own on sockets the adapter names; the page's own listeners, the
+  // frames and the socket object are untouched (a subclass only adds the listener at construction).
+  if (adapter.captureWs?.length && typeof window.WebSocket === "function") {
+    const Original = window.WebSocket;
+    const Hooked = class extends Original {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        let href: string;
+        try {
+          href = new URL(String(url), location.href).href;
+        } catch {
+          return;
+        }
+        if (!wantedWs(href)) return;
+        this.addEventListener("message", (event: MessageEvent) => {
+          if (typeof event.data !== "string") return; // binary frames carry no conversation text
+          try {
+            post({ url: href, method: "WS", status: 101, responseText: event.data, headers: {} });
+          } catch {
+            // never let capture break the page
+          }
+        });
+      }
+    };
+    Object.defineProperty(Hooked, "name", { value: "WebSocket" });
+    window.WebSocket = Hooked;
+  }
 })();

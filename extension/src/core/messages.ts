@@ -1,5 +1,5 @@
 /** Every message between the extension's parts, as one discriminated union (no stringly-typed bags). */
-import type { DomHealth, Observation } from "../adapters/types.ts";
+import type { DomHealth, DriftCode, Observation } from "../adapters/types.ts";
 import type { SiteId } from "./record.ts";
 
 export interface Settings {
@@ -16,6 +16,15 @@ export interface OutputChoice {
   excerpt: string;
   capturedAt: string;
   images: { digest: string; mediaType: string; bytes: number }[];
+}
+
+/** A capture gap noticed on a tab (drift code, what and where in words, when). */
+export interface CaptureGap {
+  code: DriftCode;
+  text: string;
+  at: string;
+  /** The drift record that evidences it, when the tab showed a conversation to record it in. */
+  recordId?: string;
 }
 
 export interface TabStatus {
@@ -35,6 +44,7 @@ export interface TabStatus {
   lastError?: string;
   lastUploadAt?: string;
   outputs: OutputChoice[];
+  gaps: CaptureGap[];
 }
 
 export type Request =

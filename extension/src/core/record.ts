@@ -79,6 +79,8 @@ export interface Draft {
   attachments?: Attachment[];
   images?: ImageRef[];
   adapter?: string;
+  /** What a prompt waits for (the no-answer check's timeout); not part of the record. */
+  awaits?: "text" | "thinking" | "image" | "video";
   /** The site message this draft records; memorised so it is recorded once. */
   messageId?: string;
 }

@@ -113,7 +113,7 @@ function recordUser(steps: Steps, m: Msg): void {
   const type: RecordType = m.act ?? (earlier.length > 0 ? "edit" : "prompt");
   const edited = type === "edit" ? earlier[earlier.length - 1] : undefined;
   const id = steps.add({
-    type, actor: "user", text: m.text, messageId: m.id, images: m.images,
+    type, actor: "user", text: m.text, messageId: m.id, images: m.images, awaits: m.awaits,
     refs: messageRefs(m, { edited_message_id: edited }),
   });
   steps.mem.messages[m.id] = sighting(m, type, id);

@@ -42,6 +42,8 @@ function render(s: TabStatus): void {
       el("div", { class: "muted" }, s.healthReason ?? ""));
   }
 
+  renderGaps(s);
+
   const counts = byId("counts");
   clear(counts);
   const c = s.counts;
@@ -70,6 +72,21 @@ function render(s: TabStatus): void {
   renderImages(s, picked);
   byId<HTMLButtonElement>("mark").disabled = !s.outputs.length;
   byId<HTMLButtonElement>("add-note").disabled = !s.sessionId;
+}
+
+/** Capture gaps on this tab: each is also a drift record in the session, so the evidence shows it too. */
+function renderGaps(s: TabStatus): void {
+  const box = byId("gaps");
+  box.hidden = !s.gaps.length;
+  clear(box);
+  if (!s.gaps.length) return;
+  box.append(el("strong", {}, s.gaps.length === 1 ? "A capture gap on this tab" : `${s.gaps.length} capture gaps on this tab`));
+  const list = el("ul", {});
+  for (const g of [...s.gaps].reverse()) {
+    list.append(el("li", { "data-testid": "gap" }, `${g.at.slice(11, 19)} ${g.text}`,
+      el("span", { class: "muted" }, g.recordId ? " (recorded as a gap in the session)" : " (no conversation to record it in)")));
+  }
+  box.append(list);
 }
 
 let last: TabStatus | undefined;
