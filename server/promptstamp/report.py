@@ -37,7 +37,8 @@ _MAGIC = (
 )
 RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 _KIND_LABEL = {"prompt": "Prompt", "output": "AI output", "edit": "Edit", "regenerate": "Regeneration",
-               "parameters": "Parameters", "selection": "Selection", "note": "Note", "import": "Import"}
+               "parameters": "Parameters", "selection": "Selection", "note": "Note", "import": "Import",
+               "identity": "Site account", "drift": "Capture gap"}
 
 
 @dataclass(frozen=True)
@@ -182,9 +183,10 @@ def timeline_items(session: ReportSession, steps: Sequence[ReportStep],
     """One ``<li>`` per step; ``state`` carries the prompt and parameters before the first of them, so a
     page of a long timeline diffs against the step before the page."""
     budget = [MAX_EMBED_TOTAL]
+    later = _superseded_by(session.steps)
     items = []
     for step in steps:
-        items.append(_step(session, step, state.prompt, state.params, budget)[0])
+        items.append(_step(session, step, state.prompt, state.params, budget, later)[0])
         state = state.after(step.record)
     return items
 
@@ -272,14 +274,50 @@ def _keys_box(session: ReportSession) -> str:
             f"{dev}</section>")
 
 
+def _superseded_by(steps: Sequence[ReportStep]) -> dict[str, Record]:
+    """Each superseded record's id -> the later record naming it in refs.supersedes (DESIGN.md, second
+    release: a fuller sighting is a new record; the earlier one stays as it was signed)."""
+    later: dict[str, Record] = {}
+    for step in steps:
+        refs = step.record.value.get("refs")
+        target = refs.get("supersedes") if isinstance(refs, dict) else None
+        if isinstance(target, str):
+            later.setdefault(target, step.record)
+    return later
+
+
+def _marks(session: ReportSession, r: Record, later: Mapping[str, Record]) -> list[str]:
+    """A capture gap is evidence of what is missing; a superseded record was followed by a fuller one."""
+    out = []
+    if r.type == "drift":
+        params = r.value.get("params")
+        code = params.get("code") if isinstance(params, dict) else None
+        out.append("<p class=\"gap\">Evidenced gap: the extension recorded here that it could not capture a step "
+                   f"({_e(code if isinstance(code, str) else 'unspecified')}). What it says is missing is missing from "
+                   "this record; the chain around it is intact.</p>")
+    successor = later.get(r.id)
+    if successor is not None:
+        out.append(f"<p class=\"superseded\">Superseded by step <a href=\"{_e(_step_href(session, successor.id))}\">"
+                   f"#{successor.seq}</a>, a fuller sighting of the same message; this record stays as signed.</p>")
+    refs = r.value.get("refs")
+    if isinstance(refs, dict) and isinstance(refs.get("supersedes"), str):
+        out.append(f"<p class=\"supersedes\">Supersedes record <code>{_e(refs['supersedes'])}</code>, an earlier, "
+                   "partial sighting of the same message.</p>")
+    return out
+
+
 def _step(session: ReportSession, step: ReportStep, last_prompt: str | None,
-          last_params: Mapping[str, Any] | None, budget: list[int]) -> tuple[str, str | None, Mapping[str, Any] | None]:
+          last_params: Mapping[str, Any] | None, budget: list[int],
+          later: Mapping[str, Record] | None = None) -> tuple[str, str | None, Mapping[str, Any] | None]:
     r = step.record
     value = r.value
-    cls = f"step kind-{r.type}" + (" pending" if step.status != "stamped" else "")
+    superseded = later is not None and r.id in later
+    cls = (f"step kind-{r.type}" + (" pending" if step.status != "stamped" else "")
+           + (" superseded" if superseded else ""))
     out = [f"<li class=\"{_e(cls)}\" id=\"r-{_e(r.id)}\">",
            f"<div class=\"head\"><span class=\"seq\">#{r.seq}</span> <span class=\"kind\">"
            f"{_e(_KIND_LABEL.get(r.type, r.type))}</span> <span class=\"actor\">by {_e(r.actor)}</span></div>",
+           *_marks(session, r, later or {}),
            "<dl class=\"times\">",
            f"<dt>captured (device)</dt><dd>{_e(r.captured_at)}</dd>"]
     if step.received_at:

@@ -405,3 +405,32 @@ def test_steps_without_a_time_stamp_are_shown_as_pending_never_as_stamped(tmp_pa
         assert "No time-stamp yet" in record and "time-stamped</span>" not in record
     finally:
         svc.close()
+
+
+# -- capture gaps and fuller sightings ------------------------------------------------------------------
+
+def test_capture_gaps_show_in_red_per_site_and_superseded_records_are_marked(browser: FlaskClient, api: Api) -> None:
+    chat = Chain(site="chatgpt", session_id="conv-gappy")
+    prompt = chat.next(text="a harbour at dawn", refs={"message_id": "m1"})
+    partial = chat.next("output", actor="ai", text="A harb", refs={"message_id": "a1"})
+    fuller = chat.next("output", actor="ai", text="A harbour, gouache, pale light",
+                       refs={"message_id": "a1", "supersedes": partial["id"]})
+    gap = chat.next("drift", text="Capture gap (no-answer): prompt m2 has no recorded answer",
+                    params={"code": "no-answer", "adapter": "chatgpt@2"}, refs={"message_id": "m2"})
+    other = Chain(site="claude", session_id="conv-gap-2")
+    post_all(api, [prompt, partial, fuller, gap,
+                   other.next("drift", text="gap", params={"code": "no-parse", "adapter": "claude@2"}),
+                   other.next("drift", text="gap 2", params={"code": "page-ahead", "adapter": "claude@2"})])
+
+    listing = browser.get("/app/").text
+    table = listing[listing.index('data-testid="drift-by-site"'):listing.index("</section>")]
+    rows = re.findall(r'<tr class="drift"><td>(\w+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>', table)
+    assert rows == [("claude", "2", "1"), ("chatgpt", "1", "1")]
+    assert '<span class="badge bad">2 capture gaps</span>' in listing
+
+    timeline = browser.get("/app/sessions/chatgpt/conv-gappy").text
+    assert f'<li class="step kind-drift" id="r-{gap["id"]}">' in timeline
+    assert "Evidenced gap" in timeline and "(no-answer)" in timeline
+    assert f'<li class="step kind-output superseded" id="r-{partial["id"]}">' in timeline
+    assert "Superseded by step <a href=\"/app/records/" in timeline
+    assert f"Supersedes record <code>{partial['id']}</code>" in timeline

@@ -45,6 +45,7 @@ class SessionRow:
     last: str
     pending: int  # steps whose batch has no time-stamp yet
     text: str = field(repr=False)  # lowercased search text: title, id, snippets
+    drift: int = 0  # drift records: capture gaps the extension evidenced
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ class Catalog:
                               *(e.get("snippet", "") for e in entries)]).casefold()
             rows.append(SessionRow(site=entries[0]["site"], id=entries[0]["session"], title=title,
                                    steps=len(entries), first=entries[0]["captured_at"],
-                                   last=max(e["captured_at"] for e in entries), pending=pending, text=text))
+                                   last=max(e["captured_at"] for e in entries), pending=pending, text=text,
+                                   drift=sum(1 for e in entries if e.get("type") == "drift")))
         return sorted(rows, key=lambda r: r.last, reverse=True)
 
     # -- one session -----------------------------------------------------------------------------

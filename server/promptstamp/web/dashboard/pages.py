@@ -14,7 +14,7 @@ from ..context import services
 from ..evidence import bundle_response
 from . import errorpages
 from .auth import account, check_csrf, no_store, require_same_site, signed_in
-from .catalog import PAGE_SESSIONS, PAGE_STEPS, Catalog
+from .catalog import PAGE_SESSIONS, PAGE_STEPS, Catalog, SessionRow
 from .details import record_details
 
 bp = Blueprint("pages", __name__, url_prefix="/app")
@@ -45,6 +45,7 @@ def _page_arg(pages: int) -> int:
 def sessions() -> str:
     rows = catalog().sessions(account())
     sites = sorted({r.site for r in rows})
+    gaps = drift_by_site(rows)
     q = request.args.get("q", "").strip()
     site = request.args.get("site", "")
     if site:
@@ -56,7 +57,18 @@ def sessions() -> str:
     page = _page_arg(pages)
     shown = rows[(page - 1) * PAGE_SESSIONS: page * PAGE_SESSIONS]
     return render_template("sessions.html", rows=shown, total=len(rows), sites=sites, q=q, site=site,
-                           page=page, pages=pages)
+                           page=page, pages=pages, gaps=gaps)
+
+
+def drift_by_site(rows: list[SessionRow]) -> list[tuple[str, int, int]]:
+    """(site, drift records, sessions with any) for each site with capture gaps, most gaps first."""
+    per: dict[str, list[int]] = {}
+    for r in rows:
+        if r.drift:
+            counts = per.setdefault(r.site, [0, 0])
+            counts[0] += r.drift
+            counts[1] += 1
+    return sorted(((site, n, s) for site, (n, s) in per.items()), key=lambda t: (-t[1], t[0]))
 
 
 def _step_url(record_id: str) -> str:
