@@ -125,6 +125,61 @@ def accounts_list(**overrides: Any) -> None:
         click.echo(f"{a.id}  {a.created_at}  {a.name}")
 
 
+@accounts.group("tokens", epilog="Example: promptstamp accounts tokens list --account 0123456789abcdef01234567")
+def accounts_tokens() -> None:
+    """List, revoke and rotate an account's API tokens.
+
+    A revocation takes effect on every instance within 10 seconds, for the API and for dashboard
+    sign-ins made with that token."""
+
+
+@accounts_tokens.command("list", epilog="Example: promptstamp accounts tokens list --account 0123456789abcdef01234567")
+@settings_options
+@click.option("--account", "account_id", required=True, help="The account's id (promptstamp accounts list).")
+@_guard
+def tokens_list(account_id: str, **overrides: Any) -> None:
+    """The account's tokens by id (the SHA-256 they are stored under), creation time and state."""
+    from .accounts import Accounts
+    from .storage.factory import open_store
+
+    for t in Accounts(open_store(_settings(**overrides))).tokens(account_id):
+        click.echo(f"{t.id[:16]}  {t.created_at}  {'revoked' if t.revoked else 'active'}")
+
+
+@accounts_tokens.command("revoke", epilog="Example: promptstamp accounts tokens revoke --account "
+                                          "0123456789abcdef01234567 3f2a9c01d4e5b6a7")
+@settings_options
+@click.option("--account", "account_id", required=True, help="The account's id (promptstamp accounts list).")
+@click.argument("token_or_id")
+@_guard
+def tokens_revoke(account_id: str, token_or_id: str, **overrides: Any) -> None:
+    """Revoke one token: give the token itself (ps_…) or its id as 'tokens list' shows it."""
+    from .accounts import Accounts
+    from .revocation import REVOCATION_TTL_S
+    from .storage.factory import open_store
+
+    revoked = Accounts(open_store(_settings(**overrides))).revoke_token(account_id, token_or_id)
+    click.echo(f"revoked {revoked.id[:16]}; every instance refuses it within {REVOCATION_TTL_S:.0f} s")
+
+
+@accounts_tokens.command("rotate", epilog="Example: promptstamp accounts tokens rotate --account "
+                                          "0123456789abcdef01234567   (then re-pair the extension)")
+@settings_options
+@click.option("--account", "account_id", required=True, help="The account's id (promptstamp accounts list).")
+@_guard
+def tokens_rotate(account_id: str, **overrides: Any) -> None:
+    """Issue a new token and revoke every other token of the account; prints the new token once."""
+    from .accounts import Accounts
+    from .revocation import REVOCATION_TTL_S
+    from .storage.factory import open_store
+
+    new, revoked = Accounts(open_store(_settings(**overrides))).rotate_tokens(account_id)
+    click.echo(f"revoked {len(revoked)} token(s); every instance refuses them within {REVOCATION_TTL_S:.0f} s",
+               err=True)
+    click.echo("new API token (shown once, keep it safe; pair the extension with it again):", err=True)
+    click.echo(new)
+
+
 @main.group(invoke_without_command=True,
             epilog="Examples: promptstamp keys;  promptstamp keys --pem > service-key.pem  "
                    "(the file that 'verify.sh -k' and 'promptstamp verify --trust-key' take)")

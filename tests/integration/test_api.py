@@ -136,13 +136,20 @@ def test_session_lists_records_in_order_with_status(api: Api) -> None:
                         "last_captured_at": records[-1]["captured_at"]}]
 
 
-def test_session_ids_with_any_characters_work(api: Api) -> None:
-    chain = Chain(session_id="weird/../id with spaces?&")
+def test_session_ids_with_any_visible_character_work(api: Api) -> None:
+    chain = Chain(session_id="https://example.org/weird/..x/id?&=%20#1")
     record = chain.next()
     assert api.post("/v1/records", record).status_code == 201
     from urllib.parse import quote
     session = api.get(f"/v1/sessions/chatgpt/{quote(chain.session_id, safe='')}").get_json()
     assert session["id"] == chain.session_id and len(session["records"]) == 1
+
+
+@pytest.mark.parametrize("session_id", [".", "..", "a/../b", "with space"])
+def test_session_ids_that_could_not_be_read_back_are_refused(api: Api, session_id: str) -> None:
+    answer = api.post("/v1/records", Chain(session_id=session_id).next())
+    assert answer.status_code == 400
+    assert "record.session.id" in answer.get_json()["detail"]
 
 
 @pytest.mark.parametrize(("body", "error", "detail"), [

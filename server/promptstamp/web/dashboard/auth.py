@@ -23,6 +23,7 @@ from flask import Blueprint, Flask, abort, redirect, render_template, request, s
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response as BaseResponse
 
+from ...accounts import token_hash
 from ...errors import PromptStampError, Unauthorized
 from ...sealer import SNIPPET_CHARS
 from ..context import services
@@ -125,10 +126,18 @@ errorpages.install(bp)
 
 def current_account() -> str | None:
     account, since = session.get("account"), session.get("since")
+    signin_id, token_id = session.get("signin"), session.get("token")
     if not isinstance(account, str) or not isinstance(since, int):
         return None
+    if not isinstance(signin_id, str) or not isinstance(token_id, str):
+        return None  # a cookie from before sign-ins could be ended on the server
     # Absolute lifetime from sign-in: the cookie's own expiry slides with every request.
     if time.time() - since > SESSION_HOURS * 3600:
+        return None
+    # Server-side state: a copied cookie stops working once its sign-in ended ("Sign out") or the
+    # token it was made with was revoked, on every instance within REVOCATION_TTL_S.
+    revocations = services().accounts.revocations
+    if revocations.signed_out(signin_id) or revocations.token_revoked(token_id):
         return None
     return account
 
@@ -177,11 +186,19 @@ def signin() -> str | BaseResponse | tuple[str, int]:
     session.permanent = True
     session["account"] = account_id
     session["since"] = int(time.time())
+    session["signin"] = secrets.token_hex(16)
+    session["token"] = token_hash(token)
     csrf_token()
     return redirect(_local(next_url))
 
 
 @bp.post("/signout")
 def signout() -> BaseResponse:
+    signin_id = session.get("signin")
+    if isinstance(signin_id, str):
+        try:
+            services().accounts.revocations.sign_out(signin_id)
+        except PromptStampError:
+            pass  # a malformed id was never a valid sign-in; the cookie is cleared below all the same
     session.clear()
     return redirect(url_for("auth.signin"))
