@@ -19,13 +19,14 @@ from cryptography.x509.oid import NameOID
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .sites import FILES_HOST, create_sites_app
+from .sites_deepseek import DEEPSEEK_HOST, register_deepseek
 from .sites_gemini import GEMINI_HOST, GEMINI_IMAGE_HOST, register_gemini
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "extension" / "test-build" / "chrome-e2e"
 ARTIFACTS = ROOT / "test-artifacts"
-SITE_HOSTS = ("chatgpt.com", "claude.ai", FILES_HOST, GEMINI_HOST, GEMINI_IMAGE_HOST)
+SITE_HOSTS = ("chatgpt.com", "claude.ai", FILES_HOST, GEMINI_HOST, GEMINI_IMAGE_HOST, DEEPSEEK_HOST)
 
 pytestmark = pytest.mark.browser
 
@@ -85,6 +86,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     cert, key = _self_signed(tmp_path_factory.mktemp("tls"))
     app = create_sites_app()
     register_gemini(app)
+    register_deepseek(app)
     served = Served(app, ssl=(str(cert), str(key)))
     served.start()
     yield served
