@@ -21,12 +21,14 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from .sites import FILES_HOST, create_sites_app
 from .sites_deepseek import DEEPSEEK_HOST, register_deepseek
 from .sites_gemini import GEMINI_HOST, GEMINI_IMAGE_HOST, register_gemini
+from .sites_midjourney import MIDJOURNEY_CDN_HOST, MIDJOURNEY_HOST, register_midjourney
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "extension" / "test-build" / "chrome-e2e"
 ARTIFACTS = ROOT / "test-artifacts"
-SITE_HOSTS = ("chatgpt.com", "claude.ai", FILES_HOST, GEMINI_HOST, GEMINI_IMAGE_HOST, DEEPSEEK_HOST)
+SITE_HOSTS = ("chatgpt.com", "claude.ai", FILES_HOST, GEMINI_HOST, GEMINI_IMAGE_HOST, DEEPSEEK_HOST,
+              MIDJOURNEY_HOST, MIDJOURNEY_CDN_HOST)
 
 pytestmark = pytest.mark.browser
 
@@ -87,6 +89,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     app = create_sites_app()
     register_gemini(app)
     register_deepseek(app)
+    register_midjourney(app)
     served = Served(app, ssl=(str(cert), str(key)))
     served.start()
     yield served
