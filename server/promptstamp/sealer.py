@@ -38,6 +38,7 @@ from .pack import SNIPPET_CHARS, PackEntry, StoredToken, decode_pack, decode_sta
 from .signing import b64, der_to_pem
 from .storage import ObjectStore
 from .timestamping import StampedToken, TsaClient
+from .tsa_health import process_tsa_health
 
 __all__ = ["SNIPPET_CHARS", "BatchSealer", "Outcome", "Submission", "TokenView", "token_view"]
 
@@ -164,8 +165,15 @@ class BatchSealer:
         return tokens
 
     def _timed_stamp(self, tsa: TsaClient, root: bytes) -> StampedToken:
-        with self._metrics.tsa_call(tsa.config.name):
-            return tsa.stamp(root)
+        health = process_tsa_health()
+        try:
+            with self._metrics.tsa_call(tsa.config.name):
+                token = tsa.stamp(root)
+        except TimestampError as e:
+            health.failed(tsa.config.name, e.detail)
+            raise
+        health.succeeded(tsa.config.name)
+        return token
 
     def _add_pending(self, batch_id: str, root: bytes, size: int) -> None:
         with self._lock:

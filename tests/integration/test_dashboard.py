@@ -434,3 +434,31 @@ def test_capture_gaps_show_in_red_per_site_and_superseded_records_are_marked(bro
     assert f'<li class="step kind-output superseded" id="r-{partial["id"]}">' in timeline
     assert "Superseded by step <a href=\"/app/records/" in timeline
     assert f"Supersedes record <code>{partial['id']}</code>" in timeline
+
+
+def test_pending_steps_say_which_tsa_failed_and_when_it_is_asked_again(tmp_path: Path) -> None:
+    from promptstamp.config import TsaConfig
+    from promptstamp.tsa_health import process_tsa_health
+
+    down = TsaConfig(name="down", url="http://127.0.0.1:9/", timeout=2)
+    services = make_services(tmp_path, tsas=(down,), retry_interval_s=30)
+    try:
+        app = create_app(services=services)
+        _, token = services.accounts.create("alice")
+        chain = Chain()
+        api = app.test_client()
+        answer = api.post("/v1/records", json=[chain.next(text="a cat"), chain.next(text="a dog")],
+                          headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 202
+        client = app.test_client()
+        sign_in(client, token)
+        page = client.get(f"/app/sessions/chatgpt/{chain.session_id}").get_data(as_text=True)
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html.unescape(page)))
+        assert "2 steps are signed and stored but not yet time-stamped" in text
+        assert "TSA down has not answered since" in text and "Next attempt about" in text
+        assert "cannot connect to http://127.0.0.1:9/" in text
+        assert (process_tsa_health().statuses()["down"].last_error or "").startswith("TSA down: cannot connect")
+        assert "The bundle cannot be made right now" in text
+        assert f'href="/app/bundle/chatgpt/{chain.session_id}"' not in page
+    finally:
+        services.close()

@@ -16,6 +16,7 @@ from . import errorpages
 from .auth import account, check_csrf, no_store, require_same_site, signed_in
 from .catalog import PAGE_SESSIONS, PAGE_STEPS, Catalog, SessionRow
 from .details import record_details
+from .stamping import stamping_state
 
 bp = Blueprint("pages", __name__, url_prefix="/app")
 bp.before_request(check_csrf)
@@ -101,7 +102,7 @@ def timeline(site: str, session_id: str) -> str:
         pending=pending, page=page, pages=pages, first_seq=(page - 1) * PAGE_STEPS + 1,
         last_shown=(page - 1) * PAGE_STEPS + len(ids),
         summary=Markup(report.summary_html(facts)), selection=Markup(whole.selection),
-        items=Markup("\n".join(items)), dev_tsas=sorted(dev))
+        items=Markup("\n".join(items)), dev_tsas=sorted(dev), stamping=stamping_state(services().settings))
 
 
 @bp.get("/bundle/<site>/<path:session_id>")
