@@ -36,7 +36,8 @@ def stamping_state(settings: Settings) -> StampingState:
         status = statuses.get(config.name)
         if status is None or status.failing_since is None or status.last_failure is None:
             continue
-        failing.append(TsaTrouble(tsa=config.name, error=(status.last_error or "no answer").removeprefix(f"TSA {config.name}: "),
+        error = (status.last_error or "no answer").removeprefix(f"TSA {config.name}: ")
+        failing.append(TsaTrouble(tsa=config.name, error=error,
                                   since=_utc(status.failing_since),
                                   next_attempt=_utc(status.last_failure + settings.retry_interval_s)))
     return StampingState(failing=failing, retry_interval_s=settings.retry_interval_s,
