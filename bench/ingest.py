@@ -86,6 +86,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: Peak resident memory (VmHWM) of the busiest gunicorn worker of each service run, by data directory.
+PEAK_WORKER_MIB: dict[str, float] = {}
+
+
+def peak_worker_mib(master_pid: int) -> float:
+    """The highest VmHWM among the master's child processes (Linux /proc), in MiB; 0 where unknown."""
+    peak = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(master_pid) and "VmHWM" in fields:
+            peak = max(peak, int(fields["VmHWM"].split()[0]))
+    return peak / 1024
+
+
 @contextmanager
 def running_service(data: Path, tsa: CountingTsa, env_extra: dict[str, str]) -> Iterator[tuple[int, str]]:
     bin_dir = Path(sys.executable).parent
@@ -112,6 +132,7 @@ def running_service(data: Path, tsa: CountingTsa, env_extra: dict[str, str]) -> 
             time.sleep(0.2)
         yield port, token
     finally:
+        PEAK_WORKER_MIB[str(data)] = peak_worker_mib(proc.pid)
         proc.terminate()
         proc.wait(30)
         log.close()
@@ -177,7 +198,12 @@ def run_clients(port: int, token: str, per_request: int, clients: int, tsa: Coun
 
 
 def store_requests_per_record(settings_overrides: dict[str, Any], per_request: int) -> float:
-    """Object-store requests per record for the ledger's ingest path, counted by the store itself."""
+    """Object-store requests per record for the ledger's ingest path, counted by the store itself.
+
+    Concurrent clients, each its own session as in the load test: 32 posting single records (a
+    batch then holds about 32 records of 32 sessions, a share of what 128 clients put in one), 4
+    posting arrays. Few enough that one TSA call per record (the baseline) ends within a request's wait.
+    """
     from promptstamp.config import Settings
     from promptstamp.services import build_services
 
@@ -186,14 +212,12 @@ def store_requests_per_record(settings_overrides: dict[str, Any], per_request: i
                              recover=False, upkeep=False)
         try:
             account, _ = svc.accounts.create("count")
-            # Enough concurrent records to fill batches as under load, few enough that one TSA call
-            # per record (the baseline) still ends well within a request's wait.
-            clients = 4
+            clients, posts = (32, 10) if per_request == 1 else (4, max(1, 200 // per_request))
             chains = [Chain() for _ in range(clients)]
             before = sum(svc.store.request_counts.values())
 
             def post(chain: Chain) -> None:
-                for _ in range(max(1, 200 // per_request)):
+                for _ in range(posts):
                     svc.ledger.ingest(account.id, [chain.next(text="x") for _ in range(per_request)])
 
             threads = [threading.Thread(target=post, args=(c,)) for c in chains]
@@ -201,13 +225,13 @@ def store_requests_per_record(settings_overrides: dict[str, Any], per_request: i
                 t.start()
             for t in threads:
                 t.join()
-            total = clients * max(1, 200 // per_request) * per_request
+            total = clients * posts * per_request
             return (sum(svc.store.request_counts.values()) - before) / total
         finally:
             svc.close()
 
 
-Row = tuple[str, str, str, Figures, float]
+Row = tuple[str, str, str, Figures, float, float]
 
 
 def measure(label_store: str, env: dict[str, str], tsa: CountingTsa, work: Path,
@@ -228,7 +252,7 @@ def measure(label_store: str, env: dict[str, str], tsa: CountingTsa, work: Path,
                 figures = run_clients(port, token, per_request, clients, tsa)
             ops = store_requests_per_record({**overrides, "batch_max": 1 if "baseline" in batching else 2000},
                                             per_request)
-            rows.append((label_store, batching, shape, figures, ops))
+            rows.append((label_store, batching, shape, figures, ops, PEAK_WORKER_MIB.get(str(data), 0.0)))
             print_fn(f"  measured {label_store} {batching} {shape}: {figures.rate:.0f} records/s")
     return rows
 
@@ -262,10 +286,10 @@ def run(print_fn: Callable[[str], None] = print) -> None:
         tsa.server.shutdown()
     print_fn("")
     print_fn(f"{'store':<10} {'mode':<24} {'posts':<7} {'records/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
-             f"{'TSA req/1000':>13} {'store req/rec':>14}")
-    for store, batching, shape, f, ops in rows:
+             f"{'TSA req/1000':>13} {'store req/rec':>14} {'worker MiB':>11}")
+    for store, batching, shape, f, ops, mib in rows:
         print_fn(f"{store:<10} {batching:<24} {shape:<7} {f.rate:>10.0f} {f.pct(0.5):>8.0f} {f.pct(0.99):>8.0f} "
-                 f"{f.tsa_per_1000:>13.1f} {ops:>14.2f}")
+                 f"{f.tsa_per_1000:>13.1f} {ops:>14.3f} {mib:>11.0f}")
     print_fn("")
     for store in dict.fromkeys(r[0] for r in rows):
         for shape in ("single", "array"):
@@ -273,9 +297,20 @@ def run(print_fn: Callable[[str], None] = print) -> None:
             base = next(r[3] for r in rows if r[0] == store and r[2] == shape and r[1] != "batched")
             print_fn(f"{store} {shape}: batched / baseline = {batched.rate / base.rate:.1f}x  "
                      f"(target >= 20x); p99 {batched.pct(0.99):.0f} ms vs 3 x window = {3 * WINDOW_MS} ms")
-    fs_array = next(r[3] for r in rows if r[0] == "fs" and r[2] == "array" and r[1] == "batched")
-    print_fn(f"fs array posts: {fs_array.rate:.0f} records/s (target >= 2000); "
-             f"TSA requests per 1000 records under load: {fs_array.tsa_per_1000:.1f} (target <= 10)")
+    targets = {"fs": 10_000, "seaweedfs": 2_000}
+    for store, batching, shape, f, ops, mib in rows:
+        if batching != "batched":
+            continue
+        if shape == "array":
+            print_fn(f"{store} array posts: {f.rate:,.0f} records/s (target >= {targets.get(store, 0):,}); "
+                     f"{ops:.3f} store requests per record (target <= 0.05); TSA requests per 1000 records "
+                     f"{f.tsa_per_1000:.1f} (target <= 10); peak worker memory {mib:.0f} MiB")
+        else:
+            print_fn(f"{store} single posts: {ops:.3f} store requests per record (target <= 1.2); "
+                     f"p99 {f.pct(0.99):.0f} ms (target <= {3 * WINDOW_MS} ms)")
+    load = os.getloadavg()
+    print_fn(f"load average during the run (1, 5, 15 min): {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on "
+             f"{os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
