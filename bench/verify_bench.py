@@ -25,7 +25,8 @@ from promptstamp.verify import check_bundle
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from bundle_sample import OpensslTsa, sample_session  # noqa: E402  (the tests' real-crypto bundle builder)
 
-TARGET_RECORDS_PER_S = 5000
+TARGET_RECORDS_PER_S = 10_000
+TARGET_VERIFY_SH_S = 60.0
 
 
 
@@ -70,6 +71,7 @@ def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch
             if "Verification: OK" not in done.stdout:
                 raise RuntimeError(f"openssl ts -verify failed: {done.stdout}{done.stderr}")
         openssl_s = time.perf_counter() - t2
+        verify_sh_s = _time_verify_sh(work, data, tsa.root_pem, session.key.public.pem)
 
     rate = records / verify_s
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0
@@ -80,6 +82,7 @@ def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch
         "openssl_ms_per_token": round(1000 * openssl_s / len(jobs), 1),
         "target_records_per_s": TARGET_RECORDS_PER_S, "meets_target": rate >= TARGET_RECORDS_PER_S,
         "cpus": os.cpu_count(), "load_avg_1m": round(load, 2),
+        "verify_sh_s": round(verify_sh_s, 1), "target_verify_sh_s": TARGET_VERIFY_SH_S,
     }
     print_fn(f"verify: {records} records in {len(session.evidence.batches)} batches, bundle {len(data) >> 10} KiB "
              f"(built in {built:.1f} s)")
@@ -87,6 +90,8 @@ def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch
              f"(target >= {TARGET_RECORDS_PER_S:,}: {'met' if rate >= TARGET_RECORDS_PER_S else 'NOT met'}); "
              f"every file hashed, every receipt signature, proof and token checked; {os.cpu_count()} CPUs, "
              f"load average {load:.1f}")
+    print_fn(f"verify: verify.sh (sh and openssl only) on the same bundle: {verify_sh_s:.1f} s "
+             f"(target < {TARGET_VERIFY_SH_S:.0f} s: {'met' if verify_sh_s < TARGET_VERIFY_SH_S else 'NOT met'})")
     print_fn(f"verify: openssl ts -verify once per token: {len(jobs)} tokens in {openssl_s:.2f} s "
              f"({1000 * openssl_s / len(jobs):.1f} ms per token, process start included; tokens only)")
     return figures
@@ -101,3 +106,19 @@ def _root_hex(batch_json: bytes) -> str:
 
 if __name__ == "__main__":
     run()
+
+
+def _time_verify_sh(work: Path, bundle_bytes: bytes, root_pem: str, key_pem: str) -> float:
+    """verify.sh, as a person without our code runs it, on the bundle; it must say VALID (exit 0)."""
+    (work / "bench.asice").write_bytes(bundle_bytes)
+    (work / "verify.sh").write_text(bundle_names.asset_text("verify.sh"))
+    (work / "tsa-root.pem").write_text(root_pem)
+    (work / "service-key.pem").write_text(key_pem)
+    started = time.perf_counter()
+    done = subprocess.run(["sh", str(work / "verify.sh"), "-k", str(work / "service-key.pem"),
+                           str(work / "bench.asice"), str(work / "tsa-root.pem")], capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.splitlines()[-5:])
+        raise RuntimeError(f"verify.sh did not accept the bench bundle (exit {done.returncode}): {tail}{done.stderr}")
+    return seconds

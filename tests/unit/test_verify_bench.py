@@ -10,4 +10,5 @@ def test_bench_verify_reports_records_per_second_beside_openssl() -> None:
     figures = bench_verify.run(lines.append, records=300, batch_size=64)
     assert figures["records"] == 300 and figures["batches"] == 5
     assert figures["records_per_s"] > 0 and figures["openssl_tokens"] == 7
-    assert len(lines) == 3 and "records/s" in lines[1] and "openssl ts -verify" in lines[2]
+    assert figures["verify_sh_s"] > 0  # verify.sh said VALID, or run() raised
+    assert len(lines) == 4 and "records/s" in lines[1] and "verify.sh" in lines[2] and "openssl ts -verify" in lines[3]
