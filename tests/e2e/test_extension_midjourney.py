@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from .conftest import Browser, Stamp
-from .sites_midjourney import MIDJOURNEY_CDN_HOST, grid_png
+from .sites_midjourney import MIDJOURNEY_CDN_HOST, MIDJOURNEY_USER, grid_png
 from .test_capture_session import assert_unbroken_chain, counts, pair, wait_for
 
 SESSION = "imagine"
@@ -67,6 +67,10 @@ def test_midjourney_imagine_vary_and_upscale_arrive_linked_to_their_parent_jobs_
     for item in records:
         assert item["record"]["client"]["adapter"] == "midjourney@2"
         assert item["receipt"]["device_key"] == device, "the server verified the device signature"
+
+    identities = [r["record"] for r in records if r["record"]["type"] == "identity"]
+    assert [i["params"] for i in identities] == [
+        {"site_user_id": MIDJOURNEY_USER, "source": "POST /api/submit-jobs channelId"}], "the account, once"
 
     steps = [r["record"] for r in records if r["record"]["type"] not in ("parameters", "identity")]
     prompt, grid, vary, varied_grid, pick, upscale = steps
