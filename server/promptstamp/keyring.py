@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import layout
 from .errors import AlreadyExists, ConfigError
 from .model import utc_now
 from .signing import PublicKey, SigningKeyPair, b64, fingerprint, public_key_from_pem, unb64
@@ -68,7 +69,7 @@ def rotate_key(path: Path, store: ObjectStore) -> tuple[PublicKey, SigningKeyPai
     keyring = Keyring(store, old)
     keyring.publish(new.public)
     for key in (old.public, new.public):
-        if public_key_from_pem(store.get(f"keys/{key.id}.pem")) != key.raw:
+        if public_key_from_pem(store.get(layout.public_key(key.id))) != key.raw:
             raise ConfigError(f"keys/{key.id}.pem in the store does not hold key {key.id}; key file left unchanged")
     write_key(path, new)
     return old.public, new
@@ -82,18 +83,22 @@ class Keyring:
 
     def publish(self, key: PublicKey) -> None:
         try:
-            self._store.put(f"keys/{key.id}.pem", key.pem.encode())
+            self._store.put(layout.public_key(key.id), key.pem.encode())
         except AlreadyExists:
             pass
+
+    def signing_key_published(self) -> bool:
+        """Whether the store holds the current key's public half (a read that proves the store answers)."""
+        return self._store.exists(layout.public_key(self.signing_key.id))
 
     def public_key(self, key_id: str) -> PublicKey:
         if key_id == self.signing_key.id:
             return self.signing_key.public
-        return PublicKey(public_key_from_pem(self._store.get(f"keys/{key_id}.pem")))
+        return PublicKey(public_key_from_pem(self._store.get(layout.public_key(key_id))))
 
     def entries(self) -> list[KeyEntry]:
         out = []
-        for k in self._store.list("keys/"):
+        for k in self._store.list(layout.KEYS):
             key = PublicKey(public_key_from_pem(self._store.get(k)))
             out.append(KeyEntry(key=key, current=key.id == self.signing_key.id))
         return sorted(out, key=lambda e: (not e.current, e.key.id))

@@ -129,3 +129,12 @@ def token(batch_id: str, tsa: str) -> str:
 
 def token_chain(batch_id: str, tsa: str) -> str:
     return f"batches/{batch_id}/tokens/{tsa}-chain.pem"
+
+
+# -- the service's published public keys --------------------------------------------------------------
+
+KEYS = "keys/"
+
+
+def public_key(key_id: str) -> str:
+    return f"keys/{key_id}.pem"

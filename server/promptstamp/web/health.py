@@ -31,7 +31,7 @@ def healthz() -> tuple[dict[str, Any], int]:
     now = time.time()
     problems: list[str] = []
     try:
-        svc.store.exists(f"keys/{svc.keyring.signing_key.id}.pem")
+        svc.keyring.signing_key_published()
         store = {"backend": svc.store.describe(), "reachable": True}
     except StorageError:
         store = {"backend": svc.store.describe(), "reachable": False}
