@@ -28,6 +28,11 @@ const COMPLETIONS = /^https:\/\/chat\.qwen\.ai\/api\/v2\/chat\/completions\?(?:.
 const ANSWER_PHASES = new Set(["answer", ""]);
 const IMAGE_URL = /https:\/\/[^\s)"'<>\]]+\.(?:png|jpe?g|webp|gif)(?:\?[^\s)"'<>\]]*)?/gi;
 
+/** An image turn's answer names its results in the text: the text keeps the words, not the links. */
+function withoutImages(text: string): string {
+  return text.replace(/!\[[^\]]*\]\([^)]*\)/g, "").replace(IMAGE_URL, "").replace(/[ \t]+\n/g, "\n").trim();
+}
+
 function historyUrl(chatId: string): string {
   return `${ORIGIN}/api/v2/chats/${chatId}?direction=up&limit=10`;
 }
@@ -64,7 +69,7 @@ function awaitsOf(m: Obj): Msg["awaits"] {
 interface Turn { answer: string; done: boolean; error?: string; responseId?: string; parentId?: string; images: ImageRef[];
   model?: string; frames: number; understood: number }
 
-function readStream(text: string, incremental: boolean): Turn {
+function readStream(text: string, incremental: boolean, imageTurn: boolean): Turn {
   const turn: Turn = { answer: "", done: false, images: [], frames: 0, understood: 0 };
   let snapshot = "";
   for (const e of parseSse(text)) {
@@ -98,10 +103,11 @@ function readStream(text: string, incremental: boolean): Turn {
       if (incremental) turn.answer += content;
       else snapshot = content;
     }
-    turn.images.push(...imagesIn(delta.extra, content, /image/.test(phase)));
+    turn.images.push(...imagesIn(delta.extra, content, /image/.test(phase) || (imageTurn && answer)));
     if (answer && delta.status === "finished") turn.done = true;
   }
   if (!incremental) turn.answer = snapshot;
+  if (imageTurn) turn.answer = withoutImages(turn.answer);
   const seen = new Set<string>();
   turn.images = turn.images.filter((r) => !seen.has(r.url) && seen.add(r.url));
   return turn;
@@ -115,7 +121,7 @@ function parseTurn(ex: Exchange, state: Map<string, unknown>): Observation[] {
   if (!isObj(request)) throw new Drift("the completion request is not JSON");
   const sent = arr(request.messages)?.filter(isObj) ?? [];
   const user = sent[sent.length - 1];
-  const turn = readStream(ex.responseText, request.incremental_output !== false);
+  const turn = readStream(ex.responseText, request.incremental_output !== false, user !== undefined && awaitsOf(user) === "image");
   if (turn.understood === 0) {
     throw new Drift(turn.frames ? `${turn.frames} stream frames, none understood` : "an empty stream");
   }
@@ -155,20 +161,19 @@ function parseTurn(ex: Exchange, state: Map<string, unknown>): Observation[] {
 
 // ---- the saved conversation ----
 
-function savedAnswer(m: Obj): string | undefined {
+function savedAnswer(m: Obj, imageTurn: boolean): string | undefined {
   const list = arr(m.content_list)?.filter(isObj);
-  if (list?.length) {
-    const answer = list.filter((c) => ANSWER_PHASES.has(str(c.phase) ?? "")).map((c) => str(c.content) ?? "").join("").trim();
-    if (answer) return answer;
-  }
-  return str(m.content)?.trim() || undefined;
+  let answer = list?.filter((c) => ANSWER_PHASES.has(str(c.phase) ?? "")).map((c) => str(c.content) ?? "").join("").trim();
+  if (!answer) answer = str(m.content)?.trim();
+  return (imageTurn && answer ? withoutImages(answer) : answer) || undefined;
 }
 
-function savedImages(m: Obj): ImageRef[] {
+function savedImages(m: Obj, imageTurn: boolean): ImageRef[] {
   const found: ImageRef[] = [];
   const phases = [m, ...(arr(m.content_list)?.filter(isObj) ?? [])];
   for (const c of phases) {
-    found.push(...imagesIn(c.extra, str(c.content), /image/.test(str(c.phase) ?? "")));
+    const phase = str(c.phase) ?? "";
+    found.push(...imagesIn(c.extra, str(c.content), /image/.test(phase) || (imageTurn && ANSWER_PHASES.has(phase))));
     const url = str(c.image);
     if (url?.startsWith("https://")) found.push({ url, role: "output", mediaType: mediaTypeFromUrl(url) });
   }
@@ -187,12 +192,16 @@ function parseChat(ex: Exchange): Observation[] {
   const history = isObj(data.chat) && isObj(data.chat.history) ? data.chat.history : undefined;
   const map = need(history && isObj(history.messages) ? history.messages : undefined, "data.chat.history.messages");
   const messages: Msg[] = [];
+  // Image turns are known by their prompt's chat type; their answers name results in the text.
+  const imagePrompts = new Set(Object.entries(map).filter(([, m]) => isObj(m) && m.role === "user" && awaitsOf(m) === "image")
+    .map(([key, m]) => (isObj(m) ? str(m.id) ?? key : key)));
   for (const [key, m] of Object.entries(map)) {
     if (!isObj(m)) throw new Drift(`messages.${key} is not an object`);
     const role = need(str(m.role), `messages.${key}.role`);
     if (role !== "user" && role !== "assistant") continue;
-    const images = role === "assistant" ? savedImages(m) : [];
-    const text = role === "user" ? str(m.content)?.trim() || undefined : savedAnswer(m);
+    const imageTurn = imagePrompts.has(str(m.parentId) ?? "");
+    const images = role === "assistant" ? savedImages(m, imageTurn) : [];
+    const text = role === "user" ? str(m.content)?.trim() || undefined : savedAnswer(m, imageTurn);
     if (!text && !images.length) continue;
     const model = str(m.model) ?? str(arr(m.models)?.[0]);
     messages.push({
