@@ -95,6 +95,7 @@ class Index:
         self._states: Lru[str, SessionState] = Lru(4096)
         self._locators: Lru[str, dict[str, tuple[str, str]]] = Lru(4096)
         self._tokens: Lru[str, tuple[TokenView, ...]] = Lru(20_000)
+        self._previous_layout: bool | None = None
 
     # -- session index ---------------------------------------------------------------------------
 
@@ -108,17 +109,29 @@ class Index:
         """A segment this process just wrote: keep it, so the next look needs no read."""
         self._objects.put(key, index)
 
-    def state(self, prefix: str, *, refresh: bool = True) -> SessionState:
+    def state(self, prefix: str, *, refresh: bool = True, assume_new: bool = False) -> SessionState:
         """The session under ``prefix``; ``refresh`` lists what other writers added since the last look
-        (one list request). A session never seen is always listed."""
+        (one list request). A session never seen is listed, unless ``assume_new``: then it starts
+        empty, which is safe only for appending (``indexer``), since appending segment 1 fails when
+        the session has one, and that failure lists it. Never assumed while the store holds objects
+        of the previous layout, whose index objects are not numbered."""
         state = self._states.peek(prefix)
         if state is None:
             state = SessionState(prefix)
-            self._absorb(state, self._store.list(prefix))
+            if not assume_new or self.previous_layout_present():
+                self._absorb(state, self._store.list(prefix))
             self._states.put(prefix, state)
         elif refresh:
             self.refresh(state)
         return state
+
+    def previous_layout_present(self) -> bool:
+        """Whether the store holds batches of the previous release (they are its oldest, so the first
+        key under batches/ tells); asked once per process."""
+        if self._previous_layout is None:
+            first = next(iter(self._store.list(layout.BATCHES)), None)
+            self._previous_layout = first is not None and first.rsplit("/", 1)[1] not in ("pack", "stamp")
+        return self._previous_layout
 
     def refresh(self, state: SessionState) -> None:
         # Segment numbers only grow and sort after a previous release's batch-named objects, so what

@@ -115,7 +115,7 @@ class Ledger:
             seen[sub.record.id] = sub.record
             submissions.append(sub)
         self._check_attachments(account, submissions, is_array)
-        existing = self._existing_outcomes(account, submissions)
+        existing = self._existing_outcomes(account, submissions, single=not is_array)
         fresh = [s for s in submissions if s.record.id not in existing]
         unique_fresh = list({s.record.id: s for s in fresh}.values())
         futures = dict(zip([s.record.id for s in unique_fresh], self.batcher.submit(unique_fresh), strict=True))
@@ -176,16 +176,23 @@ class Ledger:
                     raise InvalidInput(f"{where}record.attachments[{j}].bytes is {att.bytes}, the uploaded blob "
                                        f"{att.digest} has {meta['bytes']} bytes", code="blob_size_mismatch")
 
-    def _existing_outcomes(self, account: str, submissions: Sequence[Submission]) -> dict[str, Outcome]:
+    def _existing_outcomes(self, account: str, submissions: Sequence[Submission], *,
+                           single: bool) -> dict[str, Outcome]:
         """Idempotency, from the index of each record's session (listed once per session per process;
         what another worker added since is found when the batch is indexed): records already stored
-        answer with their original receipt; a changed record is a 409 before anything is written."""
+        answer with their original receipt; a changed record is a 409 before anything is written.
+
+        A single-record post does not list a session this process has not seen: appending to the
+        session's index finds its earlier copy all the same (and then answers with that receipt, or
+        409), and with one record there is nothing else the answer could have let through. An array
+        is checked whole first, so that a changed record refuses the array before any of it is stored.
+        """
         found: dict[str, Outcome] = {}
         states: dict[str, SessionState] = {}
         for sub in submissions:
             prefix = layout.session_prefix(account, sub.record.site, sub.record.session_id)
             if prefix not in states:
-                states[prefix] = self.index.state(prefix, refresh=False)
+                states[prefix] = self.index.state(prefix, refresh=False, assume_new=single)
             earlier = self.sealer.indexer.earlier(states[prefix], account, sub.record)
             if isinstance(earlier, Exception):
                 raise earlier
