@@ -11,7 +11,7 @@ Layout (DESIGN.md, "Formats" and "Evidence bundle"; the names are a contract)::
     batches/<batch id>/<tsa>-chain.pem  the TSA certificates (convenience; never a trust root)
     keys/<key id>.pem                 service public keys, SPKI PEM
     keys/devices/<key id>.pem         the public key of each device that signed a record, SPKI PEM
-    README.txt, report.html, verify.sh
+    README.txt, report.html, report.zh.html, verify.sh
     SHA256SUMS, SHA256SUMS.tst        `sha256sum -c` list and its export-time token
     META-INF/ASiCManifest001.xml      SHA-256 of every file but mimetype and META-INF/
     META-INF/timestamp001.tst         RFC 3161 token over the manifest bytes
@@ -25,9 +25,8 @@ that sniff the first bytes expect.
 from __future__ import annotations
 
 import hashlib
-import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import BinaryIO
 
@@ -36,8 +35,6 @@ from .bundle_names import (
     MANIFEST,
     MANIFEST_TOKEN,
     MIMETYPE,
-    README,
-    REPORT,
     SUMS,
     SUMS_TOKEN,
     TSA_NAME_RE,
@@ -54,7 +51,7 @@ from .errors import InvalidInput, TimestampError
 from .evidence import BatchEvidence, EvidenceSource, RecordEvidence, SessionEvidence, Stamper
 
 __all__ = ["BatchEvidence", "EvidenceSource", "RecordEvidence", "SessionEvidence", "Stamper", "bundle_filename",
-           "render_readme", "write_bundle"]
+           "write_bundle"]
 
 
 class _Digests:
@@ -110,10 +107,12 @@ def _date_time(exported_at: str) -> tuple[int, int, int, int, int, int]:
     return (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, moment.second)
 
 
-def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper) -> None:
+def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper,
+                 languages: Sequence[str] = ("en", "zh")) -> None:
     """Write the evidence bundle of one session to ``out`` (seekable), streaming the blobs.
 
-    ``stamp(sha256_digest)`` is called twice, for ``SHA256SUMS`` and for the ASiC manifest.
+    ``stamp(sha256_digest)`` is called twice, for ``SHA256SUMS`` and for the ASiC manifest;
+    ``languages`` are the report languages (``report.html`` English, ``report.zh.html`` Chinese).
     """
     w = _Writer(out, _date_time(evidence.exported_at))
     try:
@@ -153,8 +152,9 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper) ->
             if signing.key_id(raw) != kid:
                 raise InvalidInput(f"device key {kid}: its PEM holds key {signing.key_id(raw)}")
             w.put(f"keys/devices/{kid}.pem", signing.spki_pem(raw).encode("ascii"))
-        w.put(README, render_readme(evidence).encode("utf-8"))
-        w.put(REPORT, report.render_bundle_report(evidence).encode("utf-8"))
+        # README.txt and the reports are derived from the records; the verifier re-creates them.
+        for name, data in sorted(report.derived_files(report.from_evidence(evidence), languages).items()):
+            w.put(name, data)
         w.put(VERIFY_SH, asset_text("verify.sh").encode("utf-8"))
 
         sums = sums_text([(n, d) for n, d in w.digests.entries if in_sums(n)])
@@ -183,28 +183,3 @@ def _attachment_hexes(record_bytes: bytes) -> list[str]:
         if isinstance(digest, str) and canonical.DIGEST_RE.match(digest):
             out.append(digest[7:])
     return out
-
-
-def _plain(text: str) -> str:
-    """Captured text in README.txt: one line, no control characters (a session id is user data)."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", "?", text)[:512]
-
-
-def render_readme(evidence: SessionEvidence) -> str:
-    keys = "\n".join(
-        f"  {kid}  SHA-256 {signing.fingerprint(signing.public_key_from_pem(pem))}"
-        for kid, pem in sorted(evidence.keys.items())
-    ) or "  (none)"
-    tsas = sorted({tsa for b in evidence.batches.values() for tsa in b.tokens})
-    dev = sorted({tsa for b in evidence.batches.values() for tsa, u in b.untrusted.items() if u})
-    pending = sum(1 for r in evidence.records if r.status == "pending")
-    text = asset_text("README.txt")
-    return (text.replace("@SITE@", _plain(evidence.site))
-            .replace("@SESSION@", _plain(evidence.session_id))
-            .replace("@EXPORTED_AT@", evidence.exported_at)
-            .replace("@RECORDS@", str(len(evidence.records)))
-            .replace("@PENDING@", str(pending))
-            .replace("@BATCHES@", str(len(evidence.batches)))
-            .replace("@TSAS@", ", ".join(tsas) or "(none)")
-            .replace("@DEV_TSAS@", ", ".join(dev) or "(none)")
-            .replace("@KEYS@", keys))

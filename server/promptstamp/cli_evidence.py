@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from . import tokens
 from .bundle import EvidenceSource, write_bundle
 from .config import Settings
 from .errors import InvalidInput, PromptStampError
+from .report import LANG_CHOICES
 from .verdict import Trust
 from .verify import trust_from_pems, verify_input
 
@@ -78,7 +80,9 @@ def verify_command(file: Path, tsa_roots: tuple[Path, ...], trust_keys: tuple[st
               help="Data directory. Default: ./data")
 @click.option("--storage", "storage_url", envvar="PROMPTSTAMP_STORAGE", help="file://DIR or s3://BUCKET[/PREFIX]")
 @click.option("--key-file", type=click.Path(path_type=Path), envvar="PROMPTSTAMP_KEY_FILE")
-def export_command(session: str, out: Path, account: str | None, **overrides: Any) -> None:
+@click.option("--lang", "lang", type=click.Choice(sorted(LANG_CHOICES)), default="both", show_default=True,
+              help="Report language(s): en (report.html), zh (report.zh.html) or both.")
+def export_command(session: str, out: Path, account: str | None, lang: str, **overrides: Any) -> None:
     """Export a session's evidence bundle (ASiC-E), time-stamped now by the configured TSAs."""
     from .services import build_services
 
@@ -98,7 +102,7 @@ def export_command(session: str, out: Path, account: str | None, **overrides: An
                     choices = "\n".join(f"  --account {a.id}   ({a.name}, created {a.created_at})" for a in listed)
                     raise InvalidInput(f"--account: needed, the store holds {len(listed)} accounts:\n{choices}")
                 account = listed[0].id
-            write_bundle_file(services.ledger, account, site, session_id, out)
+            write_bundle_file(services.ledger, account, site, session_id, out, LANG_CHOICES[lang])
         finally:
             services.close()
     except PromptStampError as e:
@@ -110,13 +114,14 @@ def export_command(session: str, out: Path, account: str | None, **overrides: An
     click.echo(f"wrote {out}")
 
 
-def write_bundle_file(ledger: EvidenceSource, account: str, site: str, session_id: str, out: Path) -> None:
+def write_bundle_file(ledger: EvidenceSource, account: str, site: str, session_id: str, out: Path,
+                      languages: Sequence[str] = ("en", "zh")) -> None:
     """Write next to ``out`` and rename, so a failed export never leaves a half bundle under its name."""
     evidence = ledger.session_evidence(account, site, session_id)
     fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".asice", dir=out.parent if str(out.parent) else ".")
     try:
         with os.fdopen(fd, "w+b") as f:
-            write_bundle(evidence, f, stamp=ledger.stamp_digest)
+            write_bundle(evidence, f, stamp=ledger.stamp_digest, languages=languages)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

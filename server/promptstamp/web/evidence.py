@@ -1,7 +1,7 @@
 """Evidence bundles over HTTP: download a session's bundle, and the public verify endpoint.
 
-``GET /v1/sessions/<site>/<id>/bundle`` (account-scoped) streams an ASiC-E bundle written to a
-temporary file. ``POST /v1/verify`` (public, multipart) runs the same engine as ``promptstamp
+``GET /v1/sessions/<site>/<id>/bundle[?lang=en|zh|both]`` (account-scoped) streams an ASiC-E bundle
+written to a temporary file. ``POST /v1/verify`` (public, multipart) runs the same engine as ``promptstamp
 verify``: ``file`` (bundle, .tsr or .tst), optional ``data`` (file) or ``digest`` (hex) for a bare
 token, ``tsa_root`` (PEM files, repeatable), ``trust_key`` (PEM files or key ids, repeatable),
 ``certs`` (extra untrusted certificates). It answers 200 with the report whatever the verdict; the
@@ -18,6 +18,7 @@ from .. import tokens
 from ..bundle import EvidenceSource, bundle_filename, write_bundle
 from ..errors import InvalidInput, TooLarge
 from ..model import utc_now
+from ..report import LANG_CHOICES
 from ..verify import trust_from_pems, verify_input
 from .context import authenticated_account, services
 
@@ -32,13 +33,22 @@ def session_bundle(site: str, session_id: str) -> Response:
     return bundle_response(authenticated_account(), site, session_id)
 
 
+def _languages() -> tuple[str, ...]:
+    lang = request.args.get("lang", "both")
+    if lang not in LANG_CHOICES:
+        raise InvalidInput(f"lang: expected one of {', '.join(LANG_CHOICES)}, found {lang[:16]!r}")
+    return LANG_CHOICES[lang]
+
+
 def bundle_response(account: str, site: str, session_id: str) -> Response:
-    """A session's evidence bundle as a download (the API and the dashboard both serve it)."""
+    """A session's evidence bundle as a download (the API and the dashboard both serve it);
+    ``?lang=en|zh|both`` chooses the report languages (default both)."""
+    languages = _languages()
     ledger: EvidenceSource = services().ledger
     evidence = ledger.session_evidence(account, site, session_id)
     out = tempfile.TemporaryFile()  # streamed to the client, deleted when the response closes
     try:
-        write_bundle(evidence, out, stamp=ledger.stamp_digest)
+        write_bundle(evidence, out, stamp=ledger.stamp_digest, languages=languages)
         out.seek(0)
     except BaseException:
         out.close()

@@ -159,4 +159,4 @@ class Catalog:
         receipt = self._svc.ledger.index.receipt(receipt_bytes)
         times = self.batch_times(receipt.batch.id)
         return ReportStep(record, receipt.received_at, receipt.batch.id, times.times,
-                          "stamped" if times.stamped else "pending")
+                          "stamped" if times.stamped else "pending", receipt.device_key)

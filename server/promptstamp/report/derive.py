@@ -1,0 +1,107 @@
+"""The files of a bundle that are derived from its records: ``report.html``, ``report.zh.html`` and
+``README.txt``. The exporter writes them and the verifier re-derives them from the verified files and
+requires the same bytes, so nothing in a bundle is trusted as text (DESIGN.md, second release).
+
+Everything used here is in the bundle: records, receipts, the batches' tokens (their times, signers
+and policies), the service keys and the blobs. Nothing depends on when or where it is rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .. import canonical, signing, tokens
+from ..errors import PromptStampError
+from ..evidence import SessionEvidence
+from ..model import Receipt, Record
+from . import tsa_status
+from .layout import render_report
+from .readme import render_readme
+from .session import ReportSession, ReportStep, TsaInfo
+from .timefmt import iso_ms
+from .timeline import MAX_IMAGE_EMBED
+
+REPORT_FILES: Mapping[str, str] = {"en": "report.html", "zh": "report.zh.html"}
+README = "README.txt"
+LANG_CHOICES: Mapping[str, tuple[str, ...]] = {"en": ("en",), "zh": ("zh",), "both": ("en", "zh")}
+
+
+@dataclass(frozen=True)
+class EvidenceFiles:
+    """What the derived files are made from, as the bundle holds it."""
+
+    records: Sequence[tuple[bytes, bytes]]  # (record RFC 8785 bytes, receipt RFC 8785 bytes)
+    batch_tokens: Mapping[str, Mapping[str, bytes]]  # batch id -> TSA name -> token DER (empty: pending)
+    keys: Mapping[str, str]  # service key id -> SPKI PEM
+    image: Callable[[str], bytes | None]  # blob hex -> bytes (None when absent or too large to embed)
+
+
+def from_evidence(evidence: SessionEvidence) -> EvidenceFiles:
+    def image(hexd: str) -> bytes | None:
+        with evidence.open_blob(hexd) as f:
+            data = f.read(MAX_IMAGE_EMBED + 1)
+        return data if len(data) <= MAX_IMAGE_EMBED else None
+
+    return EvidenceFiles(records=[(r.record_bytes, r.receipt_bytes) for r in evidence.records],
+                         batch_tokens={bid: dict(b.tokens) for bid, b in evidence.batches.items()},
+                         keys=dict(evidence.keys), image=image)
+
+
+def languages_in(names: Sequence[str]) -> tuple[str, ...]:
+    """The report languages a bundle holds, by its file names."""
+    return tuple(lang for lang, name in REPORT_FILES.items() if name in names)
+
+
+def derived_files(files: EvidenceFiles, languages: Sequence[str]) -> dict[str, bytes]:
+    """File name -> bytes of every derived file for these report languages."""
+    steps, tsas = _steps(files)
+    out = {README: render_readme(files, steps, tsas, languages).encode("utf-8")}
+    for lang in languages:
+        out[REPORT_FILES[lang]] = render_report(report_session(files, lang, languages, steps, tsas)).encode("utf-8")
+    return out
+
+
+def report_session(files: EvidenceFiles, lang: str, languages: Sequence[str] = ("en", "zh"),
+                   steps: Sequence[ReportStep] | None = None,
+                   tsas: Sequence[TsaInfo] | None = None) -> ReportSession:
+    if steps is None or tsas is None:
+        steps, tsas = _steps(files)
+    first = steps[0].record if steps else None
+    titles = [s.record.value["session"].get("title") for s in steps if isinstance(s.record.value.get("session"), dict)]
+    title = next((x for x in reversed(titles) if isinstance(x, str) and x), "")
+    account = Receipt.from_json(canonical.parse_json(files.records[0][1])).account if files.records else ""
+    keys = {kid: signing.fingerprint(signing.public_key_from_pem(pem)) for kid, pem in sorted(files.keys.items())}
+    return ReportSession(
+        site=first.site if first else "", session_id=first.session_id if first else "", title=title,
+        account=account, generated_at="", steps=steps, image=files.image, keys=keys,
+        dev_tsas=frozenset(t.name for t in tsas if t.standing == "development"), lang=lang, tsas=tsas,
+        languages=tuple(languages))
+
+
+def _steps(files: EvidenceFiles) -> tuple[list[ReportStep], list[TsaInfo]]:
+    times: dict[str, dict[str, str]] = {}
+    tsas: dict[str, TsaInfo] = {}
+    for bid, batch in sorted(files.batch_tokens.items()):
+        times[bid] = {}
+        for tsa, token in sorted(batch.items()):
+            try:
+                info = tokens.token_info(token)
+            except PromptStampError:
+                times[bid][tsa] = "(unreadable token)"
+                continue
+            times[bid][tsa] = iso_ms(info.gen_time)
+            if tsa not in tsas:
+                found = tsa_status.standing(info.signer_subject, info.tsa_name, info.policy)
+                tsas[tsa] = TsaInfo(name=tsa, signer=info.signer_subject or info.tsa_name or "",
+                                    standing=found.key, standing_text={"en": found.en, "zh": found.zh},
+                                    etsi_policy=tsa_status.claims_etsi_policy(info.policy))
+    steps = []
+    for record_bytes, receipt_bytes in files.records:
+        rec = Record.from_canonical(record_bytes)
+        receipt = Receipt.from_json(canonical.parse_json(receipt_bytes))
+        stamped = times.get(receipt.batch.id, {})
+        steps.append(ReportStep(rec, receipt.received_at, receipt.batch.id, stamped,
+                                "stamped" if stamped else "pending", receipt.device_key))
+    steps.sort(key=lambda s: (s.record.captured_at, s.record.seq, s.record.id))  # the order the steps happened
+    return steps, [tsas[name] for name in sorted(tsas)]
