@@ -44,6 +44,8 @@ NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("device_key", re.compile(r"^keys/devices/([0-9a-f]{16})\.pem$")),
 )
 FIXED_NAMES = ("mimetype", README, REPORT, REPORT_ZH, VERIFY_SH, SUMS, SUMS_TOKEN, MANIFEST, MANIFEST_TOKEN)
+# The reports, one per language; a bundle holds at least one (``promptstamp export --lang``).
+REPORTS = (REPORT, REPORT_ZH)
 # The files derived from the records (report.derive): the verifier re-creates them and compares bytes.
 DERIVED_NAMES = (README, REPORT, REPORT_ZH)
 

@@ -21,6 +21,7 @@ EXPECTED = {
     "tampered-image.asice": (1, ("records", "attachment 0 (output, image/png)"), "(the record's attachment)"),
     "removed-record.asice": (1, ("chain", "seq"), "seq 3 missing from the bundle"),
     "swapped-records.asice": (1, ("records", "record"), "records swapped or renamed"),
+    "fabricated-report.asice": (1, ("derived", "derived from the records"), "report.html does not match the records"),
     "edited-readme.asice": (1, ("manifest", "digest in META-INF/ASiCManifest001.xml"), "expected SHA-256"),
     "unknown-key.asice": (2, ("keys", "service key"), "is not among the keys you trust"),
     "pending.asice": (1, ("records", "time-stamped"), "pending"),
@@ -30,6 +31,11 @@ EXPECTED = {
     "wrong-mimetype.asice": (1, ("container", "readable ASiC-E container"), "expected mimetype"),
     "not-a-zip.asice": (1, ("container", "readable ASiC-E container"), "not a readable ZIP"),
 }
+
+
+# Where verify.sh cannot give the engine's verdict: it has no renderer, so it cannot re-create report.html
+# from the records and tell a fabricated one (listings and tokens redone) from the real one.
+VERIFY_SH_CODE = {"fabricated-report.asice": 0}
 
 
 def _trust() -> Trust:
@@ -63,4 +69,4 @@ def test_asset_verdict_of_verify_sh(name: str, tmp_path: Path) -> None:
     done = subprocess.run(["sh", str(script), "-k", str(ASSETS / "service-key.pem"), str(ASSETS / name),
                            str(ASSETS / "root.pem")], capture_output=True, text=True, timeout=120, cwd=tmp_path,
                           stdin=subprocess.DEVNULL)
-    assert done.returncode == EXPECTED[name][0], done.stdout
+    assert done.returncode == VERIFY_SH_CODE.get(name, EXPECTED[name][0]), done.stdout

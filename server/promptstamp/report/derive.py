@@ -15,10 +15,11 @@ from .. import canonical, signing, tokens
 from ..errors import PromptStampError
 from ..evidence import SessionEvidence
 from ..model import Receipt, Record
+from ..statements import ACCOUNT_SESSION, SERVICE_SITE
 from . import tsa_status
 from .layout import render_report
 from .readme import render_readme
-from .session import ReportSession, ReportStep, TsaInfo
+from .session import Author, ReportSession, ReportStep, TsaInfo
 from .timefmt import iso_ms
 from .timeline import MAX_IMAGE_EMBED
 
@@ -76,7 +77,23 @@ def report_session(files: EvidenceFiles, lang: str, languages: Sequence[str] = (
         site=first.site if first else "", session_id=first.session_id if first else "", title=title,
         account=account, generated_at="", steps=steps, image=files.image, keys=keys,
         dev_tsas=frozenset(t.name for t in tsas if t.standing == "development"), lang=lang, tsas=tsas,
-        languages=tuple(languages))
+        author=_author(files), languages=tuple(languages))
+
+
+def _author(files: EvidenceFiles) -> Author | None:
+    """The display name and contact of the newest account record (the owner's own statement, signed
+    and stamped like any record), if the bundle carries one."""
+    found: tuple[str, Author] | None = None
+    for record_bytes, _receipt in files.records:
+        rec = Record.from_canonical(record_bytes)
+        params = rec.value.get("params")
+        if rec.site != SERVICE_SITE or rec.session_id != ACCOUNT_SESSION or not isinstance(params, dict):
+            continue
+        name = params.get("display_name")
+        contact = params.get("contact")
+        if isinstance(name, str) and name and (found is None or rec.captured_at >= found[0]):
+            found = (rec.captured_at, Author(name, contact if isinstance(contact, str) and contact else None))
+    return found[1] if found else None
 
 
 def _steps(files: EvidenceFiles) -> tuple[list[ReportStep], list[TsaInfo]]:
@@ -99,6 +116,8 @@ def _steps(files: EvidenceFiles) -> tuple[list[ReportStep], list[TsaInfo]]:
     steps = []
     for record_bytes, receipt_bytes in files.records:
         rec = Record.from_canonical(record_bytes)
+        if rec.site == SERVICE_SITE:
+            continue  # the account and pairing records: the service's statements, shown as "who", not as steps
         receipt = Receipt.from_json(canonical.parse_json(receipt_bytes))
         stamped = times.get(receipt.batch.id, {})
         steps.append(ReportStep(rec, receipt.received_at, receipt.batch.id, stamped,

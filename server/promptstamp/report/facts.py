@@ -123,7 +123,7 @@ def site_accounts(records: Sequence[Record]) -> list[SiteAccount]:
         if r.type != "identity":
             continue
         fields = _identity_fields(r.value)
-        uid = fields.get("id")
+        uid = fields.get("site_user_id")
         if not isinstance(uid, str) or not uid:
             continue
 
@@ -137,12 +137,9 @@ def site_accounts(records: Sequence[Record]) -> list[SiteAccount]:
 
 
 def _identity_fields(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    # The identity record names the site's account in ``identity`` (or, in its first form, ``params``).
-    for key in ("identity", "params"):
-        found = value.get(key)
-        if isinstance(found, dict):
-            return found
-    return {}
+    # An identity record names the site's account in params: site_user_id, name, email, source.
+    found = value.get("params")
+    return found if isinstance(found, dict) else {}
 
 
 def drift_text(record: Record) -> str:

@@ -29,9 +29,10 @@ from typing import BinaryIO
 
 from ..bundle_reader import read_bundle
 from ..errors import InvalidInput
+from ..report import MAX_IMAGE_EMBED
 from ..token_report import check_token
 from ..verdict import Report, Run, Trust
-from ..zipsafe import DEFAULT_LIMITS, ContainerError, ZipLimits
+from ..zipsafe import DEFAULT_LIMITS, ContainerError, SafeZip, ZipLimits
 from .author import check_author
 from .chain import check_chain
 from .container import check_container, check_manifest, check_sums
@@ -70,8 +71,17 @@ def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = 
     facts.update(check_author(ctx))
     check_chain(ctx)
     check_coverage(ctx)
-    check_derived(ctx, facts, derivers)
+    with SafeZip(stream, limits) as z:
+        check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd))
     return run.report("bundle", ctx.rests_on, facts)
+
+
+def _image(ctx: Ctx, z: SafeZip, hexd: str) -> bytes | None:
+    """A blob's bytes for re-rendering the reports, when they would be embedded (the exporter's limit)."""
+    name = f"blobs/{hexd}"
+    if name not in ctx.files.entries or ctx.files.sizes.get(name, 0) > MAX_IMAGE_EMBED:
+        return None
+    return z.read(name, max_bytes=MAX_IMAGE_EMBED)
 
 
 def verify_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = DEFAULT_LIMITS) -> Report:

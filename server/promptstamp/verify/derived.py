@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .. import bundle_names as names
 from ..bundle_reader import BundleFiles
 from ..errors import PromptStampError
+from ..report import EvidenceFiles, derived_files, languages_in
 from .context import Ctx, Step
 
 
@@ -28,19 +29,39 @@ class VerifiedEvidence:
     records: Mapping[str, Step]  # record id -> what the record checks read (parsed again from files as needed)
     facts: Mapping[str, object]  # what the verifier found: account, session, times...
     valid: bool  # whether every check before this one held (no "fail")
+    blob: Callable[[str], bytes | None] = lambda _hex: None  # blob hex -> bytes, None past the embedding limit
 
 
 Deriver = Callable[[VerifiedEvidence], Mapping[str, bytes]]
 
-# The derivers the verifier runs; the report renderer registers here once it renders deterministically.
-DERIVERS: tuple[Deriver, ...] = ()
+
+def reports_and_readme(evidence: VerifiedEvidence) -> Mapping[str, bytes]:
+    """README.txt and each report language the bundle holds, rendered as the exporter renders them."""
+    f = evidence.files
+    records = []
+    for e in sorted(f.of_kind("record"), key=lambda e: e.name):
+        receipt = f"receipts/{e.groups[0]}.json"
+        if receipt in f.data:
+            records.append((f.data[e.name], f.data[receipt]))
+    batch_tokens: dict[str, dict[str, bytes]] = {e.groups[0]: {} for e in f.of_kind("batch")}
+    for e in f.of_kind("token"):
+        batch_tokens.setdefault(e.groups[0], {})[e.groups[1]] = f.data[e.name]
+    keys = {e.groups[0]: f.data[e.name].decode("ascii", "replace") for e in f.of_kind("key")}
+    files = EvidenceFiles(records=records, batch_tokens=batch_tokens, keys=keys, image=evidence.blob)
+    return derived_files(files, languages_in(list(f.entries)))
+
+
+# The derivers the verifier runs.
+DERIVERS: tuple[Deriver, ...] = (reports_and_readme,)
 
 # Files a bundle carries that are derived, not evidence.
-DERIVED_NAMES = (names.REPORT, names.README)
+DERIVED_NAMES = names.DERIVED_NAMES
 
 
-def check_derived(ctx: Ctx, facts: Mapping[str, object], derivers: Sequence[Deriver]) -> None:
-    evidence = VerifiedEvidence(ctx.files, ctx.records, facts, not any(c.outcome == "fail" for c in ctx.run.checks))
+def check_derived(ctx: Ctx, facts: Mapping[str, object], derivers: Sequence[Deriver],
+                  blob: Callable[[str], bytes | None] = lambda _hex: None) -> None:
+    evidence = VerifiedEvidence(ctx.files, ctx.records, facts, not any(c.outcome == "fail" for c in ctx.run.checks),
+                                blob)
     covered: set[str] = set()
     for derive in derivers:
         try:
@@ -57,8 +78,8 @@ def check_derived(ctx: Ctx, facts: Mapping[str, object], derivers: Sequence[Deri
                             "expected in the bundle (derived from its records), found missing")
             elif found != data:
                 ctx.run.add("derived", name, "re-rendered from the records", "fail",
-                            "expected the bytes rendered from the verified records, found different text: "
-                            "the file was written or altered by hand; trust the verifier's output, not this file")
+                            f"{name} does not match the records: {first_difference(data, found)}; the file was "
+                            "written or altered by hand: trust the verifier's output, not this file")
             else:
                 ctx.run.add("derived", name, "re-rendered from the records", "ok",
                             f"{len(data)} bytes, identical to what the verified records render")
@@ -67,3 +88,13 @@ def check_derived(ctx: Ctx, facts: Mapping[str, object], derivers: Sequence[Deri
             ctx.run.add("derived", name, "re-rendered from the records", "note",
                         "not re-derived by this verifier: read it as the exporter's text, not as evidence; "
                         "the checks above are what the evidence proves")
+
+
+def first_difference(expected: bytes, found: bytes) -> str:
+    at = next((i for i, (a, b) in enumerate(zip(expected, found, strict=False)) if a != b),
+              min(len(expected), len(found)))
+    line = expected.count(b"\n", 0, at) + 1
+    show_expected = expected[max(0, at - 20): at + 40].decode("utf-8", "replace")
+    show_found = found[max(0, at - 20): at + 40].decode("utf-8", "replace")
+    return (f"first difference at byte {at} (line {line}): expected {show_expected!r}, found {show_found!r} "
+            f"({len(expected)} bytes expected, {len(found)} found)")

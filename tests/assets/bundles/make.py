@@ -62,6 +62,13 @@ def main() -> None:
         e["README.txt"] = e["README.txt"].replace(b"HOW TO VERIFY", b"HOW NOT TO VERIFY")
         files["edited-readme.asice"] = rebuild_bundle(e)
 
+        e = dict(entries)
+        page = e["report.html"].decode("utf-8")
+        forged = page.replace("Record of an AI-assisted creative session",
+                              "Record of an AI-assisted creative session, all made by Grace Hopper")
+        e["report.html"] = forged.encode("utf-8")
+        files["fabricated-report.asice"] = rebuild_bundle(e, tsa.stamp)
+
         other = sample_session(tsa.stamp, chains={tsa.name: tsa.chain_pem}, n_records=3,
                                key=signing.SigningKeyPair(b"\x07" * 32))
         out = io.BytesIO()
