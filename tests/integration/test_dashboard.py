@@ -243,13 +243,15 @@ def test_timeline_shows_the_report_with_diffs_images_selection_and_escaped_conte
     page = browser.get(f"/app/sessions/chatgpt/{chain.session_id}")
     assert page.status_code == 200
     text = page.text
-    assert "Creative process summary" in text and "Selection and notes" in text
-    assert "<ins>ginger</ins>" in text and "<ins>porcelain</ins>" in text  # the prompt diff
-    assert "seed: 7 &rarr; 8" in text  # the parameter change
+    assert "What the human did, and what the AI produced" in text and "Selections and notes" in text
+    assert "<ins>ginger </ins>" in text and "<ins>porcelain </ins>" in text  # the prompt diff
+    # Settings sent with a prompt are shown with it; only parameters records count as the human's settings.
+    assert "<tr><th>seed</th><td>8</td></tr>" in text
     digest = attachment(image)["digest"]
     assert f'<img class="thumb" src="/app/blobs/{digest}"' in text  # a thumbnail...
     assert f'<a href="/app/blobs/{digest}" target="_blank"' in text  # ...that opens full size
-    assert "the creator selected the output of step <a href=\"/app/records/" in text
+    assert "the creator selected the output of step #2, among 1 output(s) of the AI" in text
+    assert '<li class="chosen"><a href="/app/records/' in text
     assert "Download evidence bundle" in text and f"/app/bundle/chatgpt/{chain.session_id}" in text
     for evil in (EVIL_SCRIPT, EVIL_IMG, EVIL_ATTR):
         assert evil not in text
@@ -278,8 +280,8 @@ def test_long_timelines_page_and_diff_across_the_page_boundary(browser: FlaskCli
     warm = time.perf_counter() - started
     assert "steps 101–200 of 1200" in page2.text and ">#101<" in page2.text
     # step 101 is a prompt: its diff is against prompt 99, which is on page 1
-    assert "prompt <del>99</del> <ins>101</ins> about a lighthouse" in page2.text
-    assert "<tr><th>steps</th><td>1200</td></tr>" in page2.text  # the summary covers the whole session
+    assert "prompt <del>99</del><ins>101</ins> about a lighthouse" in page2.text
+    assert "<tr><th>prompts written</th><td>600</td></tr>" in page2.text  # the summary covers the whole session
     assert cold < 10 and warm < 2, (cold, warm)
 
 

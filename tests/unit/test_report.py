@@ -169,7 +169,7 @@ def test_parameters_show_only_what_the_human_set(pages: dict[str, str]) -> None:
 
 def test_prompt_edits_show_a_word_diff(pages: dict[str, str]) -> None:
     page = pages["report.html"]
-    assert "a <ins>quick </ins>red fox<ins> in the snow</ins>" in page
+    assert "a <ins>quick </ins>red fox <ins>in the snow </ins>" in page
 
 
 def test_selection_names_the_outputs_chosen_among(pages: dict[str, str], evidence: SessionEvidence) -> None:
@@ -186,7 +186,7 @@ def test_pending_steps_and_missing_device_signatures_are_marked(tsa: OpensslTsa)
     files = from_evidence(evidence)
     unsigned = [(r, re.sub(rb'"device_key":"[0-9a-f]+"', b'"device_key":null', rc)) for r, rc in files.records]
     page = render_report(report_session(files.__class__(unsigned, files.batch_tokens, files.keys, files.image), "en"))
-    assert "2 NOT yet time-stamped" in page and "not yet: the batch was pending" in page
+    assert "2 NOT yet time-stamped" in page and "not yet: the batch is pending" in page
     assert "4 WITHOUT a device signature" in page
     assert page.count("No device signature: only the service vouches for this step.") == 4
 

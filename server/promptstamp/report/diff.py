@@ -57,12 +57,33 @@ def word_diff(before: str, after: str, *, budget: int = DEFAULT_BUDGET) -> DiffR
     work += spent
     if middle is None:
         return DiffResult(None, work)
+    if end:  # the first token after the middle takes part in sliding spaces
+        middle.append(("equal", a[len(a) - end]))
+        end -= 1
+    _slide_space(middle)
     ops: list[tuple[Op, str]] = []
     _append(ops, "equal", "".join(a[:start]))
     for op, text in middle:
         _append(ops, op, text)
-    _append(ops, "equal", "".join(a[len(a) - end:]))
+    _append(ops, "equal", "".join(a[len(a) - end:]) if end else "")
     return DiffResult(tuple(ops), work)
+
+
+def _slide_space(ops: list[tuple[Op, str]]) -> None:
+    """Where a changed run starts with the same whitespace that follows it, move that space in front
+    ("a <ins>porcelain </ins>teacup", not "a<ins> porcelain</ins> teacup"): the same diff, read as words."""
+    i = 0
+    while i < len(ops):
+        op = ops[i][0]
+        if op == "equal":
+            i += 1
+            continue
+        j = i
+        while j < len(ops) and ops[j][0] == op:
+            j += 1
+        if j < len(ops) and ops[j][0] == "equal" and ops[i][1].isspace() and ops[j][1] == ops[i][1]:
+            ops[i:j + 1] = [("equal", ops[i][1]), *ops[i + 1:j], (op, ops[j][1])]
+        i = j + 1
 
 
 def _append(ops: list[tuple[Op, str]], op: Op, text: str) -> None:

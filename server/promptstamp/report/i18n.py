@@ -112,7 +112,7 @@ EN: Mapping[str, str] = {
     "t_received": "received (service)",
     "t_stamped": "time-stamped ({tsa})",
     "t_stamped_dev": "time-stamped ({tsa}, DEVELOPMENT TSA)",
-    "t_pending": "not yet: the batch was pending",
+    "t_pending": "not yet: the batch is pending",
     "superseded_by": ("Superseded by step {seq}, a fuller sighting of the same message; this record stays as "
                       "signed."),
     "supersedes": "Supersedes record {id}, an earlier, partial sighting of the same message.",
@@ -236,7 +236,7 @@ ZH: Mapping[str, str] = {
     "t_received": "服务方接收",
     "t_stamped": "时间戳（{tsa}）",
     "t_stamped_dev": "时间戳（{tsa}，开发用时间戳机构）",
-    "t_pending": "尚无：批次仍在等待",
+    "t_pending": "尚无：批次仍在等待中",
     "superseded_by": "已被步骤 {seq}（同一消息更完整的一次采集）取代；本记录保持签名时的原样。",
     "supersedes": "取代记录 {id}（同一消息较早、不完整的一次采集）。",
     "gap_mark": ("有据可查的缺口：扩展在此记录了它未能采集到某个步骤（{code}）。"
