@@ -176,7 +176,7 @@ def test_selection_names_the_outputs_chosen_among(pages: dict[str, str], evidenc
     page = pages["report.html"]
     assert "the creator selected the output of step #7, among 2 output(s) of the AI" in page
     assert re.search(r'<li class="chosen"><a href="#r-[0-9A-Z]{26}">#7</a> <q>Another fox.</q></li>', page)
-    assert "superseded" in page and "Superseded by a fuller sighting, step #5." in page
+    assert "superseded" in page and "Superseded by step <a href=\"#r-" in page
     assert "the extension could not capture something it should have" in page
 
 

@@ -14,7 +14,7 @@ from ..bundle_names import asset_text
 from . import timefmt
 from .facts import chain_breaks, site_accounts
 from .i18n import Text
-from .sections import contribution_html, params_html, prompts_html, selection_html
+from .sections import contribution_html, gaps_html, params_html, prompts_html, selection_html
 from .session import ReportSession
 from .timeline import e, timeline_items
 
@@ -50,6 +50,7 @@ def render_report(session: ReportSession) -> str:
         prompts_html(session),
         params_html(session),
         selection_html(session),
+        gaps_html(session),
         f"<section><h2>{e(t('timeline_h'))}</h2><ol class=\"timeline\">",
         *timeline_items(session, session.steps),
         "</ol></section>",

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from ..model import Record
 from . import timefmt
-from .facts import Contribution, contribution, param_changes, superseded_ids
+from .facts import Contribution, contribution, drift_text, param_changes, superseded_ids
 from .i18n import Text
 from .session import ReportSession
 from .timeline import diff_html, e, short, step_href
@@ -135,3 +135,15 @@ def _excerpt(r: Record) -> str:
     if isinstance(text, str) and text:
         return text if len(text) <= 160 else text[:160] + "…"
     return ", ".join(f"{a.media_type} sha256 {a.digest[7:23]}…" for a in r.attachments)
+
+
+def gaps_html(session: ReportSession) -> str:
+    """The capture gaps the extension evidenced (drift records), listed where a reader looks first."""
+    t = Text(session.lang)
+    items = []
+    for s in session.steps:
+        r = s.record
+        if r.type == "drift":
+            words = t("gap", seq=r.seq, time=timefmt.plain(r.captured_at, t.lang), what=drift_text(r))
+            items.append(f"<li><a href=\"{e(step_href(session, r.id))}\">#{r.seq}</a> {e(words)}</li>")
+    return f"<section class=\"gaps\"><h2>{e(t('gaps_h'))}</h2><ul>{''.join(items)}</ul></section>" if items else ""
