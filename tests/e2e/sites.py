@@ -1,10 +1,8 @@
 """Stand-ins for the hosted AI sites, served over HTTPS under their real host names.
 
-The ChatGPT stand-in speaks the shapes the real site uses (capture-sites.md §1-2): a conversation
-tree at GET /backend-api/conversation/<id>, a turn streamed over SSE with v1 delta patches from
-POST /backend-api/f/conversation, and generated images behind the files API's signed download URL.
-A page script plays the user's part: send, regenerate, edit. A conversation whose id starts with
-``dddddddd`` is served in a changed ("drifted") shape, to prove the adapter notices.
+The ChatGPT stand-in (sites_chatgpt.py) speaks the live wire of live-traffic-2026.md §2.1. A
+conversation whose id starts with ``dddddddd`` is served in a changed ("drifted") shape, to prove
+the adapter notices.
 
 The Claude stand-in: the page makes a conversation uuid itself, streams each turn from
 POST …/chat_conversations/<uuid>/completion (or …/retry_completion for a regeneration) as
@@ -14,7 +12,6 @@ GET …/chat_conversations/<uuid>?tree=True (``chat_messages`` with ``parent_mes
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import threading
@@ -25,65 +22,9 @@ from typing import Any
 
 from flask import Flask, Response, abort, request
 
-DRIFT_PREFIX = "dddddddd"
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR42mP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg=="
-)
-FILES_HOST = "files.oaiusercontent.com"
+from .sites_chatgpt import ACCOUNT, FILES_HOST, PAGE, PNG, ChatGptLive
 
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>ChatGPT</title></head>
-<body><main><div id="thread"></div></main>
-<script>
-let conversationId = (location.pathname.match(/^\\/c\\/([0-9a-f-]+)/) || [])[1] || null;
-let lastUser = null, lastAi = null, parentOfLastUser = null;
-function render(role, id, text) {
-  const turn = document.createElement("article");
-  turn.setAttribute("data-testid", "conversation-turn-" + document.querySelectorAll("article").length);
-  const body = document.createElement("div");
-  body.setAttribute("data-message-author-role", role);
-  body.setAttribute("data-message-id", id);
-  body.textContent = text;
-  turn.append(body);
-  document.getElementById("thread").append(turn);
-}
-async function turn(body) {
-  const res = await fetch("/backend-api/f/conversation", {method: "POST",
-    headers: {"Content-Type": "application/json", "Authorization": "Bearer page-token"}, body: JSON.stringify(body)});
-  const text = await res.text();
-  for (const block of text.split("\\n\\n")) {
-    const data = block.split("\\n").filter(l => l.startsWith("data: ")).map(l => l.slice(6)).join("\\n");
-    if (!data || data === "[DONE]") continue;
-    const ev = JSON.parse(data);
-    if (ev && ev.conversation_id && !conversationId) {
-      conversationId = ev.conversation_id;
-      history.pushState({}, "", "/c/" + conversationId);
-    }
-    if (ev && ev.v && ev.v.message) { lastAi = ev.v.message.id; render("assistant", lastAi, "…"); }
-  }
-  await fetch("/backend-api/conversation/" + conversationId, {headers: {"Authorization": "Bearer page-token"}});
-  return conversationId;
-}
-window.send = (text) => {
-  const id = crypto.randomUUID();
-  parentOfLastUser = lastAi || "client-created-root";
-  lastUser = id;
-  render("user", id, text);
-  return turn({action: "next", conversation_id: conversationId || undefined, parent_message_id: parentOfLastUser,
-    model: "gpt-4o", messages: [{id, author: {role: "user"}, content: {content_type: "text", parts: [text]}}]});
-};
-window.regenerate = () => turn({action: "variant", conversation_id: conversationId, parent_message_id: lastUser,
-  model: "gpt-4o", messages: []});
-window.editLast = (text) => {
-  const id = crypto.randomUUID();
-  lastUser = id;
-  render("user", id, text);
-  return turn({action: "next", conversation_id: conversationId, parent_message_id: parentOfLastUser, model: "gpt-4o",
-    messages: [{id, author: {role: "user"}, content: {content_type: "text", parts: [text]}}]});
-};
-if (conversationId) fetch("/backend-api/conversation/" + conversationId).then(r => r.json()).then(() => {});
-</script></body></html>
-"""
+DRIFT_PREFIX = "dddddddd"
 
 DRIFT_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>ChatGPT</title></head>
@@ -93,87 +34,10 @@ DRIFT_PAGE = """<!doctype html>
 </body></html>
 """
 
-
-class ChatGptStandIn:
-    """In-memory conversations, each a mapping tree as the real API returns it."""
-
-    def __init__(self) -> None:
-        self.conversations: dict[str, dict[str, Any]] = {}
-        self.lock = threading.Lock()
-
-    def _node(self, conv: dict[str, Any], message: dict[str, Any], parent: str) -> None:
-        mapping = conv["mapping"]
-        mapping[message["id"]] = {"id": message["id"], "message": message, "parent": parent, "children": []}
-        mapping[parent]["children"].append(message["id"])
-        conv["current_node"] = message["id"]
-
-    def _message(self, role: str, parts: list[Any], *, parent: str, content_type: str = "text",
-                 model: str = "gpt-4o") -> dict[str, Any]:
-        return {"id": str(uuid.uuid4()), "author": {"role": role, "name": None, "metadata": {}},
-                "create_time": time.time(), "content": {"content_type": content_type, "parts": parts},
-                "status": "finished_successfully", "end_turn": True, "weight": 1.0,
-                "metadata": {"model_slug": model, "parent_id": parent}, "recipient": "all"}
-
-    def new_conversation(self) -> dict[str, Any]:
-        cid = str(uuid.uuid4())
-        conv = {"conversation_id": cid, "title": "Cat astronaut", "current_node": "client-created-root",
-                "mapping": {"client-created-root": {"id": "client-created-root", "message": None,
-                                                     "parent": None, "children": []}}}
-        self.conversations[cid] = conv
-        return conv
-
-    def turn(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        with self.lock:
-            cid = body.get("conversation_id")
-            conv = self.conversations[cid] if cid else self.new_conversation()
-            parent = body["parent_message_id"]
-            user_text = ""
-            for m in body.get("messages", []):
-                user = dict(m, create_time=time.time(), status="finished_successfully", recipient="all",
-                            metadata={})
-                self._node(conv, user, parent)
-                parent = user["id"]
-                user_text = m["content"]["parts"][0]
-            if body.get("action") == "variant":
-                user_text = conv["mapping"][parent]["message"]["content"]["parts"][0]
-            if "image" in user_text.lower():
-                file_id = "file_" + uuid.uuid4().hex[:16]
-                part = {"content_type": "image_asset_pointer", "asset_pointer": f"sediment://{file_id}",
-                        "size_bytes": len(PNG), "width": 2, "height": 2,
-                        "metadata": {"dalle": {"gen_id": "gen_" + file_id[5:13], "prompt": user_text, "seed": 77},
-                                     "generation": {"gen_id": "gen_" + file_id[5:13], "width": 2, "height": 2}}}
-                answer = self._message("tool", [part], parent=parent, content_type="multimodal_text",
-                                       model="gpt-image-1")
-            else:
-                n = sum(1 for node in conv["mapping"].values() if node["message"]
-                        and node["message"]["author"]["role"] == "assistant")
-                answer = self._message("assistant", [f"Answer {n + 1} to: {user_text}"], parent=parent)
-            self._node(conv, answer, parent)
-            return conv["conversation_id"], answer
-
-    def stream(self, cid: str, answer: dict[str, Any]) -> Iterator[str]:
-        start = json.loads(json.dumps(answer))
-        start["status"] = "in_progress"
-        text = answer["content"]["parts"][0] if isinstance(answer["content"]["parts"][0], str) else None
-        if text is not None:
-            start["content"]["parts"] = [""]
-        yield 'event: delta_encoding\ndata: "v1"\n\n'
-        yield "event: delta\ndata: " + json.dumps({"p": "", "o": "add", "v": {"message": start,
-                                                                             "conversation_id": cid}}) + "\n\n"
-        if text is not None:
-            half = len(text) // 2
-            yield "event: delta\ndata: " + json.dumps(
-                {"p": "/message/content/parts/0", "o": "append", "v": text[:half]}) + "\n\n"
-            time.sleep(0.05)
-            yield "event: delta\ndata: " + json.dumps({"v": text[half:]}) + "\n\n"
-        yield "event: delta\ndata: " + json.dumps({"p": "", "o": "patch", "v": [
-            {"p": "/message/status", "o": "replace", "v": "finished_successfully"},
-            {"p": "/message/end_turn", "o": "replace", "v": True}]}) + "\n\n"
-        yield "data: " + json.dumps({"type": "message_stream_complete", "conversation_id": cid}) + "\n\n"
-        yield "data: [DONE]\n\n"
-
 CLAUDE_ORG = "0b7c5a6e-1111-4222-8333-444455556666"
 CLAUDE_ROOT = "00000000-0000-4000-8000-000000000000"
+CLAUDE_ACCOUNT = {"uuid": "5e1f0c2a-0000-4000-8000-000000000abc", "full_name": "Ada Keeper", "display_name": "Ada",
+                  "email_address": "ada@example.org"}
 
 CLAUDE_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Claude</title></head>
@@ -181,7 +45,7 @@ CLAUDE_PAGE = """<!doctype html>
 <script>
 const ORG = "__ORG__", ROOT = "__ROOT__";
 let conv = (location.pathname.match(/^\\/chat\\/([0-9a-f-]{36})/) || [])[1] || null;
-let lastHuman = null, lastAssistant = ROOT, parentOfLastHuman = ROOT;
+let lastHuman = null, lastAssistant = ROOT, parentOfLastHuman = ROOT, model = "claude-sonnet-4-5";
 const base = () => "/api/organizations/" + ORG + "/chat_conversations/" + conv;
 function render(testid, text) {
   const div = document.createElement("div");
@@ -199,19 +63,30 @@ async function stream(path, body) {
     if (ev.type === "message_start") { lastAssistant = ev.message.uuid; lastHuman = ev.message.parent_uuid; }
   }
   render("assistant-message", "…");
-  await fetch(base() + "?tree=True&rendering_mode=messages&render_all_tools=true");  // what the app does
+  // What the app does: an eventually consistent read that may not show the newest turn yet.
+  await fetch(base() + "?tree=True&rendering_mode=messages&render_all_tools=true&consistency=eventual");
 }
+const prompt = (text, parent) => ({prompt: text, parent_message_uuid: parent, model, timezone: "Europe/Berlin",
+  personalized_styles: [{type: "default", key: "Default", name: "Normal"}], attachments: [], files: [],
+  rendering_mode: "messages"});
+window.setModel = (m) => { model = m; };
 window.send = async (text) => {
   if (!conv) { conv = crypto.randomUUID(); history.pushState({}, "", "/chat/" + conv); }
   parentOfLastHuman = lastAssistant;
   render("user-message", text);
-  await stream("/completion", {prompt: text, parent_message_uuid: lastAssistant, attachments: [], files: []});
+  await stream("/completion", prompt(text, lastAssistant));
 };
-window.regenerate = () => stream("/retry_completion", {parent_message_uuid: lastHuman});
+window.regenerate = () => stream("/retry_completion",
+  {parent_message_uuid: lastHuman, model, rendering_mode: "messages"});
 window.editLast = async (text) => {
   render("user-message", text);
-  await stream("/completion", {prompt: text, parent_message_uuid: parentOfLastHuman, attachments: [], files: []});
+  await stream("/completion", prompt(text, parentOfLastHuman));
 };
+window.editFirst = async (text) => {
+  render("user-message", text);
+  await stream("/completion", prompt(text, ROOT));
+};
+fetch("/api/account").then(r => r.json()).then(() => {});
 </script></body></html>
 """.replace("__ORG__", CLAUDE_ORG).replace("__ROOT__", CLAUDE_ROOT)
 
@@ -226,7 +101,8 @@ class ClaudeStandIn:
     @staticmethod
     def _message(sender: str, text: str, parent: str, index: int) -> dict[str, Any]:
         now = datetime.datetime.now(datetime.UTC).isoformat()
-        return {"uuid": str(uuid.uuid4()), "text": "", "content": [{"type": "text", "text": text, "citations": []}],
+        block = {"type": "text", "text": text, "citations": [], "start_timestamp": now, "stop_timestamp": now}
+        return {"uuid": str(uuid.uuid4()), "text": "", "content": [block],
                 "sender": sender, "index": index, "created_at": now, "updated_at": now, "truncated": False,
                 "stop_reason": "stop_sequence" if sender == "assistant" else None, "attachments": [], "files": [],
                 "parent_message_uuid": parent}
@@ -236,6 +112,7 @@ class ClaudeStandIn:
             conv = self.conversations.setdefault(cid, {
                 "uuid": cid, "name": "Harbour poem", "model": "claude-sonnet-4-5", "chat_messages": [],
                 "current_leaf_message_uuid": CLAUDE_ROOT})
+            conv["model"] = body.get("model") or conv["model"]  # the tree shows only the latest setting
             messages: list[dict[str, Any]] = conv["chat_messages"]
             if retry:
                 human = next(m for m in messages if m["uuid"] == body["parent_message_uuid"])
@@ -256,22 +133,39 @@ class ClaudeStandIn:
 
         text = answer["content"][0]["text"]
         yield event("message_start", {"type": "message_start", "message": {
-            "id": "chatcompl_" + answer["uuid"][:8], "type": "message", "role": "assistant", "content": [],
+            "id": "chatcompl_" + answer["uuid"][:8], "type": "message", "role": "assistant", "model": "", "content": [],
             "stop_reason": None, "uuid": answer["uuid"], "parent_uuid": answer["parent_message_uuid"]}})
         yield event("content_block_start", {"type": "content_block_start", "index": 0,
+                                             "content_block": {"type": "thinking", "thinking": ""}})
+        yield event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                            "delta": {"type": "thinking_delta", "thinking": "Keep it short."}})
+        yield event("content_block_stop", {"type": "content_block_stop", "index": 0})
+        yield event("content_block_start", {"type": "content_block_start", "index": 1,
                                              "content_block": {"type": "text", "text": ""}})
         for part in (text[: len(text) // 2], text[len(text) // 2:]):
-            yield event("content_block_delta", {"type": "content_block_delta", "index": 0,
+            yield event("content_block_delta", {"type": "content_block_delta", "index": 1,
                                                 "delta": {"type": "text_delta", "text": part}})
             time.sleep(0.03)
-        yield event("content_block_stop", {"type": "content_block_stop", "index": 0})
+        yield event("content_block_stop", {"type": "content_block_stop", "index": 1})
         yield event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}})
+        yield event("message_limit", {"type": "message_limit", "message_limit": {"type": "within_limit"}})
         yield event("message_stop", {"type": "message_stop"})
+
+    def saved(self, cid: str, *, eventual: bool) -> str | None:
+        """The tree; an eventually consistent read leaves out what was written in the last second."""
+        with self.lock:
+            conv = self.conversations.get(cid)
+            if conv is None:
+                return None
+            cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
+            messages = [m for m in conv["chat_messages"]
+                        if not eventual or datetime.datetime.fromisoformat(m["created_at"]) < cutoff]
+            return json.dumps(dict(conv, chat_messages=messages))
 
 
 def create_sites_app() -> Flask:
     app = Flask(__name__)
-    chatgpt = ChatGptStandIn()
+    chatgpt = ChatGptLive()
     app.extensions["chatgpt"] = chatgpt
     claude = ClaudeStandIn()
     app.extensions["claude"] = claude
@@ -302,16 +196,29 @@ def create_sites_app() -> Flask:
 
     @app.get(f"/api/organizations/{CLAUDE_ORG}/chat_conversations/<cid>")
     def claude_tree(cid: str) -> Response:
-        with claude.lock:
-            conv = claude.conversations.get(cid)
-            if conv is None:
-                abort(404)
-            return Response(json.dumps(conv), mimetype="application/json")
+        saved = claude.saved(cid, eventual=request.args.get("consistency") == "eventual")
+        if saved is None:
+            abort(404)
+        return Response(saved, mimetype="application/json")
+
+    @app.get("/api/account")
+    def claude_account() -> Response:
+        if host() != "claude.ai":
+            abort(404)
+        return Response(json.dumps(CLAUDE_ACCOUNT), mimetype="application/json")
 
     @app.post("/backend-api/f/conversation")
     def conversation_turn() -> Response:
-        cid, answer = chatgpt.turn(request.get_json(force=True))
-        return Response(chatgpt.stream(cid, answer), mimetype="text/event-stream")
+        cid, user, messages, handoff = chatgpt.turn(request.get_json(force=True))
+        body = chatgpt.handoff(cid) if handoff else chatgpt.stream(cid, user, messages)
+        return Response(body, mimetype="text/event-stream")
+
+    @app.post("/backend-api/f/conversation/resume")
+    def conversation_resume() -> Response:
+        cid = request.get_json(force=True)["conversation_id"]
+        if cid not in chatgpt.handoffs:
+            abort(404)
+        return Response(chatgpt.resume(cid), mimetype="text/event-stream")
 
     @app.get("/backend-api/conversation/<cid>")
     def conversation(cid: str) -> Response:
@@ -319,11 +226,22 @@ def create_sites_app() -> Flask:
             drifted = {"conversation_id": cid, "title": "Lighthouse", "nodes": [
                 {"uid": "x1", "who": "me", "body": "Draw a lighthouse at dusk, oil on canvas please"}]}
             return Response(json.dumps(drifted), mimetype="application/json")
-        conv = chatgpt.conversations.get(cid)
-        if conv is None:
+        saved = chatgpt.saved(cid)
+        if saved is None:
             abort(404)
-        with chatgpt.lock:
-            return Response(json.dumps(conv), mimetype="application/json")
+        return Response(saved, mimetype="application/json")
+
+    @app.patch("/backend-api/conversation/<cid>")
+    def conversation_patch(cid: str) -> Response:
+        if not chatgpt.select(cid, request.get_json(force=True).get("current_node", "")):
+            abort(404)
+        return Response(json.dumps({"success": True}), mimetype="application/json")
+
+    @app.get("/backend-api/me")
+    def me() -> Response:
+        if host() != "chatgpt.com":
+            abort(404)
+        return Response(json.dumps(ACCOUNT), mimetype="application/json")
 
     @app.get("/backend-api/files/download/<file_id>")
     def download(file_id: str) -> Response:

@@ -9,7 +9,9 @@ from .conftest import Browser, Stamp
 from .test_capture_session import assert_unbroken_chain, counts, pair, recorded, wait_for
 
 
-def test_claude_session_with_regeneration_and_edit_arrives_as_a_signed_chain(browser: Browser, stamp: Stamp) -> None:
+def test_claude_session_with_retry_edits_and_first_prompt_edit_arrives_as_a_signed_chain(
+    browser: Browser, stamp: Stamp,
+) -> None:
     device = pair(browser, stamp)
     page = browser.context.new_page()
     page.goto("https://claude.ai/new")
@@ -25,23 +27,35 @@ def test_claude_session_with_regeneration_and_edit_arrives_as_a_signed_chain(bro
     step("send('Give it a title')", 5)
     step("regenerate()", 7)  # regenerate, output
     step("editLast('Give it a title with a colour in it')", 9)  # edit, output
+    page.evaluate("setModel('claude-opus-4-8')")
+    step("editFirst('Write a two-line poem about a harbour at night')", 12)  # parameters, edit, output
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
     assert "Capture on" in (popup.text_content("[data-testid=capture]") or "")
 
     view = stamp.get(f"/v1/sessions/claude/{session_id}")
     records: list[dict[str, Any]] = sorted(view["records"], key=lambda r: int(r["record"]["seq"]))
     assert [r["record"]["type"] for r in records] == ["parameters", "prompt", "output", "prompt", "output",
-                                                      "regenerate", "output", "edit", "output"]
+                                                      "regenerate", "output", "edit", "output",
+                                                      "parameters", "edit", "output"]
     assert_unbroken_chain(records)
     for item in records:
-        assert item["record"]["client"]["adapter"] == "claude@1"
+        assert item["record"]["client"]["adapter"] == "claude@2"
         assert item["receipt"]["device_key"] == device
     r = [item["record"] for item in records]
-    assert r[0]["params"] == {"model": "claude-sonnet-4-5"}
+    assert r[0]["params"] == {"model": "claude-sonnet-4-5", "style": "Default"}
     assert r[1]["text"] == "Write a two-line poem about a harbour at dawn"
     assert r[2]["text"] == "Reply 1 to: Write a two-line poem about a harbour at dawn", "the whole answer, not a part"
     assert r[5]["refs"]["replaced_message_id"] == r[4]["refs"]["message_id"]
     assert r[7]["refs"]["edited_message_id"] == r[3]["refs"]["message_id"]
     assert r[7]["refs"]["parent_message_id"] == r[2]["refs"]["message_id"]
     assert r[8]["text"] == "Reply 4 to: Give it a title with a colour in it"
-    assert r[0]["session"]["title"] == "Harbour poem"
+    # Streamed turns carry no title; the tree re-read that follows names it.
+    assert "Harbour poem" in {x["session"].get("title") for x in r}
+    # The first prompt edited: a sibling under the root sentinel, answered by the model its request named
+    # (the tree shows only the chat's latest model, which would mislabel the earlier answers).
+    assert r[10]["refs"]["parent_message_id"] == "00000000-0000-4000-8000-000000000000"
+    assert r[10]["refs"]["edited_message_id"] == r[1]["refs"]["message_id"]
+    assert r[9]["params"] == {"model": "claude-opus-4-8", "style": "Default"}
+    assert r[11]["params"]["model"] == "claude-opus-4-8"
+    assert r[2]["params"]["model"] == r[8]["params"]["model"] == "claude-sonnet-4-5"
+    assert all(x["type"] != "output" or "Keep it short" not in x["text"] for x in r), "thinking is not the answer"

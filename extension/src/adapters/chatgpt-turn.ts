@@ -41,12 +41,14 @@ export interface ChatgptState {
   /** Root-side ids (the tree's root node, hidden system messages under it) -> the root node's id. */
   roots: Map<string, string>;
   ws: Map<string, WsTurn>;
+  /** Titles from tree reads and `title_generation` frames, so later streamed turns carry them. */
+  titles: Map<string, string>;
 }
 
 export function chatgptState(state: PageState): ChatgptState {
   let s = state.get("chatgpt") as ChatgptState | undefined;
   if (!s) {
-    s = { pending: [], parents: new Map(), steps: new Set(), roots: new Map(), ws: new Map() };
+    s = { pending: [], parents: new Map(), steps: new Set(), roots: new Map(), ws: new Map(), titles: new Map() };
     state.set("chatgpt", s);
   }
   return s;

@@ -34,8 +34,16 @@ function reconcile(base: string, sessionId: string, asyncImage: boolean): Observ
   return { kind: "reconcile", url: `${base}/backend-api/conversation/${sessionId}`, delays: asyncImage ? IMAGE_DELAYS : DELAYS };
 }
 
-function snapshot(base: string, sessionId: string, messages: Msg[], title?: string): Observation {
-  return { kind: "snapshot", snapshot: { sessionId, url: `${base}/c/${sessionId}`, title, messages, source: "stream" } };
+/**
+ * A live sighting. Once the turn is over, its newest finished answer is what the page shows: the
+ * active leaf (as the saved tree's `current_node` will say), so a later move elsewhere is a choice.
+ */
+function snapshot(s: ChatgptState, base: string, sessionId: string, messages: Msg[], title?: string,
+  turnDone = false): Observation {
+  if (title) s.titles.set(sessionId, title);
+  const leaf = turnDone ? messages.filter((m) => m.role === "ai" && m.complete).at(-1)?.id : undefined;
+  return { kind: "snapshot", snapshot: { sessionId, url: `${base}/c/${sessionId}`, title: s.titles.get(sessionId),
+    messages, source: "stream", currentId: leaf } };
 }
 
 /** The saved conversation: a `mapping` tree, or (another build) a `messages` list with `current_node`. */
@@ -88,10 +96,12 @@ function parseTree(ex: Exchange, s: ChatgptState): Observation[] {
     messages.push(toMsg(node.message, { base, parentId: nearestStep(s, node.parent), turnDone: true }));
   }
   const current = str(body.current_node);
+  const title = str(body.title);
+  if (title) s.titles.set(sessionId, title);
   return [{
     kind: "snapshot",
     snapshot: {
-      sessionId, title: str(body.title), url: `${base}/c/${sessionId}`, messages, source: "history",
+      sessionId, title, url: `${base}/c/${sessionId}`, messages, source: "history",
       currentId: current !== undefined ? nearestStep(s, current) : undefined,
     },
   }];
@@ -127,7 +137,7 @@ function parseTurn(ex: Exchange, s: ChatgptState): Observation[] {
       reason: "ChatGPT stream: the turn ended with no message and no handoff" });
   }
   if (!turn.conversationId) return out; // a temporary chat, or a new chat whose id comes on the next leg
-  out.push(snapshot(base, turn.conversationId, messages, decoder.title));
+  out.push(snapshot(s, base, turn.conversationId, messages, decoder.title, done));
   if (done) out.push(reconcile(base, turn.conversationId, asyncImage));
   return out;
 }
@@ -150,7 +160,7 @@ function parseResume(ex: Exchange, s: ChatgptState): Observation[] {
   const done = decoder.complete || decoder.ended;
   const { messages, asyncImage } = assemble(s, base, turn, decoder, done);
   if (done) dropPending(s, turn);
-  const out = [snapshot(base, sessionId, messages, decoder.title)];
+  const out = [snapshot(s, base, sessionId, messages, decoder.title, done)];
   if (done) out.push(reconcile(base, sessionId, asyncImage));
   return out;
 }
@@ -195,7 +205,7 @@ function parseSocket(ex: Exchange, s: ChatgptState): Observation[] {
       if (update.update_type !== "add-messages") return;
       const sessionId = need(str(update.conversation_id) ?? str(outer.conversation_id), "add-messages conversation_id");
       const { messages } = assemble(s, base, undefined, undefined, true, addedMessages(update));
-      out.push(snapshot(base, sessionId, messages), reconcile(base, sessionId, false));
+      out.push(snapshot(s, base, sessionId, messages), reconcile(base, sessionId, false));
     }
   };
   for (const item of items) visit(item);
@@ -211,7 +221,7 @@ function parseSocket(ex: Exchange, s: ChatgptState): Observation[] {
     if (!grew && !(finished && !t.reported) && t.messageCount > 0) continue;
     t.messageCount = t.decoder.messages.size;
     const { messages, asyncImage } = assemble(s, base, turn, t.decoder, finished);
-    out.push(snapshot(base, sessionId, messages, t.decoder.title));
+    out.push(snapshot(s, base, sessionId, messages, t.decoder.title, finished));
     if (finished && !t.reported) {
       t.reported = true;
       dropPending(s, turn);

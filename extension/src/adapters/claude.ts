@@ -25,12 +25,14 @@ const DELAYS = [0, 4000, 15000];
 interface ClaudeState {
   /** What each completion request asked for, by the human and assistant message uuids it produced. */
   requested: Map<string, { [key: string]: Json }>;
+  /** Chat names from tree reads, so streamed turns carry the session's title too. */
+  titles: Map<string, string>;
 }
 
 function claudeState(state: PageState): ClaudeState {
   let s = state.get("claude") as ClaudeState | undefined;
   if (!s) {
-    s = { requested: new Map() };
+    s = { requested: new Map(), titles: new Map() };
     state.set("claude", s);
   }
   return s;
@@ -108,9 +110,11 @@ function parseTree(ex: Exchange, s: ClaudeState): Observation[] {
     messages.push(msg);
   }
   messages.sort((a, b) => (a.createdAt ?? "").localeCompare(b.createdAt ?? ""));
+  const title = str(body.name) || undefined;
+  if (title) s.titles.set(sessionId, title);
   return [{
     kind: "snapshot",
-    snapshot: { sessionId, title: str(body.name) || undefined, url: chatUrl(sessionId), messages, source: "history",
+    snapshot: { sessionId, title, url: chatUrl(sessionId), messages, source: "history",
       currentId: str(body.current_leaf_message_uuid) },
   }];
 }
@@ -127,9 +131,12 @@ function parseCompletion(ex: Exchange, s: ClaudeState): Observation[] {
       reason: "Claude completion: no event in a shape this adapter knows" }];
   }
   const out: Observation[] = [];
-  const params = requestParams(body);
   const turnUuids = isObj(body.turn_message_uuids) ? body.turn_message_uuids : {};
   const humanId = retry ? str(body.parent_message_uuid) : stream.parentUuid ?? str(turnUuids.human_message_uuid);
+  // A retry's body leaves out what it does not change (the style): the prompt's settings stand, so an
+  // unchanged retry is not a settings change.
+  const asked = requestParams(body);
+  const params = retry && humanId ? { ...s.requested.get(humanId), ...asked } : asked;
   const aiId = stream.uuid ?? str(turnUuids.assistant_message_uuid);
   const messages: Msg[] = [];
   if (!retry && humanId && str(body.prompt)?.trim()) {
@@ -154,7 +161,10 @@ function parseCompletion(ex: Exchange, s: ClaudeState): Observation[] {
       reason: "Claude completion: message_start names no uuid; the answer is left to the tree read" });
   }
   if (messages.length) {
-    out.push({ kind: "snapshot", snapshot: { sessionId: conv, url: chatUrl(conv), messages, source: "stream" } });
+    // A finished answer is the leaf the app now shows (the tree's current_leaf_message_uuid will say so).
+    const leaf = messages.find((m) => m.role === "ai" && m.complete)?.id;
+    out.push({ kind: "snapshot", snapshot: { sessionId: conv, url: chatUrl(conv), title: s.titles.get(conv), messages,
+      source: "stream", currentId: leaf } });
   }
   // Read the tree after every turn, finished or not: it says how a stopped or failed answer was saved.
   if (events.length) out.push({ kind: "reconcile", url: treeUrl(org, conv), delays: DELAYS });
