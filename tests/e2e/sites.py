@@ -96,6 +96,7 @@ class ClaudeStandIn:
 
     def __init__(self) -> None:
         self.conversations: dict[str, dict[str, Any]] = {}
+        self.unsaved: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         self.lock = threading.Lock()
 
     @staticmethod
@@ -118,16 +119,20 @@ class ClaudeStandIn:
                 human = next(m for m in messages if m["uuid"] == body["parent_message_uuid"])
             else:
                 human = self._message("human", body["prompt"], body["parent_message_uuid"], len(messages))
-                messages.append(human)
             n = sum(1 for m in messages if m["sender"] == "assistant") + 1
             answer = self._message("assistant", f"Reply {n} to: {human['content'][0]['text']}", human["uuid"],
-                                   len(messages))
-            messages.append(answer)
-            conv["current_leaf_message_uuid"] = answer["uuid"]
+                                   len(messages) + (0 if retry else 1))
+            # The saved conversation shows the turn once its stream has ended.
+            self.unsaved[answer["uuid"]] = (conv, [answer] if retry else [human, answer])
             return answer
 
-    @staticmethod
-    def stream(answer: dict[str, Any]) -> Iterator[str]:
+    def commit(self, answer: dict[str, Any]) -> None:
+        with self.lock:
+            conv, messages = self.unsaved.pop(answer["uuid"])
+            conv["chat_messages"].extend(messages)
+            conv["current_leaf_message_uuid"] = answer["uuid"]
+
+    def stream(self, answer: dict[str, Any]) -> Iterator[str]:
         def event(name: str, data: dict[str, Any]) -> str:
             return f"event: {name}\ndata: {json.dumps(data)}\n\n"
 
@@ -149,6 +154,7 @@ class ClaudeStandIn:
         yield event("content_block_stop", {"type": "content_block_stop", "index": 1})
         yield event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}})
         yield event("message_limit", {"type": "message_limit", "message_limit": {"type": "within_limit"}})
+        self.commit(answer)
         yield event("message_stop", {"type": "message_stop"})
 
     def saved(self, cid: str, *, eventual: bool) -> str | None:

@@ -112,6 +112,10 @@ if (conversationId) readTree();
 """
 
 
+# A planned turn: the conversation, its (message, parent) writes, the image task to finish, the prompt.
+Commit = tuple[dict[str, Any], list[tuple[dict[str, Any], str]], dict[str, Any] | None, str]
+
+
 def _frame(data: Any, event: str | None = "delta") -> str:
     text = data if isinstance(data, str) else json.dumps(data)
     return (f"event: {event}\n" if event else "") + f"data: {text}\n\n"
@@ -123,6 +127,7 @@ class ChatGptLive:
     def __init__(self) -> None:
         self.conversations: dict[str, dict[str, Any]] = {}
         self.handoffs: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        self.commits: dict[str, Commit] = {}
         self.lock = threading.Lock()
 
     def _add(self, conv: dict[str, Any], message: dict[str, Any] | None, node_id: str, parent: str | None) -> None:
@@ -156,7 +161,9 @@ class ChatGptLive:
         return conv
 
     def turn(self, body: dict[str, Any]) -> tuple[str, dict[str, Any], list[dict[str, Any]], bool]:
-        """Apply a turn; answer the conversation id, the user echo, the messages to stream, and whether it hands off."""
+        """Plan a turn; answer the conversation id, the user echo, the messages to stream, and whether it hands off.
+        The saved tree shows the turn once its stream has ended (commit), as a finished turn."""
+        writes: list[tuple[dict[str, Any], str]] = []
         with self.lock:
             cid = body.get("conversation_id")
             conv = self.conversations[cid] if cid else self._new()
@@ -169,8 +176,9 @@ class ChatGptLive:
             else:
                 user = dict(sent, create_time=time.time(), status="finished_successfully", recipient="all",
                             metadata={"parent_id": parent}, end_turn=None, weight=1.0, channel=None)
-                self._add(conv, user, user["id"], parent)
+                writes.append((user, parent))
             text: str = user["content"]["parts"][0]
+            image_after: dict[str, Any] | None = None
             requested = body.get("model") or "auto"
             model = RESOLVED.get(requested, requested)
             meta = {"model_slug": requested, "resolved_model_slug": model, "default_model_slug": "auto"}
@@ -182,9 +190,9 @@ class ChatGptLive:
                 proc = self._message("tool", ["Processing image"], call["id"], channel=None, name="t2uay3k.sj1i4kz",
                                      metadata=task)
                 for m in (call, proc):
-                    self._add(conv, m, m["id"], m["metadata"]["parent_id"])
+                    writes.append((m, m["metadata"]["parent_id"]))
                     out.append(m)
-                threading.Timer(IMAGE_DELAY_S, self._finish_image, (conv, proc, text)).start()
+                image_after = proc
             else:
                 parent_of_answer = user["id"]
                 thinking = "thinking" in requested
@@ -193,18 +201,28 @@ class ChatGptLive:
                                              end_turn=False, metadata=meta)
                     thoughts["content"] = {"content_type": "thoughts",
                                            "thoughts": [{"summary": "Plan", "content": "…"}]}
-                    self._add(conv, thoughts, thoughts["id"], user["id"])
+                    writes.append((thoughts, user["id"]))
                     out.append(thoughts)
                     parent_of_answer = thoughts["id"]
                 n = sum(1 for node in conv["mapping"].values() if node["message"] and node["message"]["author"]["role"]
                         == "assistant" and node["message"]["channel"] == "final")
                 answer = self._message("assistant", [f"Answer {n + 1} to: {text}"], parent_of_answer, metadata=meta)
-                self._add(conv, answer, answer["id"], parent_of_answer)
+                writes.append((answer, parent_of_answer))
                 out.append(answer)
             handoff = "thinking" in requested
+            self.commits[conv["conversation_id"]] = (conv, writes, image_after, text)
             if handoff:
                 self.handoffs[conv["conversation_id"]] = (user, out)
             return conv["conversation_id"], user, out, handoff
+
+    def commit(self, cid: str) -> None:
+        """The stream has ended: the turn joins the saved tree; an image follows a little later."""
+        with self.lock:
+            conv, writes, image_after, prompt = self.commits.pop(cid)
+            for message, parent in writes:
+                self._add(conv, message, message["id"], parent)
+        if image_after is not None:
+            threading.Timer(IMAGE_DELAY_S, self._finish_image, (conv, image_after, prompt)).start()
 
     def _finish_image(self, conv: dict[str, Any], proc: dict[str, Any], prompt: str) -> None:
         file_id = "file_" + uuid.uuid4().hex[:16]
@@ -230,8 +248,7 @@ class ChatGptLive:
                       "options": [{"type": "subscribe_ws_topic", "topic_id": f"conversation-turn-{turn_id}"}]}, None)
         yield _frame("[DONE]", None)
 
-    @staticmethod
-    def stream(cid: str, user: dict[str, Any], messages: list[dict[str, Any]]) -> Iterator[str]:
+    def stream(self, cid: str, user: dict[str, Any], messages: list[dict[str, Any]]) -> Iterator[str]:
         yield _frame('"v1"', "delta_encoding")
         yield _frame({"type": "resume_conversation_token", "kind": "topic", "token": "e30.e30.c2ln",
                       "conversation_id": cid}, None)
@@ -258,6 +275,7 @@ class ChatGptLive:
                 {"p": "/message/end_turn", "o": "replace", "v": True},
                 {"p": "/message/metadata", "o": "append",
                  "v": {"is_complete": True, "finish_details": {"type": "stop"}}}]})
+        self.commit(cid)
         yield _frame({"type": "message_stream_complete", "conversation_id": cid}, None)
         yield _frame("[DONE]", None)
 

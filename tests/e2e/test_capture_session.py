@@ -11,7 +11,7 @@ from typing import Any
 from promptstamp.canonical import digest_of
 
 from .conftest import ARTIFACTS, Browser, Stamp
-from .sites import PNG
+from .sites import ACCOUNT, PNG
 
 DRIFT_URL = "https://chatgpt.com/c/dddddddd-0000-4000-8000-000000000000"
 
@@ -80,12 +80,13 @@ def test_scripted_session_arrives_in_order_with_an_unbroken_signed_chain(browser
         page.evaluate(action)
         wait_for(f"{total} steps after {action}", lambda: recorded(popup) == total)
 
-    step("send('Draw a cat astronaut, watercolor style')", 3)  # parameters, prompt, output
+    # The site account (GET /backend-api/me), parameters, prompt, output.
+    step("send('Draw a cat astronaut, watercolor style')", 4)
     session_id = page.url.rsplit("/", 1)[1]
-    step("send('Make the helmet gold and add a moon')", 5)
-    step("regenerate()", 7)  # regenerate, output
-    step("editLast('Make the helmet silver and add two moons')", 9)  # edit, output
-    step("send('Now render it as an image, 16:9')", 11)  # prompt, image output
+    step("send('Make the helmet gold and add a moon')", 6)
+    step("regenerate()", 8)  # regenerate, output
+    step("editLast('Make the helmet silver and add two moons')", 10)  # edit, output
+    step("send('Now render it as an image, 16:9')", 12)  # prompt, then the image from a later tree read
 
     popup.wait_for_selector("[data-testid=image-0]")
     popup.check("[data-testid=image-0]")
@@ -94,20 +95,23 @@ def test_scripted_session_arrives_in_order_with_an_unbroken_signed_chain(browser
     popup.fill("[data-testid=note-text]", "Silver reads better against the night sky; I chose the image for the cover.")
     popup.click("[data-testid=add-note]")
     popup.wait_for_selector("[data-testid=result]:has-text('Note added')")
-    wait_for("all 13 steps uploaded", lambda: counts(popup)["queued"] == 0 and recorded(popup) == 13)
+    wait_for("all 14 steps uploaded", lambda: counts(popup)["queued"] == 0 and recorded(popup) == 14)
     ARTIFACTS.mkdir(exist_ok=True)
     popup.screenshot(path=str(ARTIFACTS / "popup-session.png"), full_page=True)
     assert "Capture on" in (popup.text_content("[data-testid=capture]") or "")
 
     records = session_records(stamp, session_id)
     types = [r["record"]["type"] for r in records]
-    assert types == ["parameters", "prompt", "output", "prompt", "output", "regenerate", "output",
+    assert types == ["identity", "parameters", "prompt", "output", "prompt", "output", "regenerate", "output",
                      "edit", "output", "prompt", "output", "selection", "note"]
     assert_unbroken_chain(records)
     for item in records:
         assert item["record"]["client"]["device"] == device
         assert item["receipt"]["device_key"] == device, "the server verified the device signature"
     by_type = [r["record"] for r in records]
+    assert by_type[0]["params"]["site_user_id"] == ACCOUNT["id"]
+    assert by_type[0]["params"]["source"] == "GET /backend-api/me"
+    by_type = by_type[1:]
     assert by_type[1]["text"] == "Draw a cat astronaut, watercolor style"
     assert by_type[0]["params"] == {"model": "gpt-4o"}
     assert by_type[7]["refs"]["edited_message_id"] == by_type[3]["refs"]["message_id"]
@@ -133,7 +137,7 @@ def test_server_outage_mid_session_loses_nothing_and_doubles_nothing(browser: Br
     tab = browser.tab_id("https://chatgpt.com/*")
     popup = browser.ext_page(f"popup.html?tab={tab}")
     page.evaluate("send('A fox in the snow, linocut')")
-    wait_for("first turn stamped", lambda: recorded(popup) == 3 and counts(popup)["queued"] == 0)
+    wait_for("first turn stamped", lambda: recorded(popup) == 4 and counts(popup)["queued"] == 0)
     session_id = page.url.rsplit("/", 1)[1]
 
     stamp.stop()
@@ -146,11 +150,11 @@ def test_server_outage_mid_session_loses_nothing_and_doubles_nothing(browser: Br
 
     stamp.start()
     popup.click("[data-testid=upload-now]")
-    wait_for("queue drained after the restart", lambda: counts(popup)["queued"] == 0 and recorded(popup) == 7)
+    wait_for("queue drained after the restart", lambda: counts(popup)["queued"] == 0 and recorded(popup) == 8)
     records = session_records(stamp, session_id)
-    assert [r["record"]["type"] for r in records] == ["parameters", "prompt", "output", "prompt", "output",
+    assert [r["record"]["type"] for r in records] == ["identity", "parameters", "prompt", "output", "prompt", "output",
                                                       "regenerate", "output"]
-    assert len({r["record"]["id"] for r in records}) == 7
+    assert len({r["record"]["id"] for r in records}) == 8
     assert_unbroken_chain(records)
 
 

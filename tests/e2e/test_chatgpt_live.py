@@ -9,7 +9,7 @@ import hashlib
 from typing import Any
 
 from .conftest import Browser, Stamp
-from .sites import PNG
+from .sites import ACCOUNT, PNG
 from .test_capture_session import assert_unbroken_chain, counts, pair, recorded, session_records, wait_for
 
 FIRST = "Explain why lighthouses used Fresnel lenses"
@@ -32,21 +32,24 @@ def test_chatgpt_thinking_handoff_async_image_first_prompt_edit_and_branch_choic
         wait_for(f"{total} steps after {action}", lambda: recorded(popup) == total, timeout)
 
     page.evaluate("setModel('auto')")
-    step(f"send('{FIRST}')", 3)  # parameters, prompt, output
+    step(f"send('{FIRST}')", 4)  # the site account (GET /backend-api/me), parameters, prompt, output
     session_id = page.url.rsplit("/", 1)[1]
     page.evaluate("setModel('gpt-5-6-thinking')")
-    step(f"send('{THINKING}')", 6)  # parameters, prompt; the answer only on /resume
+    step(f"send('{THINKING}')", 7)  # parameters, prompt; the answer only on /resume
     page.evaluate("setModel('auto')")
     # parameters and prompt at once; the image joins the saved tree later and a later re-read records it.
-    step(f"sendImage('{IMAGE}')", 9, timeout=45.0)
-    step(f"editFirst('{EDITED}')", 12)  # parameters (no image mode now), edit, output
+    step(f"sendImage('{IMAGE}')", 10, timeout=45.0)
+    step(f"editFirst('{EDITED}')", 13)  # parameters (no image mode now), edit, output
     image_id = page.evaluate(
         "Object.values(tree.mapping).find(n => n.message && n.message.content.content_type === 'multimodal_text').id")
-    step(f"selectBranch('{image_id}')", 13)  # the page shows the first branch again
+    step(f"selectBranch('{image_id}')", 14)  # the page shows the first branch again
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
 
     records = session_records(stamp, session_id)
     r: list[dict[str, Any]] = [item["record"] for item in records]
+    assert r[0]["type"] == "identity"
+    assert r[0]["params"] == {"site_user_id": ACCOUNT["id"], "name": ACCOUNT["name"], "source": "GET /backend-api/me"}
+    r = r[1:]
     assert [x["type"] for x in r] == ["parameters", "prompt", "output", "parameters", "prompt", "output",
                                       "parameters", "prompt", "output", "parameters", "edit", "output", "selection"]
     assert_unbroken_chain(records)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .conftest import Browser, Stamp
+from .sites import CLAUDE_ACCOUNT
 from .test_capture_session import assert_unbroken_chain, counts, pair, recorded, wait_for
 
 
@@ -22,19 +23,20 @@ def test_claude_session_with_retry_edits_and_first_prompt_edit_arrives_as_a_sign
         page.evaluate(action)
         wait_for(f"{total} steps after {action}", lambda: recorded(popup) == total)
 
-    step("send('Write a two-line poem about a harbour at dawn')", 3)  # parameters (model), prompt, output
+    # The site account (GET /api/account), parameters (model), prompt, output.
+    step("send('Write a two-line poem about a harbour at dawn')", 4)
     session_id = page.url.rsplit("/", 1)[1]
-    step("send('Give it a title')", 5)
-    step("regenerate()", 7)  # regenerate, output
-    step("editLast('Give it a title with a colour in it')", 9)  # edit, output
+    step("send('Give it a title')", 6)
+    step("regenerate()", 8)  # regenerate, output
+    step("editLast('Give it a title with a colour in it')", 10)  # edit, output
     page.evaluate("setModel('claude-opus-4-8')")
-    step("editFirst('Write a two-line poem about a harbour at night')", 12)  # parameters, edit, output
+    step("editFirst('Write a two-line poem about a harbour at night')", 13)  # parameters, edit, output
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
     assert "Capture on" in (popup.text_content("[data-testid=capture]") or "")
 
     view = stamp.get(f"/v1/sessions/claude/{session_id}")
     records: list[dict[str, Any]] = sorted(view["records"], key=lambda r: int(r["record"]["seq"]))
-    assert [r["record"]["type"] for r in records] == ["parameters", "prompt", "output", "prompt", "output",
+    assert [r["record"]["type"] for r in records] == ["identity", "parameters", "prompt", "output", "prompt", "output",
                                                       "regenerate", "output", "edit", "output",
                                                       "parameters", "edit", "output"]
     assert_unbroken_chain(records)
@@ -42,6 +44,9 @@ def test_claude_session_with_retry_edits_and_first_prompt_edit_arrives_as_a_sign
         assert item["record"]["client"]["adapter"] == "claude@2"
         assert item["receipt"]["device_key"] == device
     r = [item["record"] for item in records]
+    assert r[0]["params"]["site_user_id"] == CLAUDE_ACCOUNT["uuid"]
+    assert r[0]["params"]["name"] == CLAUDE_ACCOUNT["display_name"]
+    r = r[1:]
     assert r[0]["params"] == {"model": "claude-sonnet-4-5", "style": "Default"}
     assert r[1]["text"] == "Write a two-line poem about a harbour at dawn"
     assert r[2]["text"] == "Reply 1 to: Write a two-line poem about a harbour at dawn", "the whole answer, not a part"

@@ -57,7 +57,8 @@ def test_steps_queued_while_the_server_is_down_survive_a_browser_restart(
     pair(browser, stamp)
     page, popup = open_conversation(browser, "https://chatgpt.com/")
     page.evaluate("send('A heron in the reeds, ink wash')")
-    wait_for("first turn stamped", lambda: recorded(popup) == 3 and counts(popup)["queued"] == 0)
+    # The site account (GET /backend-api/me), parameters, prompt, output.
+    wait_for("first turn stamped", lambda: recorded(popup) == 4 and counts(popup)["queued"] == 0)
     session_url = page.url
     session_id = session_url.rsplit("/", 1)[1]
 
@@ -66,7 +67,7 @@ def test_steps_queued_while_the_server_is_down_survive_a_browser_restart(
     page.evaluate("regenerate()")
     wait_for("steps queued while the server is down", lambda: counts(popup)["queued"] == 4)
     before = {i["id"]: i["state"] for i in browser.worker.evaluate(READ_OUTBOX)}
-    assert sorted(before.values()) == ["queued"] * 4 + ["stamped"] * 3
+    assert sorted(before.values()) == ["queued"] * 4 + ["stamped"] * 4
 
     browser = relaunchable.restart()
     # The same conversation again: the page re-fetches its tree, and the device remembers it.
@@ -74,27 +75,27 @@ def test_steps_queued_while_the_server_is_down_survive_a_browser_restart(
     page.wait_for_function("document.readyState === 'complete'")
     wait_for("the queue read back from the profile", lambda: counts(popup)["queued"] == 4)
     assert {i["id"]: i["state"] for i in browser.worker.evaluate(READ_OUTBOX)} == before
-    assert recorded(popup) == 7, "reopening the conversation records nothing twice"
+    assert recorded(popup) == 8, "reopening the conversation records nothing twice"
 
     stamp.start()
     # No click: the worker's own retry (backoff) delivers the queue once the server answers.
     wait_for("queue drained after the restart", lambda: counts(popup)["queued"] == 0, timeout=60)
     records = session_records(stamp, session_id)
-    assert [r["record"]["type"] for r in records] == ["parameters", "prompt", "output", "prompt", "output",
-                                                      "regenerate", "output"]
+    assert [r["record"]["type"] for r in records] == ["identity", "parameters", "prompt", "output", "prompt",
+                                                      "output", "regenerate", "output"]
     assert sorted(r["record"]["id"] for r in records) == sorted(before)
     assert_unbroken_chain(records)
     assert all(r["receipt"]["device_key"] == records[0]["record"]["client"]["device"] for r in records)
-    assert recorded(popup) == 7
+    assert recorded(popup) == 8
 
 
 def test_resending_every_record_and_blob_is_harmless(browser: Browser, stamp: Stamp) -> None:
     pair(browser, stamp)
     page, popup = open_conversation(browser, "https://chatgpt.com/")
     page.evaluate("send('Sketch a paper boat')")
-    wait_for("first turn", lambda: recorded(popup) == 3)
-    page.evaluate("send('Now an image of it on a pond')")  # an image output: a blob too
-    wait_for("all stamped", lambda: recorded(popup) == 5 and counts(popup)["queued"] == 0)
+    wait_for("first turn", lambda: recorded(popup) == 4)  # the site account, parameters, prompt, output
+    page.evaluate("send('Now an image of it on a pond')")  # an image output (from a later tree read): a blob too
+    wait_for("all stamped", lambda: recorded(popup) == 6 and counts(popup)["queued"] == 0)
     session_id = page.url.rsplit("/", 1)[1]
     first = {i["id"]: i for i in browser.worker.evaluate(READ_OUTBOX)}
     headers = {"Authorization": f"Bearer {stamp.token}"}
@@ -105,8 +106,8 @@ def test_resending_every_record_and_blob_is_harmless(browser: Browser, stamp: St
 
     receipts = stored_receipts()
 
-    assert browser.worker.evaluate(FORGET_UPLOADS) == [5, 1]
-    wait_for("the popup sees the re-queued steps", lambda: counts(popup)["queued"] == 5)
+    assert browser.worker.evaluate(FORGET_UPLOADS) == [6, 1]
+    wait_for("the popup sees the re-queued steps", lambda: counts(popup)["queued"] == 6)
     popup.click("[data-testid=upload-now]")
     wait_for("everything sent again", lambda: counts(popup)["queued"] == 0)
 
@@ -118,6 +119,6 @@ def test_resending_every_record_and_blob_is_harmless(browser: Browser, stamp: St
         assert item["attempts"] == first[rid]["attempts"] + 1
     assert stored_receipts() == receipts, "receipts on the server are unchanged, byte for byte"
     records = session_records(stamp, session_id)
-    assert len(records) == 5 and len({r["record"]["id"] for r in records}) == 5
+    assert len(records) == 6 and len({r["record"]["id"] for r in records}) == 6
     assert_unbroken_chain(records)
     assert "rejected" not in (popup.text_content("[data-testid=last-error]") or "")
