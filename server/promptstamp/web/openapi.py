@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from ..model import RECORD_TYPES
+from .openapi_schemas import SCHEMAS
 
 bp = Blueprint("openapi", __name__)
 
@@ -36,57 +36,7 @@ SPEC: dict[str, Any] = {
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {
-            "Error": {"type": "object", "required": ["error", "detail"],
-                      "properties": {"error": {"type": "string"}, "detail": {"type": "string"},
-                                     "index": {"type": "integer"}}},
-            "Record": {
-                "type": "object",
-                "required": ["v", "id", "type", "session", "seq", "prev", "captured_at", "actor", "client"],
-                "properties": {
-                    "v": {"type": "integer", "enum": [1]},
-                    "id": {"type": "string", "pattern": "^[0-7][0-9A-HJKMNP-TV-Z]{25}$"},
-                    "type": {"type": "string", "enum": list(RECORD_TYPES),
-                             "description": "identity: the AI site's account (params.site_user_id, name, "
-                                            "email, source); drift: a capture that failed, an evidenced "
-                                            "gap (params.code, params.adapter)"},
-                    "session": {"type": "object", "required": ["site", "id"],
-                                "properties": {"site": {"type": "string"}, "id": {"type": "string"},
-                                               "url": {"type": "string"}, "title": {"type": "string"}}},
-                    "seq": {"type": "integer", "minimum": 1},
-                    "prev": {"type": "string", "nullable": True, "pattern": "^sha256:[0-9a-f]{64}$"},
-                    "captured_at": {"type": "string", "example": "2026-11-28T12:00:00.123Z"},
-                    "actor": {"type": "string", "enum": ["user", "ai"]},
-                    "text": {"type": "string"},
-                    "params": {"type": "object"},
-                    "refs": {"type": "object", "additionalProperties": {"type": "string"},
-                             "description": "site ids; supersedes: the id of an earlier record of the same "
-                                            "message that this fuller sighting supersedes"},
-                    "attachments": {"type": "array", "items": {
-                        "type": "object", "required": ["digest", "media_type", "bytes", "role"],
-                        "properties": {"digest": {"type": "string"}, "media_type": {"type": "string"},
-                                       "bytes": {"type": "integer"}, "role": {"type": "string"},
-                                       "source_url": {"type": "string"}}}},
-                    "client": {"type": "object", "required": ["app"],
-                               "properties": {"app": {"type": "string"}, "adapter": {"type": "string"},
-                                              "device": {"type": "string"}}},
-                },
-            },
-            "Envelope": {"type": "object", "required": ["record"],
-                         "properties": {"record": {"$ref": "#/components/schemas/Record"},
-                                        "device_sig": {"type": "object", "required": ["key", "sig"],
-                                                       "properties": {"key": {"type": "string"},
-                                                                      "sig": {"type": "string"}}}}},
-            "Receipt": {"type": "object", "required": ["v", "record", "record_id", "account", "received_at",
-                                                       "batch", "device_key", "key", "sig"]},
-            "Token": {"type": "object", "properties": {
-                "tsa": {"type": "string"}, "token": {"type": "string", "format": "byte"},
-                "gen_time": {"type": "string"}, "untrusted": {"type": "boolean"}}},
-            "IngestResult": {"type": "object", "properties": {
-                "record_id": {"type": "string"}, "status": {"type": "string", "enum": ["stamped", "pending"]},
-                "receipt": {"$ref": "#/components/schemas/Receipt"}, "batch": {"type": "string"},
-                "tokens": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}}}},
-        },
+        "schemas": SCHEMAS,
     },
     "security": [{"bearer": []}],
     "paths": {
@@ -153,9 +103,13 @@ SPEC: dict[str, Any] = {
                            {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _json("session", _OBJ), **_AUTH_ERRORS, "404": _err("no such session")}}},
         "/v1/sessions/{site}/{session_id}/bundle": {"get": {
-            "summary": "The session's evidence bundle (ASiC-E container with report.html and verify.sh)",
+            "summary": "The session's evidence bundle (ASiC-E container with report.html, report.zh.html, "
+                       "README.txt and verify.sh)",
             "parameters": [{"name": "site", "in": "path", "required": True, "schema": {"type": "string"}},
-                           {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                           {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "lang", "in": "query", "required": False,
+                            "description": "report language(s): en (report.html), zh (report.zh.html) or both",
+                            "schema": {"type": "string", "enum": ["en", "zh", "both"], "default": "both"}}],
             "responses": {"200": {"description": "the bundle", "content": {"application/vnd.etsi.asic-e+zip": {
                 "schema": {"type": "string", "format": "binary"}}}},
                 **_AUTH_ERRORS, "404": _err("no such session"), "503": _err("no TSA answered")}}},
