@@ -84,6 +84,23 @@ describe("Gemini wire", () => {
     assert.deepEqual(streamed.map((m) => [m.complete, m.stopped]), [[false, undefined], [true, undefined]]);
   });
 
+  it("leaves a saved draft that is still being written unrecorded until it is done", () => {
+    const draft = (done: number) => {
+      const c: unknown[] = Array.from({ length: 9 }, () => null);
+      c[0] = "rc_1";
+      c[1] = ["half an ans"];
+      c[8] = [done];
+      return c;
+    };
+    const read = (done: number): Exchange => ({
+      url: "https://gemini.google.com/_/BardChatUi/data/batchexecute?rpcids=hNvQHb&rt=c", method: "POST", status: 200,
+      responseText: `)]}'\n\n1\n${JSON.stringify([["wrb.fr", "hNvQHb",
+        JSON.stringify([[[["c_1", "r_1"], ["", "", ""], [["a prompt"]], [[draft(done)], null, null, "rc_1"], [1764990000, 0]]]])]])}\n` });
+    const answer = (done: number) => messages(gemini.parse(read(done), new Map())).find((m) => m.role === "ai");
+    assert.equal(answer(1)?.complete, false, "mid-turn: the chat can be read while the draft streams");
+    assert.equal(answer(2)?.complete, true);
+  });
+
   it("keeps reasoning out and records the model header raw with its source", () => {
     const answer = messages(observe(gemini, "gemini--long-answer")).find((m) => m.role === "ai" && m.complete);
     assert.ok(answer?.text && !answer.text.includes("Thinking about"));

@@ -109,18 +109,18 @@ class DeepSeekStandIn:
             text = f"Answer {n} to: {user['content']}"
             if stopped:
                 text = text[: len(text) // 2]
-            answer = self._message(len(msgs) + 1, user["message_id"], "ASSISTANT", text,
-                                   "INCOMPLETE" if stopped else "FINISHED", thinking=thinking, version=s["version"])
+            # WIP until its stream ends: a history read meanwhile shows it unfinished.
+            answer = self._message(len(msgs) + 1, user["message_id"], "ASSISTANT", text, "WIP",
+                                   thinking=thinking, version=s["version"])
             msgs.append(answer)
             s["current_message_id"] = answer["message_id"]
             return user["message_id"], answer, "thinking" if thinking else "default", stopped
 
-    @staticmethod
-    def stream(user_id: int, answer: dict[str, Any], model_type: str, stopped: bool) -> Iterator[str]:
+    def stream(self, user_id: int, answer: dict[str, Any], model_type: str, stopped: bool) -> Iterator[str]:
         yield _sse("ready", {"request_message_id": user_id, "response_message_id": answer["message_id"],
                              "model_type": model_type})
         opening = {k: v for k, v in answer.items() if not k.startswith("_")}
-        opening.update(content="", status="WIP")
+        opening.update(content="")
         yield _sse(None, {"v": {"response": opening}})
         if model_type == "thinking":
             yield _sse(None, {"p": "response/thinking_content", "o": "SET", "v": "Weighing the tide tables first."})
@@ -135,6 +135,8 @@ class DeepSeekStandIn:
                                                                   {"p": "quasi_status", "v": "FINISHED"}]})
             yield _sse(None, {"p": "response/status", "o": "SET", "v": "FINISHED"})
             yield _sse("finish", {})
+        with self.lock:
+            answer["status"] = "INCOMPLETE" if stopped else "FINISHED"
         yield _sse("close", {"click_behavior": "none", "auto_resume": False})
 
     def history(self, sid: str, cache_version: int | None) -> dict[str, Any]:

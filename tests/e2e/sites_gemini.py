@@ -121,13 +121,13 @@ class GeminiStandIn:
             if "picture" in prompt.lower():
                 image = f"https://{GEMINI_IMAGE_HOST}/gg-dl/AOI_{secrets.token_hex(6)}=s1024-rj"
                 text += " http://googleusercontent.com/image_generation_content/0"
-            draft = {"rc": "rc_" + secrets.token_hex(8), "text": text, "image": image}
+            # Not done until its stream ends: a read of the chat meanwhile shows it unfinished.
+            draft = {"rc": "rc_" + secrets.token_hex(8), "text": text, "image": image, "done": False}
             t["drafts"].append(draft)
             t["chosen"] = draft["rc"]
             return conv, t, draft
 
-    @staticmethod
-    def stream(conv: str, t: dict[str, Any], draft: dict[str, Any]) -> Iterator[str]:
+    def stream(self, conv: str, t: dict[str, Any], draft: dict[str, Any]) -> Iterator[str]:
         yield ")]}'\n\n"
         text = draft["text"]
         for cut, done in ((len(text) // 3, False), (2 * len(text) // 3, False), (len(text), True)):
@@ -136,12 +136,14 @@ class GeminiStandIn:
             yield _lines([["wrb.fr", None, json.dumps(payload)]])
             time.sleep(0.03)
         yield _lines([["di", 91], ["af.httprm", 90, "-3719", 7]])
+        with self.lock:
+            draft["done"] = True
 
     def read_chat(self, conv: str) -> str:
         with self.lock:
             turns = self.conversations.get(conv, [])
             listed = [[[conv, t["response"]], t["followed"], [[t["prompt"]]],
-                       [[_draft(d["rc"], d["text"], done=True, image=d["image"]) for d in t["drafts"]], None, None,
+                       [[_draft(d["rc"], d["text"], done=d["done"], image=d["image"]) for d in t["drafts"]], None, None,
                         t["chosen"]], [t["created"], 0]] for t in reversed(turns)]
         return ")]}'\n\n" + _lines([["wrb.fr", "hNvQHb", json.dumps([listed]), None, None, None, "generic"]])
 

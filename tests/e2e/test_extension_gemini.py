@@ -24,10 +24,16 @@ def _records(stamp: Stamp, session_id: str) -> list[dict[str, Any]]:
     return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
 
 
+def _first_sightings(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # The extension reads the saved chat after each turn (and when the page shows a turn it has not
+    # recorded yet); when such a read reaches it before the stream, a message is first recorded from
+    # the chat, without the model header, and the stream's sighting then supersedes it, adding the
+    # model. Both orders are right; the steps are the first sightings.
+    return [r["record"] for r in records if "supersedes" not in r["record"].get("refs", {})]
+
+
 def _steps(records: list[dict[str, Any]]) -> list[str]:
-    # A parameters step records the model header once the page's request headers reach the adapter;
-    # the user's steps and the outputs are checked exactly either way, the parameters step below.
-    return [r["record"]["type"] for r in records if r["record"]["type"] != "parameters"]
+    return [r["type"] for r in _first_sightings(records)]
 
 
 def test_gemini_session_streamed_follow_up_redo_and_image_arrive_as_a_signed_chain(
@@ -45,11 +51,15 @@ def test_gemini_session_streamed_follow_up_redo_and_image_arrive_as_a_signed_cha
             session.append(page.url.rsplit("/", 1)[1])
         wait_for(f"{expected} after {action}", lambda: _steps(_records(stamp, session[0])) == expected)
 
-    step("send('Write a haiku about fog on a pier')", ["prompt", "output"])
-    step("send('Give it a title')", ["prompt", "output"] * 2)
-    step("regenerate()", ["prompt", "output"] * 2 + ["regenerate", "output"])
-    step("send('Paint a picture of a quiet harbour at night')", ["prompt", "output"] * 2 + ["regenerate", "output",
-                                                                                         "prompt", "output"])
+    # The model header (x-goog-ext-525001261-jspb) is the requested setting: one parameters step.
+    steps = ["parameters", "prompt", "output"]
+    step("send('Write a haiku about fog on a pier')", steps)
+    steps += ["prompt", "output"]
+    step("send('Give it a title')", steps)
+    steps += ["regenerate", "output"]
+    step("regenerate()", steps)
+    steps += ["prompt", "output"]
+    step("send('Paint a picture of a quiet harbour at night')", steps)
     # Reloading the chat makes the page read the saved conversation (batchexecute hNvQHb): the same
     # turns, already recorded, add nothing.
     with page.expect_response(lambda r: "rpcids=hNvQHb" in r.url):
@@ -59,14 +69,20 @@ def test_gemini_session_streamed_follow_up_redo_and_image_arrive_as_a_signed_cha
     records = _records(stamp, session[0])
     assert recorded(popup) == len(records)
     assert "needs an update" not in (popup.text_content("[data-testid=health]") or ""), "the saved chat parsed"
-    assert _steps(records) == ["prompt", "output"] * 2 + ["regenerate", "output", "prompt", "output"]
+    assert _steps(records) == steps
     assert_unbroken_chain(records)
     for item in records:
         assert item["record"]["client"]["adapter"] == "gemini@2"
         assert item["receipt"]["device_key"] == device, "the server verified the device signature"
 
-    steps = [r["record"] for r in records if r["record"]["type"] != "parameters"]
-    first_prompt, first_answer, follow_up, answer, redo, redone, picture, image_answer = steps
+    params_step, first_prompt, first_answer, follow_up, answer, redo, redone, picture, image_answer = (
+        _first_sightings(records))
+    assert params_step["params"] == {"model": GEMINI_MODEL_HEADER}
+    by_id = {r["record"]["id"]: r["record"] for r in records}
+    superseding = {r["refs"]["supersedes"]: r for r in by_id.values() if "supersedes" in r["refs"]}
+    for earlier_id, later in superseding.items():
+        assert later["refs"]["message_id"] == by_id[earlier_id]["refs"]["message_id"]
+        assert later["refs"]["supersedes_adds"] == "model", "the chat read lacks only the model header"
     assert first_prompt["text"] == "Write a haiku about fog on a pier"
     assert first_prompt["refs"]["parent_message_id"] == "(root)", "a first prompt hangs under the root"
     assert first_answer["text"] == "Draft 1 for: Write a haiku about fog on a pier", "the whole answer, no reasoning"
@@ -85,9 +101,6 @@ def test_gemini_session_streamed_follow_up_redo_and_image_arrive_as_a_signed_cha
                         headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
     assert blob.status_code == 200 and blob.content == PNG, "the image's bytes are stored as a blob"
     for output in (first_answer, answer, redone, image_answer):
-        if "params" in output:
-            assert output["params"] == {"model": GEMINI_MODEL_HEADER,
-                                        "model_source": "request header x-goog-ext-525001261-jspb"}
-    for params_step in (r["record"] for r in records if r["record"]["type"] == "parameters"):
-        assert params_step["params"] == {"model": GEMINI_MODEL_HEADER}
+        assert superseding.get(output["id"], output)["params"] == {
+            "model": GEMINI_MODEL_HEADER, "model_source": "request header x-goog-ext-525001261-jspb"}
     assert all(r["record"].get("text") != "" for r in records), "nothing half-streamed"

@@ -163,10 +163,14 @@ function turnMessages(turn: unknown, i: number, mem: Memory): { msgs: Msg[]; cho
   const msgs: Msg[] = [];
   const prompt = str(at(turn, 2, 0, 0));
   if (prompt) msgs.push({ id: response, role: "user", text: prompt, parentId: parent, complete: true, createdAt, params: facts.params });
-  // Every saved draft is an answer the site generated for this turn (one per generation today).
+  // Every saved draft is an answer the site generated for this turn (one per generation today). A
+  // draft that says it is not done is still being written (the chat can be read mid-turn), unless
+  // its stream already ended without the flag: then it stands as the user stopped it.
   for (const d of drafts) {
     const c = candidate(d);
-    if (c && (c.text || c.images.length)) msgs.push({ ...answerMsg(c, response, rawResponse, model, mem, true), createdAt });
+    const flagged = at(d, 8, 0) !== undefined;
+    const complete = c !== undefined && (c.done || !flagged || mem.unfinished.has(c.draftId));
+    if (c && (c.text || c.images.length)) msgs.push({ ...answerMsg(c, response, rawResponse, model, mem, complete), createdAt });
   }
   const chosen = str(at(turn, 3, 3)) ?? str(at(drafts, 0, 0));
   return { msgs, chosen, conv };
