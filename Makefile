@@ -7,7 +7,7 @@ PY_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)
 RUN_STAMP := $(VENV)/.installed-run-$(PY_HASH)
 STAMP     := $(VENV)/.installed-dev-$(PY_HASH)
 
-.PHONY: run test lint unit bench clean extension extension-dist extension-test chromium e2e
+.PHONY: run test lint unit bench clean extension extension-dist extension-test chromium firefox e2e
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check server tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) lint extension-test chromium
+test: $(STAMP) lint extension-test chromium firefox
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -64,7 +64,11 @@ extension-test: extension
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
-e2e: $(STAMP) extension chromium
+# Firefox ESR from the distribution, driven over its own Marionette protocol (tests/e2e/marionette.py).
+firefox:
+	@test -x /usr/bin/firefox-esr || (apt-get update && apt-get install -y firefox-esr)
+
+e2e: $(STAMP) extension chromium firefox
 	$(BIN)/pytest tests/e2e
 
 clean:

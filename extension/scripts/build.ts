@@ -14,7 +14,9 @@ import { ADAPTERS } from "../src/adapters/registry.ts";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = JSON.parse(await import("node:fs").then((fs) => fs.readFileSync(join(root, "package.json"), "utf8"))) as { version: string };
 
-type Target = "chrome" | "firefox" | "chrome-e2e";
+type Target = "chrome" | "firefox" | "chrome-e2e" | "firefox-e2e";
+const isE2e = (t: Target) => t === "chrome-e2e" || t === "firefox-e2e";
+const isFirefox = (t: Target) => t === "firefox" || t === "firefox-e2e";
 
 const ENTRIES = {
   background: "src/background/index.ts",
@@ -69,7 +71,7 @@ function manifest(target: Target): object {
   const sites = ADAPTERS.flatMap((a) => a.hosts.map((h) => `https://${h}/*`));
   const images = ADAPTERS.flatMap((a) => a.imageHosts.map((h) => `https://${h}/*`));
   const hostPermissions = [...new Set([...sites, ...images])];
-  if (target === "chrome-e2e") hostPermissions.push("http://127.0.0.1/*");
+  if (isE2e(target)) hostPermissions.push("http://127.0.0.1/*");
   const icons = { 16: "icons/16.png", 32: "icons/32.png", 48: "icons/48.png", 128: "icons/128.png" };
   const base = {
     manifest_version: 3,
@@ -87,7 +89,7 @@ function manifest(target: Target): object {
     action: { default_popup: "popup.html", default_title: "PromptStamp", default_icon: icons },
     options_ui: { page: "options.html", open_in_tab: true },
   };
-  if (target === "firefox") {
+  if (isFirefox(target)) {
     return {
       ...base,
       background: { scripts: ["background.js"] },
@@ -106,7 +108,7 @@ function manifest(target: Target): object {
 }
 
 async function buildTarget(target: Target): Promise<string> {
-  const out = target === "chrome-e2e" ? join(root, "test-build", target) : join(root, "dist", target);
+  const out = isE2e(target) ? join(root, "test-build", target) : join(root, "dist", target);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, "icons"), { recursive: true });
   await build({
@@ -114,7 +116,7 @@ async function buildTarget(target: Target): Promise<string> {
     outdir: out,
     bundle: true,
     format: "iife",
-    target: target === "firefox" ? ["firefox128"] : ["chrome120"],
+    target: isFirefox(target) ? ["firefox128"] : ["chrome120"],
     minify: false,
     sourcemap: false,
     legalComments: "none",
@@ -130,5 +132,5 @@ async function buildTarget(target: Target): Promise<string> {
 }
 
 const targets: Target[] = ["chrome", "firefox"];
-if (process.argv.includes("--e2e")) targets.push("chrome-e2e");
+if (process.argv.includes("--e2e")) targets.push("chrome-e2e", "firefox-e2e");
 for (const t of targets) console.log(`built ${await buildTarget(t)}`);

@@ -9,6 +9,7 @@ import { isObj } from "../adapters/util.ts";
 import { ext, send } from "../core/messages.ts";
 
 const HELLO = "promptstamp-hook-hello";
+const READY = "promptstamp-capture-ready";
 /** Re-read the saved conversation now, and later for asynchronous results (types.ts, "reconcile"). */
 const DEFAULT_DELAYS = [0, 8000, 25000];
 /** How long the page's own traffic has to show who is signed in before the adapter asks. */
@@ -110,6 +111,7 @@ function stringMap(v: unknown): { [name: string]: string } | undefined {
     if (!isObj(data) || data.type !== HELLO || typeof data.nonce !== "string" || !event.ports[0]) return;
     nonce = data.nonce;
     port = event.ports[0];
+    port.postMessage({ ack: nonce }); // the hook sends what it queued, then everything on this channel
     port.onmessage = (e: MessageEvent) => {
       const msg: unknown = e.data;
       if (!isObj(msg) || msg.nonce !== nonce || !isObj(msg.exchange)) return;
@@ -130,6 +132,8 @@ function stringMap(v: unknown): { [name: string]: string } | undefined {
       });
     };
   });
+
+  window.postMessage({ type: READY }, location.origin);
 
   void send({ kind: "siteEnabled", site }).then((r) => {
     enabled = r.enabled;

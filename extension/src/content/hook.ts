@@ -11,6 +11,9 @@
 import { adapterForHost } from "../adapters/registry.ts";
 
 const HELLO = "promptstamp-hook-hello";
+/** The isolated script asks for the hello when it starts after it was sent (Firefox may run it later). */
+const READY = "promptstamp-capture-ready";
+const MAX_QUEUED = 200;
 const MAX_BODY = 20 * 1024 * 1024;
 
 (() => {
@@ -19,9 +22,26 @@ const MAX_BODY = 20 * 1024 * 1024;
   const nonceBytes = new Uint8Array(16);
   crypto.getRandomValues(nonceBytes);
   const nonce = Array.from(nonceBytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  const channel = new MessageChannel();
-  const port = channel.port1;
-  window.postMessage({ type: HELLO, nonce }, location.origin, [channel.port2]);
+  // Exchanges wait here until the isolated script acknowledges a channel: a hello sent before it
+  // listened is lost, so it asks again (READY) and gets a fresh channel.
+  let port: MessagePort | undefined;
+  const queued: unknown[] = [];
+  function hello(): void {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (e: MessageEvent) => {
+      const ack: unknown = e.data;
+      if (port || typeof ack !== "object" || ack === null || (ack as { ack?: unknown }).ack !== nonce) return;
+      port = channel.port1;
+      for (const m of queued.splice(0)) port.postMessage(m);
+    };
+    window.postMessage({ type: HELLO, nonce }, location.origin, [channel.port2]);
+  }
+  window.addEventListener("message", (event: MessageEvent) => {
+    const data: unknown = event.data;
+    if (!port && event.source === window && typeof data === "object" && data !== null &&
+      (data as { type?: unknown }).type === READY) hello();
+  });
+  hello();
 
   const wanted = (url: string) => adapter.capture.some((re) => re.test(url));
   const wantedWs = (url: string) => (adapter.captureWs ?? []).some((re) => re.test(url));
@@ -32,7 +52,8 @@ const MAX_BODY = 20 * 1024 * 1024;
   function post(ex: { url: string; method: string; status: number; requestBody?: string; responseText: string;
     contentType?: string; headers: Picked; requestHeaders?: Picked }): void {
     if (ex.responseText.length > MAX_BODY) return;
-    port.postMessage({ nonce, exchange: ex });
+    if (port) port.postMessage({ nonce, exchange: ex });
+    else if (queued.length < MAX_QUEUED) queued.push({ nonce, exchange: ex });
   }
 
   function pick(h: HeadersInit | undefined, names: readonly string[]): Picked {

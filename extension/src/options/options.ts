@@ -38,7 +38,9 @@ async function main(): Promise<void> {
     result.className = "";
     let origin: string;
     try {
-      origin = new URL(server.value.trim()).origin;
+      const url = new URL(server.value.trim());
+      // A match pattern names no port (it matches every port); Firefox rejects one that does.
+      origin = `${url.protocol}//${url.hostname}`;
     } catch {
       result.textContent = "Enter the server's URL, like https://stamp.example.org";
       result.className = "error";
@@ -46,7 +48,14 @@ async function main(): Promise<void> {
     }
     // Ask for the server's origin only now, at use (optional host permission).
     const wanted = { origins: [`${origin}/*`] };
-    const granted = (await ext.permissions.contains(wanted)) || (await ext.permissions.request(wanted));
+    let granted: boolean;
+    try {
+      granted = (await ext.permissions.contains(wanted)) || (await ext.permissions.request(wanted));
+    } catch (e) {
+      result.textContent = `Could not ask for permission to reach ${origin}: ${String(e)}`;
+      result.className = "error";
+      return;
+    }
     if (!granted) {
       result.textContent = "Permission to reach the server was not given.";
       result.className = "error";
