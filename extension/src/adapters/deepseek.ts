@@ -9,7 +9,7 @@
  * sibling under the root), `thinking_enabled` / `search_enabled` and `current_message_id`.
  */
 import type { Json } from "../core/jcs.ts";
-import { CodedDrift, countTurns, guardedWithCode } from "./guard.ts";
+import { CodedDrift, guardedWithCode } from "./guard.ts";
 import { applyFrame, type PatchCursor } from "./patch.ts";
 import { ROOT_PARENT, type Exchange, type Msg, type Observation, type PageState, type SiteAdapter } from "./types.ts";
 import { arr, cleanParams, isObj, isoTime, parseJson, parseSse, probeTurns, str, type Obj } from "./util.ts";
@@ -194,7 +194,8 @@ export const deepseek: SiteAdapter = {
     return [];
   },
   probeDom(doc, url) {
-    const health = probeTurns(doc, this.sessionFromUrl(url) !== null, [...TURN_SELECTORS, "[class*='ds-message']"]);
-    return { ...health, turns: countTurns(doc, TURN_SELECTORS) };
+    // No `turns` count: the public sources name these markers, not which of them is one message
+    // (a reasoning block may share an answer's class), and an overcount would raise false gaps.
+    return probeTurns(doc, this.sessionFromUrl(url) !== null, [...TURN_SELECTORS, "[class*='ds-message']"]);
   },
 };

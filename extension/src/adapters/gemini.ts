@@ -185,7 +185,7 @@ function parseReadChat(ex: Exchange, mem: Memory): Observation[] {
   }
   const out: Observation[] = [];
   for (const e of mine) {
-    if (e.payload === undefined) continue; // an error entry: the page's own retry will show again
+    if (e.payload === undefined || e.payload === null) continue; // an error entry, or a chat with nothing saved yet
     const turns = arr(at(e.payload, 0));
     if (!turns) throw new CodedDrift("the read-chat payload has no turn list at [0]");
     if (!turns.length) continue;

@@ -9,7 +9,7 @@
  */
 import type { Json } from "../core/jcs.ts";
 import type { ImageRef } from "../core/record.ts";
-import { CodedDrift, countTurns, guardedWithCode } from "./guard.ts";
+import { CodedDrift, guardedWithCode } from "./guard.ts";
 import { ROOT_PARENT, type Exchange, type Msg, type Observation, type PageState, type SiteAdapter } from "./types.ts";
 import { arr, cleanParams, isObj, isoTime, parseJson, probeTurns, str, type Obj } from "./util.ts";
 
@@ -217,7 +217,8 @@ export const grok: SiteAdapter = {
     return [];
   },
   probeDom(doc, url) {
-    const health = probeTurns(doc, this.sessionFromUrl(url) !== null, [...TURN_SELECTORS, "[data-testid='message']"]);
-    return { ...health, turns: countTurns(doc, TURN_SELECTORS) };
+    // No `turns` count: the public sources name these markers, not which of them is one message
+    // (a reasoning block may share an answer's class), and an overcount would raise false gaps.
+    return probeTurns(doc, this.sessionFromUrl(url) !== null, [...TURN_SELECTORS, "[data-testid='message']"]);
   },
 };

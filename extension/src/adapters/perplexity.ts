@@ -10,7 +10,7 @@
  * Message ids: an ask is a user message `<backend_uuid>:q` and its answer `<backend_uuid>:a`.
  */
 import type { Json } from "../core/jcs.ts";
-import { CodedDrift, countTurns, guardedWithCode } from "./guard.ts";
+import { CodedDrift, guardedWithCode } from "./guard.ts";
 import { answerOf } from "./perplexity-answer.ts";
 import { ROOT_PARENT, type Exchange, type Msg, type Observation, type PageState, type SiteAdapter } from "./types.ts";
 import { arr, cleanParams, isObj, isoTime, parseJson, parseSse, probeTurns, str, type Obj } from "./util.ts";
@@ -177,7 +177,8 @@ export const perplexity: SiteAdapter = {
     return [];
   },
   probeDom(doc, url) {
-    const health = probeTurns(doc, this.sessionFromUrl(url) !== null, [...TURN_SELECTORS, ".prose"]);
-    return { ...health, turns: countTurns(doc, TURN_SELECTORS) };
+    // No `turns` count: the public sources name these markers, not which of them is one message
+    // (a reasoning block may share an answer's class), and an overcount would raise false gaps.
+    return probeTurns(doc, this.sessionFromUrl(url) !== null, [...TURN_SELECTORS, ".prose"]);
   },
 };
