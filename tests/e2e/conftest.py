@@ -22,6 +22,7 @@ from .sites import FILES_HOST, create_sites_app
 from .sites_deepseek import DEEPSEEK_HOST, register_deepseek
 from .sites_doubao import DOUBAO_HOST, register_doubao
 from .sites_gemini import GEMINI_HOST, GEMINI_IMAGE_HOST, register_gemini
+from .sites_grok import GROK_ASSETS_HOST, GROK_HOST, register_grok
 from .sites_midjourney import MIDJOURNEY_CDN_HOST, MIDJOURNEY_HOST, register_midjourney
 from .sites_qwen import QWEN_HOST, register_qwen
 
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "extension" / "test-build" / "chrome-e2e"
 ARTIFACTS = ROOT / "test-artifacts"
 SITE_HOSTS = ("chatgpt.com", "claude.ai", FILES_HOST, GEMINI_HOST, GEMINI_IMAGE_HOST, DEEPSEEK_HOST,
-              MIDJOURNEY_HOST, MIDJOURNEY_CDN_HOST, QWEN_HOST, DOUBAO_HOST)
+              MIDJOURNEY_HOST, MIDJOURNEY_CDN_HOST, QWEN_HOST, DOUBAO_HOST, GROK_HOST, GROK_ASSETS_HOST)
 
 pytestmark = pytest.mark.browser
 
@@ -91,6 +92,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     app = create_sites_app()
     register_gemini(app)
     register_deepseek(app)
+    register_grok(app)
     register_midjourney(app)
     register_qwen(app)
     register_doubao(app)
