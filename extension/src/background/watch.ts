@@ -145,8 +145,9 @@ export function checkWatch(): Promise<void> {
     await save(state, t);
     for (const turn of due.noAnswer) await raise(turn.site, turn.sessionId, turn.tabId, noAnswerFact(turn, now - turn.since));
     for (const g of due.pageAhead) {
+      const n = counts.get(sessionKey(g.site, g.sessionId)) ?? g.recorded;
       await raise(g.site, g.sessionId, g.tabId, { code: "page-ahead", pageUrl: g.pageUrl,
-        detail: `The page shows ${g.shown} turns; ${counts.get(sessionKey(g.site, g.sessionId)) ?? g.recorded} messages were recorded (adapter ${g.adapter}).` });
+        detail: `The page shows ${g.shown} turns; ${n} ${n === 1 ? "message was" : "messages were"} recorded (adapter ${g.adapter}).` });
     }
   });
 }
