@@ -10,6 +10,9 @@ import type { ImageRef } from "../core/record.ts";
 import type { Msg } from "./types.ts";
 import { Drift, arr, cleanParams, isObj, isoTime, need, str, type Obj } from "./util.ts";
 
+/** Where a step test reads content: image parts count, their download URL does not matter. */
+const ANY_ORIGIN = "https://chatgpt.com";
+
 /** `sediment://file_x` or `file-service://file-x` -> the files API that answers a signed `download_url`. */
 function imageFromPart(part: Obj, base: string, role: string): ImageRef | undefined {
   const pointer = str(part.asset_pointer);
@@ -91,12 +94,12 @@ export function isStep(message: Obj): boolean {
   const role = roleOf(message);
   const metadata = isObj(message.metadata) ? message.metadata : {};
   if (role === "system" || metadata.is_visually_hidden_from_conversation === true) return false;
-  if (role === "user") return readContent(message, "https://x", "input") !== undefined;
+  if (role === "user") return readContent(message, ANY_ORIGIN, "input") !== undefined;
   if (role === "tool") {
     const author = message.author as Obj;
     // An image a tool merely opens (container.open_image) is not a generated output.
     if (str(author.name)?.startsWith("container.")) return false;
-    const content = readContent(message, "https://x", "output");
+    const content = readContent(message, ANY_ORIGIN, "output");
     return content !== undefined && content.images.length > 0;
   }
   if (role !== "assistant") return false;
@@ -107,7 +110,7 @@ export function isStep(message: Obj): boolean {
   // A finished message that does not end the turn is narration before a tool call.
   if (message.end_turn === false && channel !== "final" && !stoppedBy(message) &&
     message.status === "finished_successfully") return false;
-  const content = readContent(message, "https://x", "output");
+  const content = readContent(message, ANY_ORIGIN, "output");
   return content !== undefined && (content.text !== undefined || content.images.length > 0);
 }
 

@@ -252,10 +252,9 @@ export const chatgpt: SiteAdapter = {
   name: "ChatGPT",
   capabilities,
   hosts: ["chatgpt.com", "chat.openai.com"],
-  imageHosts: ["files.oaiusercontent.com", "sdmntprwestus.oaiusercontent.com", "sdmntpreastus.oaiusercontent.com",
-    "sdmntprcentralus.oaiusercontent.com", "sdmntprnorthcentralus.oaiusercontent.com",
-    "sdmntprsouthcentralus.oaiusercontent.com", "sdmntprwestus2.oaiusercontent.com",
-    "sdmntprwestus3.oaiusercontent.com", "sdmntpreastus2.oaiusercontent.com"],
+  // The files API's signed download_url points at files.oaiusercontent.com or a regional
+  // sdmntpr<region>.oaiusercontent.com host, which varies: the user-content domain as a whole.
+  imageHosts: ["*.oaiusercontent.com"],
   capture: [TREE, TURN, RESUME, ME],
   captureWs: [SOCKET],
   authHeaders: ["authorization", "chatgpt-account-id"],
