@@ -25,6 +25,7 @@ from .sites_gemini import GEMINI_HOST, GEMINI_IMAGE_HOST, register_gemini
 from .sites_grok import GROK_ASSETS_HOST, GROK_HOST, register_grok
 from .sites_midjourney import MIDJOURNEY_CDN_HOST, MIDJOURNEY_HOST, register_midjourney
 from .sites_qwen import QWEN_HOST, register_qwen
+from .ws_server import SOCKET_HOST, SocketHub
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,9 @@ EXTENSION = ROOT / "extension" / "test-build" / "chrome-e2e"
 ARTIFACTS = ROOT / "test-artifacts"
 SITE_HOSTS = ("chatgpt.com", "claude.ai", FILES_HOST, GEMINI_HOST, GEMINI_IMAGE_HOST, DEEPSEEK_HOST,
               MIDJOURNEY_HOST, MIDJOURNEY_CDN_HOST, QWEN_HOST, DOUBAO_HOST, GROK_HOST, GROK_ASSETS_HOST)
+
+# WebSocket stand-ins on ports of their own (host -> port), set when the sites start.
+SOCKET_PORTS: dict[str, int] = {}
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +59,8 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in SITE_HOSTS]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in (*SITE_HOSTS, SOCKET_HOST)]),
+                       critical=False)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "sites.pem", directory / "sites.key"
@@ -96,10 +101,15 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     register_midjourney(app)
     register_qwen(app)
     register_doubao(app)
+    hub = SocketHub(str(cert), str(key))  # ChatGPT's turn socket on its own port
+    hub.start()
+    SOCKET_PORTS[SOCKET_HOST] = hub.port
+    app.extensions["chatgpt"].push = hub.broadcast
     served = Served(app, ssl=(str(cert), str(key)))
     served.start()
     yield served
     served.stop()
+    hub.stop()
 
 
 @dataclass
@@ -180,7 +190,8 @@ class Browser:
 def launch_browser(playwright: Any, profile: Path, sites_port: int) -> Browser:
     """Start Chromium with the built extension on a persistent profile (a second launch on the same
     profile is a browser restart: the extension's IndexedDB and storage are still there)."""
-    rules = ", ".join(f"MAP {h} 127.0.0.1:{sites_port}" for h in SITE_HOSTS)
+    rules = ", ".join([f"MAP {h} 127.0.0.1:{sites_port}" for h in SITE_HOSTS] +
+                      [f"MAP {h} 127.0.0.1:{port}" for h, port in SOCKET_PORTS.items()])
     context = playwright.chromium.launch_persistent_context(
         str(profile),
         executable_path=str(CHROMIUM),

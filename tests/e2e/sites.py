@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Flask, Response, abort, request
 
-from .sites_chatgpt import ACCOUNT, FILES_HOST, PAGE, PNG, ChatGptLive
+from .sites_chatgpt import ACCOUNT, FILES_HOST, PAGE, PNG, SOCKET_MODEL, ChatGptLive
 
 DRIFT_PREFIX = "dddddddd"
 
@@ -215,8 +215,10 @@ def create_sites_app() -> Flask:
 
     @app.post("/backend-api/f/conversation")
     def conversation_turn() -> Response:
-        cid, user, messages, handoff = chatgpt.turn(request.get_json(force=True))
-        body = chatgpt.handoff(cid) if handoff else chatgpt.stream(cid, user, messages)
+        turn = request.get_json(force=True)
+        cid, user, messages, handoff = chatgpt.turn(turn)
+        over_socket = turn.get("model") == SOCKET_MODEL and chatgpt.push is not None
+        body = chatgpt.handoff(cid, over_socket) if handoff else chatgpt.stream(cid, user, messages)
         return Response(body, mimetype="text/event-stream")
 
     @app.post("/backend-api/f/conversation/resume")

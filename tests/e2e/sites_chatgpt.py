@@ -10,6 +10,10 @@
 - The saved tree hangs the first prompt under a hidden system node under `client-created-root`;
   `current_node` is the active leaf, which the page moves (PATCH) when the user picks a branch.
 - GET /backend-api/me names the account.
+- The page keeps a socket open to wss://ws.chatgpt.com/ws/user/<id> (ws_server.SocketHub). A turn of
+  the stand-in's "gpt-5-6-pro" model hands off to it: the answer arrives as `conversation-turn-stream`
+  items (a subscribe reply with catch-ups, a repeated and a swapped item, then the inner `done`), and
+  finished images are announced there as `add-messages`.
 
 The page script plays the user: send, sendImage, setModel, regenerate (action "variant", the prompt
 re-sent with its id), editLast, editFirst (the new prompt under the first prompt's tree parent) and
@@ -23,7 +27,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 PNG = base64.b64decode(
@@ -34,6 +38,7 @@ ROOT = "client-created-root"
 ACCOUNT = {"object": "user", "id": "user-7Qx2Lm9Pz4Kd", "name": "Ada Keeper", "email": "ada@example.org"}
 IMAGE_DELAY_S = 2.0
 RESOLVED = {"auto": "gpt-5-4-mini"}
+SOCKET_MODEL = "gpt-5-6-pro"  # the stand-in's choice of which handed-off turns continue on the socket
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>ChatGPT</title></head>
@@ -42,6 +47,21 @@ PAGE = """<!doctype html>
 const H = {"Content-Type": "application/json", "Authorization": "Bearer page-token"};
 let conversationId = (location.pathname.match(/^\\/c\\/([0-9a-f-]+)/) || [])[1] || null;
 let model = "gpt-4o", tree = null, lastUser = null, lastUserText = "", parentOfLastUser = null;
+const finished = {};
+let socketLeaf = null;
+const socket = new WebSocket("wss://ws.chatgpt.com/ws/user/user-7Qx2Lm9Pz4Kd");
+socket.onmessage = (event) => {
+  for (const item of JSON.parse(event.data)) {
+    const inner = item.payload && item.payload.payload;
+    if (inner && inner.type === "stream-item") {
+      const data = inner.encoded_item.split("\\n").filter(l => l.startsWith("data: ")).map(l => l.slice(6)).join("");
+      const ev = data && data !== "[DONE]" && data !== '"v1"' ? JSON.parse(data) : null;
+      if (ev && ev.v && ev.v.message && ev.v.message.channel === "final") socketLeaf = ev.v.message.id;
+    }
+    if (inner && inner.type === "done" && finished[inner.turn_id]) finished[inner.turn_id]();
+  }
+};
+const socketTurn = (id) => new Promise((resolve) => { finished[id] = resolve; });
 function render(role, id, text) {
   const turn = document.createElement("article");
   turn.setAttribute("data-testid", "conversation-turn-" + document.querySelectorAll("article").length);
@@ -71,7 +91,13 @@ async function readTree() {
 async function turn(body) {
   const handoff = await read(await fetch("/backend-api/f/conversation", {method: "POST", headers: H,
     body: JSON.stringify(body)}));
-  if (handoff) {
+  if (handoff && model === "gpt-5-6-pro") {
+    const done = socketTurn(handoff.turn_exchange_id);
+    socket.send(JSON.stringify({type: "subscribe", topic_id: handoff.options[0].topic_id}));
+    await done;
+    tree.current_node = socketLeaf;  // the socket said it all: no tree read
+    return;
+  } else if (handoff) {
     await read(await fetch("/backend-api/f/conversation/resume", {method: "POST", headers: H,
       body: JSON.stringify({conversation_id: handoff.conversation_id || conversationId, offset: 0})}));
   }
@@ -129,6 +155,7 @@ class ChatGptLive:
         self.handoffs: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         self.commits: dict[str, Commit] = {}
         self.lock = threading.Lock()
+        self.push: Callable[[str], int] | None = None
 
     def _add(self, conv: dict[str, Any], message: dict[str, Any] | None, node_id: str, parent: str | None) -> None:
         conv["mapping"][node_id] = {"id": node_id, "message": message, "parent": parent, "children": []}
@@ -209,7 +236,7 @@ class ChatGptLive:
                 answer = self._message("assistant", [f"Answer {n + 1} to: {text}"], parent_of_answer, metadata=meta)
                 writes.append((answer, parent_of_answer))
                 out.append(answer)
-            handoff = "thinking" in requested
+            handoff = "thinking" in requested or requested == SOCKET_MODEL
             self.commits[conv["conversation_id"]] = (conv, writes, image_after, text)
             if handoff:
                 self.handoffs[conv["conversation_id"]] = (user, out)
@@ -235,18 +262,53 @@ class ChatGptLive:
                                                                 "resolved_model_slug": "gpt-image-1"})
         with self.lock:
             self._add(conv, image, image["id"], proc["id"])
+        if self.push is not None:
+            offset = f"{int(time.time() * 1000)}-0"
+            self.push(json.dumps([{"type": "message", "topic_id": "conversations", "offset": offset,
+                                   "payload": {"type": "conversation-update", "payload": {
+                                       "conversation_id": conv["conversation_id"], "update_type": "add-messages",
+                                       "messages": [image]}}}]))
 
     def resume(self, cid: str) -> Iterator[str]:
         with self.lock:
             user, messages = self.handoffs.pop(cid)
         return self.stream(cid, user, messages)
 
-    @staticmethod
-    def handoff(cid: str) -> Iterator[str]:
+    def handoff(self, cid: str, over_socket: bool) -> Iterator[str]:
         turn_id = uuid.uuid4().hex[:12]
         yield _frame({"type": "stream_handoff", "conversation_id": cid, "turn_exchange_id": turn_id,
                       "options": [{"type": "subscribe_ws_topic", "topic_id": f"conversation-turn-{turn_id}"}]}, None)
         yield _frame("[DONE]", None)
+        if over_socket:
+            threading.Timer(0.5, self._socket_turn, (cid, turn_id)).start()
+
+    def _socket_turn(self, cid: str, turn_id: str) -> None:
+        """The handed-off answer as socket items: catch-ups, a repeat and a swap, then the inner done."""
+        if self.push is None:
+            return
+        with self.lock:
+            user, messages = self.handoffs.pop(cid)
+        encoded = [f for f in self.stream(cid, user, messages) if "[DONE]" not in f]
+        base = int(time.time() * 1000)
+        topic = f"conversation-turn-{turn_id}"
+
+        def item(i: int) -> dict[str, Any]:
+            return {"type": "message", "topic_id": topic, "offset": f"{base}-{i}",
+                    "payload": {"type": "conversation-turn-stream", "payload": {
+                        "type": "stream-item", "conversation_id": cid, "turn_id": turn_id, "encoded_item": encoded[i]}}}
+
+        items = [item(i) for i in range(len(encoded))]
+        rest = items[2:]
+        if len(rest) >= 2:
+            rest[0], rest[1] = rest[1], rest[0]
+        self.push(json.dumps([{"type": "reply", "reply": {"status": "ok", "catchups": items[:2]}}]))
+        self.push(json.dumps([items[1], *rest]))
+        self.push(json.dumps([
+            {"type": "message", "topic_id": topic, "offset": f"{base}-999", "payload": {
+                "type": "conversation-turn-stream", "payload": {"type": "done", "conversation_id": cid,
+                                                                "turn_id": turn_id}}},
+            {"type": "message", "topic_id": "conversations", "offset": f"{base}-1000", "payload": {
+                "type": "conversation-turn-complete", "payload": {"conversation_id": cid, "turn_id": turn_id}}}]))
 
     def stream(self, cid: str, user: dict[str, Any], messages: list[dict[str, Any]]) -> Iterator[str]:
         yield _frame('"v1"', "delta_encoding")

@@ -88,3 +88,42 @@ def test_chatgpt_thinking_handoff_async_image_first_prompt_edit_and_branch_choic
     # The branch chosen on the page names the image output it shows.
     assert r[12]["refs"]["message_id"] == image_id
     assert r[12]["refs"]["selected_record"] == image["id"]
+
+
+SOCKET_PROMPT = "Plan a night watch for three keepers"
+
+
+def test_chatgpt_answer_and_image_over_the_websocket_arrive_whole_and_once(browser: Browser, stamp: Stamp) -> None:
+    pair(browser, stamp)
+    page = browser.context.new_page()
+    page.goto("https://chatgpt.com/")
+    tab = browser.tab_id("https://chatgpt.com/*")
+    popup = browser.ext_page(f"popup.html?tab={tab}")
+
+    def step(action: str, total: int) -> None:
+        page.evaluate(action)
+        wait_for(f"{total} steps after {action}", lambda: recorded(popup) == total)
+
+    page.evaluate("setModel('auto')")
+    step(f"send('{FIRST}')", 4)  # the site account, parameters, prompt, output
+    session_id = page.url.rsplit("/", 1)[1]
+    # Leg 1 hands off; the answer streams on the socket in items replayed, repeated and out of order.
+    page.evaluate("setModel('gpt-5-6-pro')")
+    step(f"send('{SOCKET_PROMPT}')", 7)
+    page.evaluate("setModel('auto')")
+    step(f"sendImage('{IMAGE}')", 10)  # the image announced on the socket (add-messages)
+    wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
+
+    records = session_records(stamp, session_id)
+    r: list[dict[str, Any]] = [item["record"] for item in records]
+    assert [x["type"] for x in r] == ["identity", "parameters", "prompt", "output", "parameters", "prompt", "output",
+                                      "parameters", "prompt", "output"]
+    assert_unbroken_chain(records)
+    answer = r[6]
+    assert answer["text"] == f"Answer 2 to: {SOCKET_PROMPT}", "the socket's items in offset order, each once"
+    assert answer["params"]["model"] == "gpt-5-6-pro"
+    assert answer["refs"]["parent_message_id"] == r[5]["refs"]["message_id"]
+    assert r[4]["params"] == {"model": "gpt-5-6-pro"}
+    [attachment] = r[9]["attachments"]
+    assert attachment["digest"] == "sha256:" + hashlib.sha256(PNG).hexdigest()
+    assert r[9]["refs"]["parent_message_id"] == r[8]["refs"]["message_id"]
