@@ -203,6 +203,17 @@ describe("Perplexity answer locations", () => {
   });
 });
 
+describe("Perplexity re-reads", () => {
+  it("after an ask, reads the first page and every page the thread has offered (re-reads do not chain)", () => {
+    const fx = JSON.parse(readFileSync(new URL("perplexity--follow-up.json", FIXTURES), "utf8")) as { exchanges: Exchange[] };
+    const state: PageState = new Map();
+    for (const ex of fx.exchanges) perplexity.parse(ex, state);
+    const again = reconciles(perplexity.parse(fx.exchanges[1] as Exchange, state)).map((r) => r.url);
+    const thread = "https://www.perplexity.ai/rest/thread/9f3e1c20-5a7b-4c8d-9e0f-1a2b3c4d5e61";
+    assert.deepEqual(again, [thread, `${thread}?cursor=cursor-2`]);
+  });
+});
+
 describe("capabilities", () => {
   it("each adapter says how sure it is, and claims no account it cannot read", () => {
     for (const a of [gemini, deepseek, grok, perplexity]) {

@@ -30,13 +30,15 @@ interface Memory {
   params: Map<string, { [key: string]: Json }>;
   /** The last entry of the thread page read last, per slug: the parent of the next page's first. */
   lastEntry: Map<string, string>;
+  /** The page cursors a thread has offered, per slug: re-read after an ask with the first page. */
+  cursors: Map<string, string[]>;
   unfinished: Set<string>;
 }
 
 function memoryOf(state: PageState): Memory {
   let m = state.get("perplexity") as Memory | undefined;
   if (!m) {
-    m = { sessions: new Map(), asks: new Map(), parents: new Map(), params: new Map(), lastEntry: new Map(), unfinished: new Set() };
+    m = { sessions: new Map(), asks: new Map(), parents: new Map(), params: new Map(), lastEntry: new Map(), cursors: new Map(), unfinished: new Set() };
     state.set("perplexity", m);
   }
   return m;
@@ -108,9 +110,12 @@ function parseAsk(ex: Exchange, mem: Memory): Observation[] {
   if (query?.trim()) messages.push({ id: userId, role: "user", text: query.trim(), parentId: parent, complete: true, params });
   const answer = answerOf(ask);
   if (answer) messages.push({ id: answerId, role: "ai", text: answer, parentId: userId, complete: done, params, ...facts(ask) });
+  // A re-read's own answer cannot ask for the next page (re-reads do not chain), so every page the
+  // thread has offered so far is read again with the first.
+  const pages = [undefined, ...(mem.cursors.get(sessionId) ?? [])];
   return [
     { kind: "snapshot", snapshot: { sessionId, title: str(ask.thread_title) || undefined, url: `${ORIGIN}/search/${sessionId}`, messages, source: "stream" } },
-    { kind: "reconcile", url: threadUrl(sessionId), delays: done ? [1500] : [1500, 8000] },
+    ...pages.map((cursor): Observation => ({ kind: "reconcile", url: threadUrl(sessionId, cursor), delays: done ? [1500] : [1500, 8000] })),
   ];
 }
 
@@ -151,7 +156,11 @@ function parseThread(ex: Exchange, mem: Memory): Observation[] {
   const title = isObj(entries[0]) ? str(entries[0].thread_title) || undefined : undefined;
   const out: Observation[] = [{ kind: "snapshot", snapshot: { sessionId: slug, title, url: `${ORIGIN}/search/${slug}`, messages, source: "history" } }];
   const next = isObj(body) && body.has_next_page === true ? str(body.next_cursor) : undefined;
-  if (next) out.push({ kind: "reconcile", url: threadUrl(slug, next), delays: [0] });
+  if (next) {
+    const known = mem.cursors.get(slug) ?? [];
+    if (!known.includes(next)) mem.cursors.set(slug, [...known, next].slice(-20));
+    out.push({ kind: "reconcile", url: threadUrl(slug, next), delays: [0] });
+  }
   return out;
 }
 
