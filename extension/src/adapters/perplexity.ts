@@ -25,6 +25,8 @@ interface Memory {
   sessions: Map<string, string>;
   /** The user message id of an ask per `<parent>|<query>`: a rewrite re-asks the same question. */
   asks: Map<string, string>;
+  /** The user message id of each ask seen streaming (a rewrite's is the question it repeats). */
+  userOf: Map<string, string>;
   /** Parents of user messages seen in the stream. */
   parents: Map<string, string>;
   params: Map<string, { [key: string]: Json }>;
@@ -38,7 +40,7 @@ interface Memory {
 function memoryOf(state: PageState): Memory {
   let m = state.get("perplexity") as Memory | undefined;
   if (!m) {
-    m = { sessions: new Map(), asks: new Map(), parents: new Map(), params: new Map(), lastEntry: new Map(), cursors: new Map(), unfinished: new Set() };
+    m = { sessions: new Map(), asks: new Map(), userOf: new Map(), parents: new Map(), params: new Map(), lastEntry: new Map(), cursors: new Map(), unfinished: new Set() };
     state.set("perplexity", m);
   }
   return m;
@@ -101,6 +103,7 @@ function parseAsk(ex: Exchange, mem: Memory): Observation[] {
   const key = `${parent}|${query ?? ""}`;
   const userId = mem.asks.get(key) ?? `${backend}:q`;
   mem.asks.set(key, userId);
+  mem.userOf.set(backend, userId);
   mem.parents.set(userId, parent);
   if (params) mem.params.set(userId, params);
   const answerId = `${backend}:a`;
@@ -138,7 +141,7 @@ function parseThread(ex: Exchange, mem: Memory): Observation[] {
     const fallbackParent = previous ? `${previous}:a` : (!cursor && i === 0 ? ROOT_PARENT : undefined);
     const ownId = `${backend}:q`;
     const parentGuess = mem.parents.get(ownId) ?? fallbackParent;
-    const userId = parentGuess !== undefined ? mem.asks.get(`${parentGuess}|${query}`) ?? ownId : ownId;
+    const userId = mem.userOf.get(backend) ?? (parentGuess !== undefined ? mem.asks.get(`${parentGuess}|${query}`) ?? ownId : ownId);
     const parent = mem.parents.get(userId) ?? parentGuess;
     const createdAt = isoTime(e.entry_updated_datetime ?? e.updated_datetime);
     const params = mem.params.get(userId) ?? cleanParams({ model: e.model_preference, mode: e.mode, search_focus: e.search_focus });
