@@ -76,3 +76,16 @@ def png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (200, 120, 
     rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def trusted_but_for_the_dev_tsa(report: Any) -> bool:
+    """Every check holds, and what is untrusted is only the development TSA's tokens (by their policy).
+
+    The built-in TSA's tokens are untrusted wherever they come from, even with its root given; a test
+    that gives every anchor can expect no more than this.
+    """
+    from promptstamp.tokens import DEV_TSA_POLICY
+
+    untrusted_anchors = [r for r in report.rests_on if r.startswith("UNTRUSTED")]
+    return (report.exit_code == 2 and not report.failures and bool(untrusted_anchors)
+            and all(DEV_TSA_POLICY in r for r in untrusted_anchors))

@@ -78,6 +78,7 @@ class Settings:
     recovery_interval_s: float = 60.0
     host: str = "127.0.0.1"
     port: int = 8080
+    verify_slots: int = 1  # uploads verified at once per web worker (each in its own bounded process)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -85,6 +86,8 @@ class Settings:
             raise ConfigError(f"batch window must be >= 0 ms, found {self.batch_window_ms}")
         if self.batch_max < 1:
             raise ConfigError(f"batch size must be >= 1, found {self.batch_max}")
+        if self.verify_slots < 1:
+            raise ConfigError(f"verify slots must be >= 1, found {self.verify_slots}")
         if self.max_body_bytes < 1024:
             raise ConfigError(f"body size limit must be >= 1024 bytes, found {self.max_body_bytes}")
         scheme = urlparse(self.resolved_storage_url).scheme
@@ -148,4 +151,5 @@ class Settings:
             recovery_interval_s=number("RECOVERY_INTERVAL_S", float),
             host=get("HOST"),
             port=number("PORT", int),
+            verify_slots=number("VERIFY_SLOTS", int),
         )

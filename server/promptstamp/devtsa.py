@@ -42,14 +42,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .config import TsaConfig
 from .errors import ConfigError
+from .tokens import DEV_TSA_LABEL, DEV_TSA_POLICY
 
 log = logging.getLogger(__name__)
 
-LABEL = "PromptStamp development TSA - UNTRUSTED"
-# An X.667 UUID-derived OID (2.25.<uuid as integer>; no registration needed), from UUID
-# ebe7bc72-8098-47a8-ba9f-f42ad8b4259c. Meaning: "PromptStamp development TSA policy: a locally
-# generated, untrusted root; no clock discipline, audit or accountability. Tests and demos only."
-POLICY_OID = "2.25.313571821748590964836994007601738163612"
+LABEL = DEV_TSA_LABEL
+# An X.667 UUID-derived OID, defined in tokens.py because every verifier checks for it.
+POLICY_OID = DEV_TSA_POLICY
 ACCEPTED_HASHES = {"sha256": 32, "sha384": 48, "sha512": 64}
 MAX_QUERY_BYTES = 64 * 1024
 
@@ -224,6 +223,7 @@ def make_root(
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(cert_sign=True), critical=True)
         .add_extension(ski, critical=False)
+        .add_extension(_dev_policy(), critical=False)
         .sign(key, _cert_hash(key))
     )
 
@@ -253,12 +253,18 @@ def make_tsa_cert(
         .add_extension(_key_usage(cert_sign=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+        .add_extension(_dev_policy(), critical=False)
     )
     if eku != "none":
         builder = builder.add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=eku == "critical"
         )
     return builder.sign(issuer_key, _cert_hash(issuer_key))
+
+
+def _dev_policy() -> x509.CertificatePolicies:
+    """The dev TSA policy in its certificates too, so a verifier or key page can tell its root from a real one."""
+    return x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(DEV_TSA_POLICY), None)])
 
 
 def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:

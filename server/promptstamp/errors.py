@@ -41,6 +41,18 @@ class TooLarge(InvalidInput):
     code = "too_large"
 
 
+class LimitExceeded(InvalidInput):
+    """Well-formed input whose verification would pass a stated limit (batches, tokens, CPU time)."""
+
+    code = "limit_exceeded"
+
+
+class Busy(PromptStampError):
+    """Every slot for the work asked is taken; nothing was done, try again later."""
+
+    code = "busy"
+
+
 class Unauthorized(PromptStampError):
     code = "unauthorized"
 

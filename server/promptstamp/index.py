@@ -31,7 +31,7 @@ from .pack import (
 )
 from .signing import b64
 from .storage import ObjectStore
-from .tokens import token_info
+from .tokens import DEV_TSA_POLICY, token_info
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,10 @@ class TokenView:
 
 
 def token_view(tsa: str, der: bytes, untrusted: bool, chain: str = "") -> TokenView:
-    gen_time = token_info(der).gen_time
-    return TokenView(tsa=tsa, token=der, gen_time=gen_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    info = token_info(der)
+    # Stored marks predate the policy check: the token's own policy decides too.
+    untrusted = untrusted or info.policy == DEV_TSA_POLICY
+    return TokenView(tsa=tsa, token=der, gen_time=info.gen_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                      untrusted=untrusted, chain=chain)
 
 

@@ -20,6 +20,7 @@ from .ledger import Ledger
 from .storage import ObjectStore
 from .storage.factory import open_store
 from .timestamping import TsaClient
+from .verify_process import VerifyProcesses
 
 log = logging.getLogger(__name__)
 DEV_TSA_NAME = "devtsa"
@@ -43,6 +44,8 @@ class Services:
     keyring: Keyring
     accounts: Accounts
     ledger: Ledger
+    # Uploaded evidence is verified in bounded child processes, never in the threads that ingest.
+    verifier: VerifyProcesses = field(default_factory=VerifyProcesses)
     _stop: threading.Event = field(default_factory=threading.Event)
     _dev_tsas: list[DevTsa] = field(default_factory=list)
     _upkeep: threading.Thread | None = None
@@ -92,7 +95,7 @@ def build_services(settings: Settings, *, recover: bool = True, upkeep: bool = T
                     batch_window_s=settings.batch_window_ms / 1000, batch_max=settings.batch_max,
                     max_records_per_post=settings.max_records_per_post)
     services = Services(settings=settings, store=store, keyring=keyring, accounts=accounts, ledger=ledger,
-                        _dev_tsas=dev_tsas)
+                        verifier=VerifyProcesses(slots=settings.verify_slots), _dev_tsas=dev_tsas)
     if recover:
         services.recover()
     if upkeep:

@@ -29,7 +29,14 @@ import rfc3161ng
 
 from .config import TsaConfig
 from .errors import ConfigError, InvalidInput, TimestampError, TokenError, UntrustedAnchor
-from .tokens import TokenInfo, is_self_issued, load_pem_certificates, token_from_response, verify_token
+from .tokens import (
+    DEV_TSA_POLICY,
+    TokenInfo,
+    is_self_issued,
+    load_pem_certificates,
+    token_from_response,
+    verify_token,
+)
 
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 MAX_RESPONSE_BYTES = 1024 * 1024  # real responses are 1-7 KiB; a TSA must not make us buffer gigabytes
@@ -95,7 +102,10 @@ class TsaClient:
             raise TimestampError(f"TSA {name}: response failed the {e.code} check: {e.detail}") from e
         except UntrustedAnchor as e:
             raise TimestampError(f"TSA {name}: {e.detail}") from e
-        return StampedToken(tsa=name, token=token, info=verdict.info, untrusted=self.config.untrusted)
+        # Untrusted by configuration, or by the token itself: a dev TSA run on its own (`promptstamp tsa
+        # serve`) and configured like a real one still stamps its policy into every token.
+        untrusted = self.config.untrusted or verdict.info.policy == DEV_TSA_POLICY
+        return StampedToken(tsa=name, token=token, info=verdict.info, untrusted=untrusted)
 
     def _post(self, query: bytes) -> bytes:
         name, url, timeout = self.config.name, self.config.url, self.config.timeout

@@ -34,7 +34,13 @@ def check_token(token_der: bytes, trust: Trust, *, data: bytes | None = None, di
     except PromptStampError as e:
         failed_at, outcome, detail = (e.code if e.code in tokens.CHECKS else "structure"), "fail", e.detail
     else:
-        rests.append(f"TSA root '{verdict.root_subject}' (given by you)")
+        development = tokens.development_token_detail(verdict.info)
+        if development is not None:
+            # Every check held, but the root is one anyone can make: the chain's row says so.
+            failed_at, outcome, detail = "chain", "untrusted", development
+            rests.append(f"UNTRUSTED TSA: the development TSA (policy {tokens.DEV_TSA_POLICY})")
+        else:
+            rests.append(f"TSA root '{verdict.root_subject}' (given by you)")
         facts["valid now"] = "yes" if verdict.valid_now else "no (validated at genTime)"
     for name in tokens.CHECKS:
         if name == failed_at:

@@ -51,6 +51,13 @@ from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, Signat
 
 from .errors import InvalidInput, TokenError, UntrustedAnchor
 
+# The built-in development TSA's policy (devtsa.py issues it; an X.667 UUID-derived OID, from UUID
+# ebe7bc72-8098-47a8-ba9f-f42ad8b4259c): "a locally generated, untrusted root; no clock discipline, audit
+# or accountability". Every verifier treats a token carrying it as untrusted, whatever root it chains to:
+# anyone can run the dev TSA and hand out its root, so a chain to it proves nothing.
+DEV_TSA_POLICY = "2.25.313571821748590964836994007601738163612"
+DEV_TSA_LABEL = "PromptStamp development TSA - UNTRUSTED"
+
 CHECKS = (
     "structure",
     "status",
@@ -165,6 +172,23 @@ def certificates_pem(ders: Sequence[bytes]) -> str:
 def is_self_issued(cert_der: bytes) -> bool:
     """Subject equals issuer: a root candidate (RFC 5280 §3.2)."""
     return bool(_load_cert(cert_der).self_issued)
+
+
+def is_development_certificate(cert_der: bytes) -> bool:
+    """A certificate of the built-in development TSA: it names the dev TSA policy or carries its label."""
+    cert = _load_cert(cert_der)
+    policies = cert.certificate_policies_value
+    if policies is not None and any(p["policy_identifier"].dotted == DEV_TSA_POLICY for p in policies):
+        return True
+    return DEV_TSA_LABEL in name_rfc4514(cert.subject)
+
+
+def development_token_detail(info: TokenInfo) -> str | None:
+    """Why a token that passed every check still proves nothing: it carries the dev TSA policy."""
+    if info.policy != DEV_TSA_POLICY:
+        return None
+    return (f"the token carries policy {DEV_TSA_POLICY}, the PromptStamp development TSA's: a locally made "
+            "TSA whose root anyone can generate, so it is untrusted whatever root it chains to")
 
 
 def certificate_subject(cert_der: bytes) -> str:

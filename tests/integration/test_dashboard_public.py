@@ -29,7 +29,9 @@ def _bundle(app: Flask, api: Api) -> bytes:
     return data
 
 
-def _verify(client: FlaskClient, **fields: Any) -> Any:
+def _verify(client: FlaskClient, token: str | None, **fields: Any) -> Any:
+    if token is not None:
+        sign_in(client, token)
     page = client.get("/verify")
     return client.post("/verify", data={"csrf": csrf_of(page.text), **fields}, content_type="multipart/form-data")
 
@@ -42,34 +44,40 @@ def _root_pem(services: Services) -> bytes:
 
 def test_verify_page_checks_a_bundle_against_the_anchors_given(app: Flask, api: Api, services: Services) -> None:
     bundle = _bundle(app, api)
-    client = app.test_client()  # anyone: no account needed
+    client = app.test_client()
     key_pem = services.keyring.signing_key.public.pem.encode()
-    answer = _verify(client, file=(io.BytesIO(bundle), "evidence.asice"),
+    answer = _verify(client, api.token, file=(io.BytesIO(bundle), "evidence.asice"),
                      tsa_root=(io.BytesIO(_root_pem(services)), "root.pem"),
                      trust_key=(io.BytesIO(key_pem), "key.pem"))
     assert answer.status_code == 200
     text = answer.text
-    assert "VALID: every check holds against the anchors you gave" in text
+    # The built-in TSA's tokens carry its policy: untrusted even with its root given.
+    assert "VALID BUT NOT TRUSTED" in text and "development TSA" in text
     assert "Checks, in the order they ran" in text and "(given by you)" in text
     assert "fails</span>" not in text
     href = re.search(r'href="(data:application/json;base64,[^"]+)" download="evidence.verification.json"', text)
     assert href
     report = json.loads(base64.b64decode(href.group(1).split(",", 1)[1]))
-    assert report["exit_code"] == 0 and report["checks"][0]["step"] == "container"
+    assert report["exit_code"] == 2 and report["checks"][0]["step"] == "container"
+
+
+def test_verifying_on_the_server_needs_an_account(app: Flask, api: Api) -> None:
+    answer = _verify(app.test_client(), None, file=(io.BytesIO(_bundle(app, api)), "evidence.asice"))
+    assert answer.status_code == 401 and "sign in" in answer.text
 
 
 def test_verify_page_says_when_nothing_is_trusted_and_when_something_fails(
         app: Flask, api: Api, services: Services) -> None:
     bundle = _bundle(app, api)
     client = app.test_client()
-    untrusted = _verify(client, file=(io.BytesIO(bundle), "evidence.asice"))
+    untrusted = _verify(client, api.token, file=(io.BytesIO(bundle), "evidence.asice"))
     assert "VALID BUT NOT TRUSTED" in untrusted.text and "not trusted</span>" in untrusted.text
 
     # a key id pasted as text is an anchor too
-    keyed = _verify(client, file=(io.BytesIO(bundle), "evidence.asice"),
+    keyed = _verify(client, None, file=(io.BytesIO(bundle), "evidence.asice"),
                     trust_key_text=services.keyring.signing_key.id + "\n",
                     tsa_root=(io.BytesIO(_root_pem(services)), "root.pem"))
-    assert "VALID: every check holds" in keyed.text
+    assert "VALID BUT NOT TRUSTED" in keyed.text and "(given by you)" in keyed.text
 
     # change one image inside the bundle: the page names what broke
     src = zipfile.ZipFile(io.BytesIO(bundle))
@@ -80,7 +88,7 @@ def test_verify_page_says_when_nothing_is_trusted_and_when_something_fails(
             if info.filename.startswith("blobs/"):
                 data = data[:-1] + bytes([data[-1] ^ 1])
             dst.writestr(info, data)
-    tampered = _verify(client, file=(io.BytesIO(out.getvalue()), "tampered.asice"))
+    tampered = _verify(client, None, file=(io.BytesIO(out.getvalue()), "tampered.asice"))
     assert "INVALID" in tampered.text and "fails</span>" in tampered.text
     assert 'class="fail"' in tampered.text
 
@@ -91,18 +99,19 @@ def test_verify_page_checks_a_bare_token_with_its_digest(app: Flask, api: Api, s
     batch = api.get(f"/v1/batches/{view['batch']}").get_json()
     token = base64.b64decode(batch["tokens"][0]["token"])
     client = app.test_client()
-    answer = _verify(client, file=(io.BytesIO(token), "batch.tst"), digest=batch["root"][7:],
+    answer = _verify(client, api.token, file=(io.BytesIO(token), "batch.tst"), digest=batch["root"][7:],
                      tsa_root=(io.BytesIO(_root_pem(services)), "root.pem"))
-    assert "VALID: every check holds" in answer.text and "genTime" in answer.text
-    wrong = _verify(client, file=(io.BytesIO(token), "batch.tst"), digest="00" * 32)
+    assert "VALID BUT NOT TRUSTED" in answer.text and "genTime" in answer.text
+    assert tokens.DEV_TSA_POLICY in answer.text
+    wrong = _verify(client, None, file=(io.BytesIO(token), "batch.tst"), digest="00" * 32)
     assert "INVALID" in wrong.text
 
 
-def test_verify_page_explains_bad_input_in_the_page(app: Flask) -> None:
+def test_verify_page_explains_bad_input_in_the_page(app: Flask, api: Api) -> None:
     client = app.test_client()
-    empty = _verify(client, file=(io.BytesIO(b""), ""))
+    empty = _verify(client, api.token, file=(io.BytesIO(b""), ""))
     assert empty.status_code == 400 and "Choose the evidence" in empty.text
-    bare = _verify(client, file=(io.BytesIO(b"\x30\x03\x02\x01\x00"), "x.tst"))
+    bare = _verify(client, None, file=(io.BytesIO(b"\x30\x03\x02\x01\x00"), "x.tst"))
     assert bare.status_code == 400 and "needs exactly one of" in bare.text
     assert bare.mimetype == "text/html"
 
@@ -116,10 +125,9 @@ def test_keys_page_publishes_keys_tsas_roots_and_how_to_pin(app: Flask, api: Api
     assert entry.key.id in text and str(entry.to_json()["fingerprint"]) in text and "current" in text
     assert "devtsa" in text and "development TSA" in text
     root_der = tokens.load_pem_certificates(_root_pem(services))[0]
-    assert hashlib.sha256(root_der).hexdigest() in text
+    assert hashlib.sha256(root_der).hexdigest() not in text  # the dev TSA's root is never offered for pinning
     assert "--trust-key" in text and "--tsa-root" in text
     pem = client.get(f"/keys/{entry.key.id}.pem")
     assert pem.status_code == 200 and pem.text == entry.key.pem
-    roots = client.get("/keys/tsa/devtsa.pem")
-    assert roots.status_code == 200 and tokens.load_pem_certificates(roots.data) == [root_der]
+    assert client.get("/keys/tsa/devtsa.pem").status_code == 404
     assert client.get("/keys/0000000000000000.pem").status_code == 404

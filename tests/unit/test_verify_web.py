@@ -15,8 +15,10 @@ from promptstamp.bundle import SessionEvidence
 from promptstamp.errors import Unauthorized
 from promptstamp.verdict import Trust
 from promptstamp.verify import check_bundle
-from promptstamp.web import evidence
+from promptstamp.verify_process import VerifyProcesses
+from promptstamp.web import errors, evidence
 
+AUTH = {"Authorization": "Bearer secret"}
 REAL = Path(__file__).resolve().parents[1] / "assets" / "real-tsa"
 
 
@@ -50,14 +52,10 @@ def session(tsa: OpensslTsa) -> SampleSession:
 @pytest.fixture()
 def app(session: SampleSession, tsa: OpensslTsa) -> Flask:
     app = Flask(__name__)
-    app.extensions["promptstamp"] = SimpleNamespace(ledger=_Ledger(session, tsa),
+    app.extensions["promptstamp"] = SimpleNamespace(ledger=_Ledger(session, tsa), verifier=VerifyProcesses(),
                                                     accounts=SimpleNamespace(authenticate=_authenticate))
     app.register_blueprint(evidence.bp)
-
-    @app.errorhandler(Unauthorized)
-    def _unauthorized(e: Unauthorized) -> tuple[dict[str, str], int]:
-        return {"error": e.code}, 401
-
+    errors.register(app)
     return app
 
 
@@ -78,14 +76,14 @@ def test_bundle_download_then_verify_upload(app: Flask, session: SampleSession, 
         "file": (io.BytesIO(data), "evidence.asice"),
         "tsa_root": (io.BytesIO(tsa.root_pem.encode()), "root.pem"),
         "trust_key": session.key.id,
-    }, content_type="multipart/form-data")
-    assert answer.status_code == 200
+    }, content_type="multipart/form-data", headers=AUTH)
+    assert answer.status_code == 200, answer.get_json()
     body = answer.get_json()
     assert (body["exit_code"], body["valid"], body["trusted"]) == (0, True, True)
     entries = bundle_entries(data)
     tampered = rebuild_bundle({**entries, "README.txt": entries["README.txt"] + b" "})
     bad = client.post("/v1/verify", data={"file": (io.BytesIO(tampered), "e.asice")},
-                      content_type="multipart/form-data").get_json()
+                      content_type="multipart/form-data", headers=AUTH).get_json()
     assert bad["exit_code"] == 1 and not bad["valid"]
 
 
@@ -95,6 +93,13 @@ def test_verify_upload_of_a_bare_token(app: Flask) -> None:
         "file": (io.BytesIO((folder / "token.tst").read_bytes()), "token.tst"),
         "data": (io.BytesIO((folder / "data.txt").read_bytes()), "data.txt"),
         "tsa_root": (io.BytesIO((folder / "root-GlobalSign_Root_CA_-_R3.pem").read_bytes()), "root.pem"),
-    }, content_type="multipart/form-data").get_json()
+    }, content_type="multipart/form-data", headers=AUTH).get_json()
     assert answer["kind"] == "token" and answer["exit_code"] == 0
     assert answer["facts"]["genTime"] == "2021-09-17T14:09:10Z"
+
+
+def test_verify_upload_needs_an_api_token(app: Flask) -> None:
+    answer = app.test_client().post("/v1/verify", data={"file": (io.BytesIO(b"PK\x05\x06" + bytes(18)), "e.asice")},
+                                    content_type="multipart/form-data")
+    assert answer.status_code == 401
+    assert answer.get_json()["error"] == "unauthorized"

@@ -7,6 +7,7 @@ anchor them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from .. import canonical, signing, tokens
@@ -44,6 +45,10 @@ def token_detail(ctx: Ctx, token: bytes, *, extra: list[bytes], data: bytes | No
         raise
     _embedded_accounted(ctx, verdict.info, verdict.chain)
     check_envelope(token)
+    development = tokens.development_token_detail(verdict.info)
+    if development is not None:
+        ctx.rests_on.append(f"UNTRUSTED TSA: the development TSA (policy {tokens.DEV_TSA_POLICY})")
+        raise UntrustedAnchor(development)
     when = iso_utc(verdict.info.gen_time)
     if times is not None:
         times.append((tsa, verdict.info.gen_time))
@@ -121,6 +126,27 @@ def _batch_token(ctx: Ctx, job: _TokenJob) -> _TokenResult:
     return sub.run.checks[0], sub.rests_on, times
 
 
+def _distinct_token_results(ctx: Ctx, jobs: list[_TokenJob], workers: int) -> list[_TokenResult]:
+    """Each distinct (token, root, certificates) is verified once; copies share its result under their names.
+
+    A token repeated across thousands of batches would otherwise cost a path validation per copy.
+    """
+    distinct: dict[tuple[bytes, bytes, tuple[bytes, ...]], _TokenJob] = {}
+    keys = []
+    for job in jobs:
+        key = (ctx.files.digests[job[1]], job[3], job[4])
+        distinct.setdefault(key, job)
+        keys.append(key)
+    unique = list(distinct.values())
+    done = dict(zip(distinct, forkmap(_batch_token, ctx, unique, workers if len(unique) >= PARALLEL_MIN_TOKENS else 1),
+                    strict=True))
+    out: list[_TokenResult] = []
+    for job, key in zip(jobs, keys, strict=True):
+        check, rests, times = done[key]
+        out.append((replace(check, subject=job[1]), rests, [(job[2], t) for _, t in times]))
+    return out
+
+
 def _batch_root(ctx: Ctx, bid: str, state: BatchState) -> str:
     value = canonical_json(ctx.files, f"batches/{bid}/batch.json")
     if not isinstance(value, dict) or value.get("v") != 1 or value.get("id") != bid:
@@ -161,7 +187,7 @@ def check_batches(ctx: Ctx, workers: int = 1) -> None:
                 except InvalidInput as e:
                     sub.run.add("batches", chain_name, "TSA certificates", "fail", e.detail)
             jobs.append((bid, tok.name, tsa, state.root or b"", tuple(extra)))
-    results = forkmap(_batch_token, ctx, jobs, workers if len(jobs) >= PARALLEL_MIN_TOKENS else 1)
+    results = _distinct_token_results(ctx, jobs, workers)
     by_batch: dict[str, list[_TokenResult]] = {}
     for job, result in zip(jobs, results, strict=True):
         by_batch.setdefault(job[0], []).append(result)

@@ -9,8 +9,10 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ..errors import (
+    Busy,
     Conflict,
     InvalidInput,
+    LimitExceeded,
     NotFound,
     PromptStampError,
     StorageError,
@@ -23,7 +25,8 @@ log = logging.getLogger(__name__)
 
 # Most specific first: ObjectMissing is both a StorageError and a NotFound, and must answer 404.
 STATUS: list[tuple[type[PromptStampError], int]] = [
-    (NotFound, 404), (TooLarge, 413), (InvalidInput, 400), (Unauthorized, 401), (Conflict, 409),
+    (NotFound, 404), (TooLarge, 413), (LimitExceeded, 422), (InvalidInput, 400), (Busy, 503),
+    (Unauthorized, 401), (Conflict, 409),
     (TimestampError, 503), (StorageError, 503),
 ]
 
@@ -58,6 +61,8 @@ def error_response(code: str, detail: str, status: int, **extra: object) -> Resp
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="promptstamp"'
+    if status == 503:
+        response.headers["Retry-After"] = "5"
     return response
 
 

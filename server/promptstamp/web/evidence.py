@@ -1,30 +1,41 @@
-"""Evidence bundles over HTTP: download a session's bundle, and the public verify endpoint.
+"""Evidence bundles over HTTP: download a session's bundle, and the verify endpoint for account holders.
 
 ``GET /v1/sessions/<site>/<id>/bundle[?lang=en|zh|both]`` (account-scoped) streams an ASiC-E bundle
-written to a temporary file. ``POST /v1/verify`` (public, multipart) runs the same engine as ``promptstamp
-verify``: ``file`` (bundle, .tsr or .tst), optional ``data`` (file) or ``digest`` (hex) for a bare
-token, ``tsa_root`` (PEM files, repeatable), ``trust_key`` (PEM files or key ids, repeatable),
-``certs`` (extra untrusted certificates). It answers 200 with the report whatever the verdict; the
-verdict is in the body (``exit_code``, ``valid``, ``trusted``), like the CLI's exit code.
+written to a temporary file. ``POST /v1/verify`` (needs an API token, multipart) runs the same engine
+as ``promptstamp verify``: ``file`` (bundle, .tsr or .tst), optional ``data`` (file) or ``digest``
+(hex) for a bare token, ``tsa_root`` (PEM files, repeatable), ``trust_key`` (PEM files or key ids,
+repeatable), ``certs`` (extra untrusted certificates). It answers 200 with the report whatever the
+verdict; the verdict is in the body (``exit_code``, ``valid``, ``trusted``), like the CLI's exit
+code. Anyone else verifies in their own browser (``/verify``), which uploads nothing.
+
+The upload is spooled to a temporary file and verified in a bounded child process
+(``verify_process``) under ``verify_limits.UploadLimits``: past a limit the answer is 413 or 422
+naming it, and 503 when every verification slot is busy.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+from dataclasses import replace
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file
+from werkzeug.datastructures import FileStorage
 
 from .. import tokens
 from ..bundle import EvidenceSource, bundle_filename, write_bundle
 from ..errors import InvalidInput, TooLarge
 from ..model import utc_now
 from ..report import LANG_CHOICES
-from ..verify import trust_from_pems, verify_input
+from ..verify import trust_from_pems
+from ..verify_limits import DEFAULT_UPLOAD_LIMITS
+from ..verify_process import VerifyJob
 from .context import authenticated_account, services
 
 bp = Blueprint("evidence", __name__)
 
-MAX_VERIFY_BYTES = 512 << 20  # a bundle with its original images
+MAX_VERIFY_BYTES = DEFAULT_UPLOAD_LIMITS.upload_bytes
 MAX_SMALL_PART = 1 << 20  # roots, keys, certificates
 
 
@@ -75,6 +86,7 @@ def _small(field: str) -> list[bytes]:
 
 @bp.post("/v1/verify")
 def verify_upload() -> Response:
+    authenticated_account()  # verification costs CPU: only account holders may spend ours
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("multipart field 'file' (a bundle, .tsr or .tst) is required")
@@ -82,6 +94,16 @@ def verify_upload() -> Response:
     trust, intermediates = trust_from_pems(_small("tsa_root"), keys)
     extra = intermediates + tuple(d for pem in _small("certs") for d in tokens.load_pem_certificates(pem))
     data_part = request.files.get("data")
-    report = verify_input(upload.read(), trust, stamped=data_part.read() if data_part else None,
-                          digest_hex=request.form.get("digest") or None, extra_certs=extra)
-    return jsonify(report.to_json())
+    stamped = data_part.read(MAX_SMALL_PART + 1) if data_part else None
+    if stamped is not None and len(stamped) > MAX_SMALL_PART:
+        raise TooLarge(f"data: a stamped file of at most {MAX_SMALL_PART} bytes; give its digest instead")
+    report = run_verification(upload, VerifyJob("", trust, stamped, request.form.get("digest") or None, extra))
+    return jsonify(report)
+
+
+def run_verification(upload: FileStorage, job: VerifyJob) -> dict[str, Any]:
+    """Spool the upload to a file the child reads, verify it there, delete it: bounded memory here."""
+    with tempfile.NamedTemporaryFile(prefix="promptstamp-verify-") as spool:
+        shutil.copyfileobj(upload.stream, spool, 1 << 20)
+        spool.flush()
+        return services().verifier.run(replace(job, path=spool.name))

@@ -114,8 +114,8 @@ SPEC: dict[str, Any] = {
                 "schema": {"type": "string", "format": "binary"}}}},
                 **_AUTH_ERRORS, "404": _err("no such session"), "503": _err("no TSA answered")}}},
         "/v1/verify": {"post": {
-            "summary": "Verify anyone's evidence: a bundle, or a bare .tsr/.tst with its data or digest",
-            "security": [],
+            "summary": "Verify anyone's evidence: a bundle, or a bare .tsr/.tst with its data or digest "
+                       "(in a bounded process; README 'Verifying over HTTP' states the limits)",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file"],
                 "properties": {
@@ -130,7 +130,10 @@ SPEC: dict[str, Any] = {
                               "description": "extra (untrusted) certificates, e.g. a TSA chain"}}}}}},
             "responses": {"200": _json("the report: every check in order with its outcome and reason", _OBJ),
                           "400": _err("not a bundle or token, or missing data/digest"),
-                          "413": _err("upload too large")}}},
+                          **_AUTH_ERRORS,
+                          "413": _err("upload, entry count or expanded size over its limit (named)"),
+                          "422": _err("batches, tokens, CPU time or memory over its limit (named)"),
+                          "503": _err("every verification slot is busy; retry after a few seconds")}}},
         "/v1/batches/{batch_id}": {"get": {
             "summary": "A batch this account has records in: root, size, tokens (base64 DER) with TSA and genTime",
             "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}],

@@ -15,11 +15,13 @@ from werkzeug.wrappers import Response as BaseResponse
 from ... import tokens
 from ...bundle_names import asset_text
 from ...errors import NotFound, PromptStampError, TooLarge
-from ...verify import trust_from_pems, verify_input
+from ...verify import trust_from_pems
+from ...verify_process import VerifyJob
 from ..context import services
-from ..evidence import MAX_SMALL_PART, MAX_VERIFY_BYTES
+from ..evidence import MAX_SMALL_PART, MAX_VERIFY_BYTES, run_verification
+from ..keys import development_tsa
 from . import errorpages
-from .auth import check_csrf
+from .auth import check_csrf, current_account
 
 bp = Blueprint("public", __name__)
 errorpages.install(bp)
@@ -105,15 +107,20 @@ def verify() -> str | tuple[str, int]:
         return render_template("verify.html", result=None,
                                error="Choose the evidence to check: a bundle (.asice), or a .tsr/.tst token."), 400
     upload = uploads[0]
+    if current_account() is None:
+        return render_template("verify.html", result=None,
+                               error="Verifying on the server needs an account: sign in first."), 401
     try:
         trust, intermediates = trust_from_pems(_small("tsa_root"), [*_small("trust_key"), *_key_lines()])
         extra = intermediates + tuple(d for pem in _small("certs") for d in tokens.load_pem_certificates(pem))
         data_parts = _present("data")
-        report = verify_input(upload.read(), trust, stamped=data_parts[0].read() if data_parts else None,
-                              digest_hex=request.form.get("digest", "").strip() or None, extra_certs=extra)
+        stamped = data_parts[0].read(MAX_SMALL_PART + 1) if data_parts else None
+        if stamped is not None and len(stamped) > MAX_SMALL_PART:
+            raise TooLarge(f"the stamped file: at most {MAX_SMALL_PART} bytes; give its digest instead")
+        body = run_verification(upload, VerifyJob("", trust, stamped,
+                                                  request.form.get("digest", "").strip() or None, extra))
     except PromptStampError as e:
         return render_template("verify.html", result=None, error=e.detail), 400
-    body = report.to_json()
     json_text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
     result: dict[str, Any] = {
         **body, "groups": _groups(body["checks"]), "name": upload.filename or "upload",
@@ -146,12 +153,13 @@ def keys() -> str:
     for t in svc.settings.tsas:
         roots: list[RootCert] = []
         problem = None
-        if t.ca_file is not None:
+        dev = development_tsa(t)
+        if t.ca_file is not None and not dev:
             try:
                 roots = _roots(t.ca_file.read_bytes())
             except (OSError, PromptStampError) as e:
                 problem = f"its configured root file cannot be read: {getattr(e, 'detail', e)}"
-        tsas.append({"name": t.name, "url": t.url, "untrusted": t.untrusted, "roots": roots, "problem": problem})
+        tsas.append({"name": t.name, "url": t.url, "untrusted": dev, "roots": roots, "problem": problem})
     return render_template("keys.html", keys=svc.keyring.entries(), tsas=tsas,
                            current=svc.keyring.signing_key.id)
 
@@ -169,7 +177,7 @@ def key_pem(key_id: str) -> Response:
 @bp.get("/keys/tsa/<name>.pem")
 def tsa_roots_pem(name: str) -> Response:
     for t in services().settings.tsas:
-        if t.name == name and t.ca_file is not None:
+        if t.name == name and t.ca_file is not None and not development_tsa(t):
             response = Response(t.ca_file.read_bytes(), mimetype="application/x-pem-file")
             response.headers["Content-Disposition"] = f'attachment; filename="tsa-{name}-roots.pem"'
             return response
