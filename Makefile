@@ -7,7 +7,7 @@ PY_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)
 RUN_STAMP := $(VENV)/.installed-run-$(PY_HASH)
 STAMP     := $(VENV)/.installed-dev-$(PY_HASH)
 
-.PHONY: run test lint unit bench clean extension extension-dist extension-test chromium firefox e2e
+.PHONY: run test lint unit bench clean extension extension-dist extension-test chromium firefox e2e verifier-web verifier-web-test
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@ $(RUN_STAMP)
 
-run: $(RUN_STAMP) extension-dist
+run: $(RUN_STAMP) extension-dist verifier-web
 	@echo "Browser extension built: load $(CURDIR)/$(EXT)/dist/chrome (Chromium: chrome://extensions, Load unpacked) or $(CURDIR)/$(EXT)/dist/firefox (Firefox: about:debugging)"
 	$(BIN)/promptstamp serve
 
@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check server tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) lint extension-test chromium firefox
+test: $(STAMP) lint extension-test verifier-web-test chromium firefox
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -60,6 +60,27 @@ extension: $(NPM_STAMP)
 extension-test: extension
 	cd $(EXT) && npm run typecheck && npm run lint && npm run lint:firefox && npm test
 
+# The browser verifier (verifier-web/): the /verify page's script and the standalone verify.html.
+# Building needs only its "dependencies" (esbuild, PKI.js, asn1js, fflate).
+VW             := verifier-web
+VW_HASH        := $(shell cat $(VW)/package-lock.json | sha256sum | cut -c1-12)
+VW_RUN_STAMP   := $(VW)/node_modules/.installed-run-$(VW_HASH)
+VW_STAMP       := $(VW)/node_modules/.installed-dev-$(VW_HASH)
+
+$(VW_RUN_STAMP): $(VW)/package.json $(VW)/package-lock.json
+	cd $(VW) && npm ci --omit=dev --no-audit --no-fund
+	touch $@
+
+$(VW_STAMP): $(VW)/package.json $(VW)/package-lock.json
+	cd $(VW) && npm ci --no-audit --no-fund
+	touch $@ $(VW_RUN_STAMP)
+
+verifier-web: $(VW_RUN_STAMP)
+	cd $(VW) && npm run build
+
+verifier-web-test: $(VW_STAMP)
+	cd $(VW) && npm run build && npm run typecheck && npm run lint && npm test
+
 # The end-to-end tests drive the distribution's Chromium; never a downloaded browser.
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
@@ -68,8 +89,8 @@ chromium:
 firefox:
 	@test -x /usr/bin/firefox-esr || (apt-get update && apt-get install -y firefox-esr)
 
-e2e: $(STAMP) extension chromium firefox
+e2e: $(STAMP) extension verifier-web chromium firefox
 	$(BIN)/pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache $(EXT)/dist $(EXT)/test-build
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache $(EXT)/dist $(EXT)/test-build $(VW)/dist

@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from . import bundle
+from . import bundle_names as names
 from .bundle_reader import classify
 from .errors import LimitExceeded, TooLarge
 from .zipsafe import ContainerError, SafeZip, ZipLimits
@@ -87,7 +87,7 @@ def precheck(source: BinaryIO, limits: UploadLimits = DEFAULT_UPLOAD_LIMITS) -> 
                 held += info.file_size
             if entry is not None and entry.kind == "batch":
                 batches += 1
-            if (entry is not None and entry.kind == "token") or name in (bundle.MANIFEST_TOKEN, bundle.SUMS_TOKEN):
+            if (entry is not None and entry.kind == "token") or name in (names.MANIFEST_TOKEN, names.SUMS_TOKEN):
                 tokens += 1
     finally:
         z.close()

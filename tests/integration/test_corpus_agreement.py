@@ -72,7 +72,8 @@ def test_verify_endpoint(api: Any, bundle: str, root: str, key: str, code: int, 
                             "tsa_root": (io.BytesIO((CORPUS / root).read_bytes()), root)}
     if key != "-":
         form["trust_key"] = (io.BytesIO((CORPUS / key).read_bytes()), key)
-    answer = api.client.post("/v1/verify", data=form, content_type="multipart/form-data")
+    answer = api.client.post("/v1/verify", data=form, content_type="multipart/form-data",
+                             headers={"Authorization": f"Bearer {api.token}"})
     assert answer.status_code == 200, answer.get_data()[:300]
     body = answer.get_json()
     assert body["exit_code"] == code, body

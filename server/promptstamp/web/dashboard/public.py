@@ -2,43 +2,26 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 from dataclasses import dataclass
-from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
-from werkzeug.datastructures import FileStorage
+from flask import Blueprint, Response, redirect, render_template, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from ... import tokens
 from ...bundle_names import asset_text
-from ...errors import NotFound, PromptStampError, TooLarge
-from ...verify import trust_from_pems
-from ...verify_process import VerifyJob
+from ...errors import NotFound, PromptStampError
 from ..context import services
-from ..evidence import MAX_SMALL_PART, MAX_VERIFY_BYTES, run_verification
 from ..keys import development_tsa
+from ..verifier_assets import standalone_csp, verifier_html
 from . import errorpages
-from .auth import check_csrf, current_account
+from .auth import check_csrf
 
 bp = Blueprint("public", __name__)
 errorpages.install(bp)
 
-OUTCOME_WORDS = {"ok": "holds", "fail": "fails", "untrusted": "not trusted", "note": "note"}
-STEP_TITLES = {
-    "container": "Container", "manifest": "ASiC manifest", "sums": "SHA256SUMS and its time-stamp",
-    "keys": "Service keys", "batches": "Batches and their time-stamps", "records": "Records",
-    "chain": "Session chain", "coverage": "Coverage", "token": "Time-stamp token",
-}
-
-
 @bp.before_request
-def _limits() -> None:
-    # Set before anything reads the form (the CSRF check does): a bundle with its images is large.
-    if request.endpoint == "public.verify":
-        request.max_content_length = MAX_VERIFY_BYTES
+def _csrf() -> None:
     check_csrf()
 
 
@@ -55,80 +38,23 @@ def report_css() -> Response:
     return response
 
 
-def _present(field: str) -> list[FileStorage]:
-    """Browsers send an empty part for an empty file input; that is no file."""
-    return [f for f in request.files.getlist(field) if f.filename]
+@bp.get("/verify")
+def verify() -> str:
+    """The browser verifier (static/verify.js, built from verifier-web/): the visitor's files never leave it."""
+    return render_template("verify.html")
 
 
-def _small(field: str) -> list[bytes]:
-    parts = []
-    for f in _present(field):
-        data = f.read(MAX_SMALL_PART + 1)
-        if len(data) > MAX_SMALL_PART:
-            raise TooLarge(f"{f.filename}: at most {MAX_SMALL_PART} bytes expected for a certificate or key")
-        parts.append(data)
-    return parts
-
-
-def _key_lines() -> list[str | bytes]:
-    """Pasted anchors: a PEM block as a whole, or key ids / fingerprints one per line."""
-    text = request.form.get("trust_key_text", "").strip()
-    if not text:
-        return []
-    if "-----BEGIN" in text:
-        return [text]
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-@dataclass(frozen=True)
-class StepGroup:
-    step: str
-    title: str
-    checks: list[dict[str, str]]
-    counts: dict[str, int]
-
-
-def _groups(checks: list[dict[str, str]]) -> list[StepGroup]:
-    groups: list[StepGroup] = []
-    for c in checks:
-        if not groups or groups[-1].step != c["step"]:
-            groups.append(StepGroup(c["step"], STEP_TITLES.get(c["step"], c["step"]), [], {}))
-        groups[-1].checks.append(c)
-        groups[-1].counts[c["outcome"]] = groups[-1].counts.get(c["outcome"], 0) + 1
-    return groups
-
-
-@bp.route("/verify", methods=["GET", "POST"])
-def verify() -> str | tuple[str, int]:
-    if request.method == "GET":
-        return render_template("verify.html", result=None, error=None)
-    uploads = _present("file")
-    if not uploads:
-        return render_template("verify.html", result=None,
-                               error="Choose the evidence to check: a bundle (.asice), or a .tsr/.tst token."), 400
-    upload = uploads[0]
-    if current_account() is None:
-        return render_template("verify.html", result=None,
-                               error="Verifying on the server needs an account: sign in first."), 401
-    try:
-        trust, intermediates = trust_from_pems(_small("tsa_root"), [*_small("trust_key"), *_key_lines()])
-        extra = intermediates + tuple(d for pem in _small("certs") for d in tokens.load_pem_certificates(pem))
-        data_parts = _present("data")
-        stamped = data_parts[0].read(MAX_SMALL_PART + 1) if data_parts else None
-        if stamped is not None and len(stamped) > MAX_SMALL_PART:
-            raise TooLarge(f"the stamped file: at most {MAX_SMALL_PART} bytes; give its digest instead")
-        body = run_verification(upload, VerifyJob("", trust, stamped,
-                                                  request.form.get("digest", "").strip() or None, extra))
-    except PromptStampError as e:
-        return render_template("verify.html", result=None, error=e.detail), 400
-    json_text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
-    result: dict[str, Any] = {
-        **body, "groups": _groups(body["checks"]), "name": upload.filename or "upload",
-        # A data: link downloads the exact JSON shown, with no second upload and no script needed.
-        "json_href": "data:application/json;base64," + base64.b64encode(json_text.encode()).decode("ascii"),
-        "json_name": (upload.filename or "evidence").rsplit(".", 1)[0] + ".verification.json",
-    }
-    return render_template("verify.html", result=result, error=None, words=OUTCOME_WORDS)
+@bp.get("/verify.html")
+def verify_standalone() -> Response:
+    """The same verifier as one self-contained, offline file (its own CSP, script and style inline)."""
+    standalone = verifier_html()
+    if standalone is None:
+        raise NotFound("the standalone verifier is not built here; run 'make verifier-web'")
+    response = Response(standalone, mimetype="text/html")
+    # Its meta CSP allows exactly its inline script and style by hash; the page-wide header would forbid them.
+    response.headers["Content-Security-Policy"] = standalone_csp(standalone)
+    response.headers["Content-Disposition"] = 'attachment; filename="verify.html"'
+    return response
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,189 @@
+"""The browser verifier in Chromium: the served /verify page and the standalone verify.html give the verdicts
+``promptstamp verify`` gives, check for check, on the shared corpus and on real third-party tokens, and the
+page uploads nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from promptstamp.config import Settings
+from promptstamp.services import build_services
+from promptstamp.verdict import Report
+from promptstamp.verify import trust_from_pems, verify_input
+from promptstamp.web import create_app
+from promptstamp.web.verifier_assets import verifier_html
+
+from .conftest import CHROMIUM, Served
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+CORPUS = ASSETS / "corpus"
+REAL = ASSETS / "real-tsa"
+
+
+def _corpus() -> list[tuple[str, str, str, int]]:
+    cases = []
+    for line in (CORPUS / "MANIFEST").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            bundle, root, key, code, *_ = line.split("\t")
+            cases.append((bundle, root, key, int(code)))
+    return cases
+
+
+# Real tokens (tests/assets/real-tsa/README.md): token, stamped data, roots, extra certificates.
+GS_ROOT = "globalsign-g4-2021/root-GlobalSign_Root_CA_-_R3.pem"
+REAL_CASES = [
+    ("digicert-2025/response.tsr", "digicert-2025/data.txt", ["digicert-2025/root-DigiCert_Trusted_Root_G4.pem"], []),
+    ("identrust-2025/token.tst", "identrust-2025/data.txt",
+     ["identrust-2025/root-IdenTrust_Commercial_Root_CA_1.pem"], []),
+    ("freetsa-2024/response.tsr", "freetsa-2024/data.txt", ["freetsa-2024/root-freetsa_cacert.pem"], []),
+    ("globalsign-g4-2021/response.tsr", "globalsign-g4-2021/data.txt", [GS_ROOT], []),
+    ("globalsign-g4-2021/token-no-certs.tst", "globalsign-g4-2021/data.txt",
+     [GS_ROOT], ["globalsign-g4-2021/embedded-certs.pem"]),
+    ("globalsign-g4-2021/token-invalid-signature.tst", "globalsign-g4-2021/data.txt",
+     [GS_ROOT], []),
+    ("globalsign-g4-2021/token-mismatch-esscertid.tst", "globalsign-g4-2021/data.txt",
+     [GS_ROOT], []),
+    ("globalsign-g4-2021/token-bad-imprint-alg.tst", "globalsign-g4-2021/data.txt",
+     [GS_ROOT], []),
+    ("globalsign-adobe-cds-2017/response-rejection.tsr", "globalsign-adobe-cds-2017/data.txt", [], []),
+    ("globalsign-adobe-cds-2017/response-nonce.tsr", "globalsign-adobe-cds-2017/data.txt", [], []),
+    ("sinpe-costa-rica-2025/response.tsr", "sinpe-costa-rica-2025/data.txt", [], []),
+    ("sigstage-2025/response-sha384.tsr", "sigstage-2025/hello.txt", ["sigstage-2025/ts_chain.pem"], []),
+    ("sigstage-2025/response-no-embedded-cert.tsr", "sigstage-2025/hello.txt", ["sigstage-2025/ts_chain.pem"],
+     ["sigstage-2025/ts_chain.pem"]),
+    ("sigstage-2025/response-invalid-signature.tsr", "sigstage-2025/hello.txt", ["sigstage-2025/ts_chain.pem"], []),
+]
+# What the MANIFEST of the real tokens says a strict verifier must answer (exit code).
+REAL_EXPECTED = {"digicert-2025/response.tsr": 0, "identrust-2025/token.tst": 0, "freetsa-2024/response.tsr": 0,
+                 "globalsign-g4-2021/response.tsr": 0, "globalsign-g4-2021/token-no-certs.tst": 0,
+                 "globalsign-g4-2021/token-invalid-signature.tst": 1,
+                 "globalsign-g4-2021/token-mismatch-esscertid.tst": 1,
+                 "globalsign-g4-2021/token-bad-imprint-alg.tst": 1,
+                 "globalsign-adobe-cds-2017/response-rejection.tsr": 1,
+                 "globalsign-adobe-cds-2017/response-nonce.tsr": 2, "sinpe-costa-rica-2025/response.tsr": 2,
+                 "sigstage-2025/response-sha384.tsr": 0, "sigstage-2025/response-no-embedded-cert.tsr": 0,
+                 "sigstage-2025/response-invalid-signature.tsr": 1}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    services = build_services(Settings(data_dir=tmp_path_factory.mktemp("service")), recover=False, upkeep=False)
+    served = Served(create_app(services=services))
+    served.start()
+    yield served
+    served.stop()
+    services.close()
+
+
+@pytest.fixture(scope="module")
+def standalone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    html = verifier_html()
+    assert html is not None, "the browser verifier is not built: run 'make verifier-web'"
+    path = tmp_path_factory.mktemp("offline") / "verify.html"
+    path.write_bytes(html)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(params=["served", "standalone"])
+def page_url(request: pytest.FixtureRequest, service: Served, standalone: Path) -> str:
+    return f"http://127.0.0.1:{service.port}/verify" if request.param == "served" else standalone.as_uri()
+
+
+def in_browser(browser: Any, url: str, evidence: Path, *, roots: list[Path] = (), keys: list[Path] = (),  # type: ignore[assignment]
+               data: Path | None = None, certs: list[Path] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(url)
+        page.wait_for_selector("#verify-form")
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.set_input_files("#file", str(evidence))
+        for selector, files in (("#tsa_root", roots), ("#trust_key", keys), ("#certs", certs)):
+            if files:
+                page.set_input_files(selector, [str(f) for f in files])
+        if data is not None:
+            page.set_input_files("#data", str(data))
+        page.click("#verify-form button[type=submit]")
+        page.wait_for_selector("#status[data-state=done]", state="attached", timeout=60_000)
+        assert not errors, errors
+        assert [r for r in requests if not r.startswith("blob:")] == [], "the page must upload nothing"
+        if page.locator("#error").is_visible():
+            return {"error": page.locator("#error").inner_text()}
+        result: dict[str, Any] = json.loads(page.locator("#report-json").text_content() or "")
+        assert page.locator(".verdict").get_attribute("data-exit-code") == str(result["exit_code"])
+        return result
+    finally:
+        page.close()
+
+
+def python_report(evidence: Path, roots: list[Path], keys: list[Path], *, data: Path | None = None,
+                  certs: list[Path] = ()) -> Report:  # type: ignore[assignment]
+    # Playwright's sync API keeps an event loop running in this thread; the verifier runs its own.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_python_report, evidence, roots, keys, data, certs).result()
+
+
+def _python_report(evidence: Path, roots: list[Path], keys: list[Path], data: Path | None,
+                   certs: list[Path]) -> Report:
+    trust, intermediates = trust_from_pems([r.read_bytes() for r in roots], [k.read_bytes() for k in keys])
+    from promptstamp import tokens
+
+    extra = intermediates + tuple(d for c in certs for d in tokens.load_pem_certificates(c.read_bytes()))
+    return verify_input(evidence.read_bytes(), trust, stamped=data.read_bytes() if data else None, extra_certs=extra)
+
+
+def rows(checks: list[dict[str, str]]) -> list[tuple[str, str, str, str]]:
+    return [(c["step"], c["subject"], c["check"], c["outcome"]) for c in checks]
+
+
+@pytest.mark.parametrize(("bundle", "root", "key", "code"), _corpus(), ids=[f"{c[0]}:{c[1]}:{c[2]}" for c in _corpus()])
+def test_corpus_verdicts_match_promptstamp_verify(browser: Any, page_url: str, bundle: str, root: str, key: str,
+                                                  code: int) -> None:
+    roots = [CORPUS / root]
+    keys = [CORPUS / key] if key != "-" else []
+    got = in_browser(browser, page_url, CORPUS / bundle, roots=roots, keys=keys)
+    expected = python_report(CORPUS / bundle, roots, keys).to_json()
+    assert got["exit_code"] == expected["exit_code"] == code, got.get("verdict")
+    assert got["verdict"] == expected["verdict"]
+    assert rows(got["checks"]) == rows(expected["checks"])  # the same checks, in the same order, same outcomes
+    assert sorted(got["rests_on"]) == sorted(expected["rests_on"])
+
+
+@pytest.mark.parametrize(("token", "data", "roots", "certs"), REAL_CASES, ids=[c[0] for c in REAL_CASES])
+def test_real_tokens_match_the_manifest_and_promptstamp_verify(browser: Any, page_url: str, token: str, data: str,
+                                                               roots: list[str], certs: list[str]) -> None:
+    root_files, cert_files = [REAL / r for r in roots], [REAL / c for c in certs]
+    got = in_browser(browser, page_url, REAL / token, roots=root_files, data=REAL / data, certs=cert_files)
+    expected = python_report(REAL / token, root_files, [], data=REAL / data, certs=cert_files).to_json()
+    assert got["exit_code"] == expected["exit_code"] == REAL_EXPECTED[token], got
+    failed = [c["check"] for c in got["checks"] if c["outcome"] != "ok"]
+    assert failed == [c["check"] for c in expected["checks"] if c["outcome"] != "ok"], got["checks"]
+
+
+def test_bad_input_is_explained_in_the_page(browser: Any, page_url: str, tmp_path: Path) -> None:
+    junk = tmp_path / "x.tst"
+    junk.write_bytes(b"\x30\x03\x02\x01\x00")
+    assert "needs exactly one of" in in_browser(browser, page_url, junk)["error"]
+    zipped = tmp_path / "not-a-bundle.asice"
+    zipped.write_bytes(b"PK\x05\x06" + bytes(18))
+    report = in_browser(browser, page_url, zipped)
+    assert report["exit_code"] == 1 and report["checks"][0]["step"] == "container"
