@@ -6,7 +6,7 @@ from the web worker, and starting one costs milliseconds). The process lowers it
 (``nice``), caps its CPU time and address space (``setrlimit``), checks the upload's limits
 (``verify_limits.precheck``) and verifies the file from disk, streaming blobs. A fixed number of
 slots bounds how many run at once per web worker; a request that finds every slot taken waits a
-little, then gets ``Busy`` (503). The web worker only waits on a pipe, so its ingest threads keep
+little, then gets ``Busy`` (429 Too Many Requests). The web worker only waits on a pipe, so its ingest threads keep
 the CPU and the GIL.
 """
 

@@ -143,16 +143,17 @@ def test_sign_in_find_a_session_see_its_images_and_diff_download_and_verify(page
     _clean(page)
     _shot(page, "5-record")
 
-    # anyone can verify: a fresh browser context, no sign-in
+    # anyone can verify, in their own browser: a fresh browser context, no sign-in
     page.context.clear_cookies()
     page.goto(stamp.url + "/verify")
+    page.wait_for_selector("#verify-form")
     _shot(page, "6-verify-form")
     root = stamp.services.settings.tsas[0].ca_file
     page.set_input_files("#file", str(bundle))
-    assert page.locator(".drop-name").inner_text() == bundle.name
     page.set_input_files("#tsa_root", str(root))
     page.fill("#trust_key_text", stamp.services.keyring.signing_key.id)
     page.click("button:has-text('Verify')")
+    page.wait_for_selector("#status[data-state=done]", state="attached")
     verdict = page.locator(".verdict")
     # The built-in TSA's tokens carry its policy: untrusted even with its root given.
     assert verdict.inner_text().startswith("VALID BUT NOT TRUSTED")
@@ -202,10 +203,11 @@ def test_captured_html_and_script_render_as_text_and_run_nothing(page: Any, stam
 
 def test_verify_page_takes_a_dropped_file_and_says_what_is_wrong_with_it(page: Any, stamp: Stamp) -> None:
     page.goto(stamp.url + "/verify")
+    page.wait_for_selector("#verify-form")
     page.evaluate("""() => {
         const dt = new DataTransfer();
         dt.items.add(new File(["not a token"], "dropped.tsr"));
-        const zone = document.querySelector("[data-drop]");
+        const zone = document.querySelector("label.drop");
         for (const kind of ["dragover", "drop"]) {
             zone.dispatchEvent(new DragEvent(kind, {dataTransfer: dt, bubbles: true, cancelable: true}));
         }

@@ -179,6 +179,22 @@ def test_real_tokens_match_the_manifest_and_promptstamp_verify(browser: Any, pag
     assert failed == [c["check"] for c in expected["checks"] if c["outcome"] != "ok"], got["checks"]
 
 
+TOKENS = ASSETS / "tokens"  # one named token per failure mode (tests/assets/tokens/README.md)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TOKENS.glob("*.tsr")))
+def test_every_failure_mode_token_gets_the_verdict_promptstamp_verify_gives(browser: Any, service: Served,
+                                                                         name: str, tmp_path: Path) -> None:
+    data = tmp_path / "data.txt"
+    data.write_bytes(b"PromptStamp test asset\n")
+    roots = [TOKENS / "root.pem"]
+    got = in_browser(browser, f"http://127.0.0.1:{service.port}/verify", TOKENS / name, roots=roots, data=data)
+    expected = python_report(TOKENS / name, roots, [], data=data).to_json()
+    assert got["exit_code"] == expected["exit_code"], (got["checks"], expected["checks"])
+    outcomes = [[(c["check"], c["outcome"]) for c in r["checks"]] for r in (got, expected)]
+    assert outcomes[0] == outcomes[1]
+
+
 def test_bad_input_is_explained_in_the_page(browser: Any, page_url: str, tmp_path: Path) -> None:
     junk = tmp_path / "x.tst"
     junk.write_bytes(b"\x30\x03\x02\x01\x00")

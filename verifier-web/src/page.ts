@@ -82,6 +82,30 @@ function render(report: Report, name: string, out: HTMLElement): void {
   out.replaceChildren(section);
 }
 
+/** A label that takes a dropped file into its input and shows the chosen name. */
+function dropZone(input: HTMLInputElement, text: string): HTMLElement {
+  const name = el("span", { class: "drop-name", "aria-live": "polite" });
+  const zone = el("label", { class: "drop", for: input.id }, el("span", { class: "drop-text" }, text), input, name);
+  const show = (): void => {
+    name.textContent = input.files?.[0]?.name ?? "";
+  };
+  input.addEventListener("change", show);
+  zone.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    if (e.dataTransfer?.files.length) {
+      input.files = e.dataTransfer.files;
+      show();
+    }
+  });
+  return zone;
+}
+
 export function mount(root: HTMLElement): void {
   const file = fileInput("file");
   const data = fileInput("data");
@@ -96,7 +120,7 @@ export function mount(root: HTMLElement): void {
   const out = el("div", { id: "output" });
   const form = el("form", { class: "verify-form", id: "verify-form" },
     el("fieldset", {}, el("legend", {}, "Evidence"),
-      ...field("A bundle (.asice) or a token (.tsr, .tst)", file),
+      dropZone(file, "Drop a bundle (.asice) or a token (.tsr, .tst) here, or choose one"),
       el("p", { class: "note" }, "For a bare token, also give what it stamps, one of:"),
       ...field("The stamped file", data), ...field("or its hex digest", digest)),
     el("fieldset", {}, el("legend", {}, "What you trust"),

@@ -136,6 +136,33 @@ function octets(value: asn1js.OctetString): Uint8Array {
   return out;
 }
 
+/** Dotted text of an OID's content bytes (X.690 §8.19), exact for arcs of any size (asn1js's own text is not,
+ * for UUID-derived 2.25 arcs such as the development TSA's policy). */
+export function oidText(content: Uint8Array): string {
+  const arcs: bigint[] = [];
+  let value = 0n;
+  for (const byte of content) {
+    value = (value << 7n) | BigInt(byte & 0x7f);
+    if (!(byte & 0x80)) {
+      arcs.push(value);
+      value = 0n;
+    }
+  }
+  const first = arcs.shift() ?? 0n;
+  const [a, b] = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
+  return [a, b, ...arcs].join(".");
+}
+
+/** TSTInfo.policy (RFC 3161 §2.4.2: the second field) read from the encoded TSTInfo. */
+function policyOf(content: Uint8Array, fallback: string): string {
+  const asn = asn1js.fromBER(buffer(content));
+  const field = asn.result instanceof asn1js.Sequence ? asn.result.valueBlock.value[1] : undefined;
+  if (!(field instanceof asn1js.ObjectIdentifier)) return fallback;
+  const tlv = new Uint8Array(field.valueBeforeDecodeView); // tag 06, length, content: as received
+  const lengthBytes = tlv[1]! < 0x80 ? 0 : tlv[1]! & 0x7f;
+  return oidText(tlv.subarray(2 + lengthBytes));
+}
+
 function parse(der: Uint8Array): Parsed {
   const asn = asn1js.fromBER(buffer(der));
   if (asn.offset === -1 || !(asn.result instanceof asn1js.Sequence)) {
@@ -188,7 +215,7 @@ function parse(der: Uint8Array): Parsed {
   const info: TokenInfo = {
     genTime: tstInfo.genTime,
     serial: integerText(tstInfo.serialNumber),
-    policy: tstInfo.policy,
+    policy: policyOf(content, tstInfo.policy),
     imprintAlgorithm: IMPRINT_ALGORITHMS[alg]?.[1] ?? alg,
     imprint: new Uint8Array(tstInfo.messageImprint.hashedMessage.valueBlock.valueHexView),
     nonce: tstInfo.nonce ? integerText(tstInfo.nonce) : null,

@@ -171,7 +171,7 @@ function strayCertificates(ctx: Ctx, embedded: Uint8Array[], path: Uint8Array[])
 
 // 4. keys --------------------------------------------------------------------------------------------
 async function checkKeys(ctx: Ctx): Promise<void> {
-  for (const e of ofKind(ctx.files, "key").sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of ofKind(ctx.files, "key").sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const kid = e.groups[0]!;
     await ctx.run.check("keys", e.name, "service key", async () => {
       const raw = publicKeyFromPem(text(ctx.files, e.name));
@@ -190,7 +190,7 @@ async function checkKeys(ctx: Ctx): Promise<void> {
 }
 
 async function checkDeviceKeys(ctx: Ctx): Promise<void> {
-  for (const e of ofKind(ctx.files, "device_key").sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of ofKind(ctx.files, "device_key").sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const kid = e.groups[0]!;
     await ctx.run.check("keys", e.name, "device key", async () => {
       const raw = publicKeyFromPem(text(ctx.files, e.name));
@@ -207,6 +207,8 @@ async function checkBatches(ctx: Ctx): Promise<void> {
   const f = ctx.files;
   const ids = [...new Set([...f.entries.values()].filter((e) => ["batch", "token", "chain"].includes(e.kind)).map((e) => e.groups[0]!))].sort();
   allChainCerts(ctx);
+  const tokensOf = new Map<string, string[]>(); // indexed once, not scanned per batch (a bundle may hold thousands)
+  for (const e of ofKind(f, "token")) tokensOf.set(e.groups[0]!, [...(tokensOf.get(e.groups[0]!) ?? []), e.name]);
   for (const bid of ids) {
     const state: BatchState = { root: null, size: 0, state: "unstamped", times: [] };
     ctx.batches.set(bid, state);
@@ -230,16 +232,16 @@ async function checkBatches(ctx: Ctx): Promise<void> {
     });
     if (rootOk !== "ok" || !state.root) continue;
     const outcomes: Outcome[] = [];
-    for (const tok of ofKind(f, "token").filter((e) => e.groups[0] === bid).sort((a, b) => a.name.localeCompare(b.name))) {
-      const tsa = tok.groups[1]!;
+    for (const tokenName of (tokensOf.get(bid) ?? []).sort()) {
+      const tsa = f.entries.get(tokenName)!.groups[1]!;
       const chainName = `batches/${bid}/${tsa}-chain.pem`;
       let extra: Uint8Array[] = [];
       if (f.data.has(chainName)) {
         extra = pemCertificates(text(f, chainName));
         if (!extra.length) ctx.run.add("batches", chainName, "TSA certificates", "fail", "expected PEM certificates, found none");
       }
-      const result = await tokenResult(ctx, f.data.get(tok.name)!, { digest: state.root }, extra, `digest:${hex(state.root)}`);
-      ctx.run.add("batches", tok.name, "time-stamp over the batch root", result.outcome, result.detail);
+      const result = await tokenResult(ctx, f.data.get(tokenName)!, { digest: state.root }, extra, `digest:${hex(state.root)}`);
+      ctx.run.add("batches", tokenName, "time-stamp over the batch root", result.outcome, result.detail);
       ctx.restsOn.push(...result.rests);
       if (result.genTime) state.times.push([tsa, result.genTime]);
       outcomes.push(result.outcome);

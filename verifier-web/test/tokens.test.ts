@@ -38,3 +38,15 @@ for (const [token, data, roots, extra, expected] of CASES) {
     assert.equal(await outcome(token, data, roots, extra), expected);
   });
 }
+
+test("a token of the development TSA is untrusted even with its root given (its policy OID)", async () => {
+  const { checkToken } = await import("../src/token-report.ts");
+  const dir = join(import.meta.dirname, "..", "..", "tests", "assets", "tokens");
+  const report = await checkToken(new Uint8Array(readFileSync(join(dir, "good.tsr"))),
+    { tsaRoots: pemCertificates(readFileSync(join(dir, "root.pem"), "utf8")), keyIds: new Set(), keyFingerprints: new Set() },
+    { data: new TextEncoder().encode("PromptStamp test asset\n") });
+  assert.equal(report.exit_code, 2);
+  const chain = report.checks.find((c) => c.check === "chain");
+  assert.equal(chain?.outcome, "untrusted");
+  assert.match(chain?.detail ?? "", /2\.25\.313571821748590964836994007601738163612/);
+});

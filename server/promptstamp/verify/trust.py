@@ -165,6 +165,10 @@ def check_batches(ctx: Ctx, workers: int = 1) -> None:
     early: dict[str, Run] = {}
     jobs: list[_TokenJob] = []
     all_chain_certs(ctx)  # computed once, before any fork
+    tokens_of: dict[str, list[str]] = {}  # batch id -> token files, indexed once (not a scan per batch)
+    for e in f.of_kind("token"):
+        tokens_of.setdefault(e.groups[0], []).append(e.name)
+    chains: dict[bytes, list[bytes] | InvalidInput] = {}  # identical chain files are parsed once
     for bid in ids:
         state = ctx.batches[bid] = BatchState()
         sub = Ctx(f, ctx.trust, early.setdefault(bid, Run()))
@@ -177,16 +181,23 @@ def check_batches(ctx: Ctx, workers: int = 1) -> None:
 
         if sub.check("batches", name, "batch root", root) != "ok":
             continue
-        for tok in sorted((e for e in f.of_kind("token") if e.groups[0] == bid), key=lambda e: e.name):
-            tsa = tok.groups[1]
+        for token_name in sorted(tokens_of.get(bid, [])):
+            tsa = f.entries[token_name].groups[1]
             chain_name = f"batches/{bid}/{tsa}-chain.pem"
             extra: list[bytes] = []
             if chain_name in f.data:
-                try:
-                    extra = tokens.load_pem_certificates(f.data[chain_name])
-                except InvalidInput as e:
-                    sub.run.add("batches", chain_name, "TSA certificates", "fail", e.detail)
-            jobs.append((bid, tok.name, tsa, state.root or b"", tuple(extra)))
+                pem = f.data[chain_name]
+                if pem not in chains:
+                    try:
+                        chains[pem] = tokens.load_pem_certificates(pem)
+                    except InvalidInput as e:
+                        chains[pem] = e
+                parsed = chains[pem]
+                if isinstance(parsed, InvalidInput):
+                    sub.run.add("batches", chain_name, "TSA certificates", "fail", parsed.detail)
+                else:
+                    extra = parsed
+            jobs.append((bid, token_name, tsa, state.root or b"", tuple(extra)))
     results = _distinct_token_results(ctx, jobs, workers)
     by_batch: dict[str, list[_TokenResult]] = {}
     for job, result in zip(jobs, results, strict=True):

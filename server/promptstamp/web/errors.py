@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 # Most specific first: ObjectMissing is both a StorageError and a NotFound, and must answer 404.
 STATUS: list[tuple[type[PromptStampError], int]] = [
-    (NotFound, 404), (TooLarge, 413), (LimitExceeded, 422), (InvalidInput, 400), (Busy, 503),
+    (NotFound, 404), (TooLarge, 413), (LimitExceeded, 422), (InvalidInput, 400), (Busy, 429),
     (Unauthorized, 401), (Conflict, 409),
     (TimestampError, 503), (StorageError, 503),
 ]
@@ -61,7 +61,7 @@ def error_response(code: str, detail: str, status: int, **extra: object) -> Resp
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="promptstamp"'
-    if status == 503:
+    if status in (429, 503):
         response.headers["Retry-After"] = "5"
     return response
 

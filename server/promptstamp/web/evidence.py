@@ -10,7 +10,7 @@ code. Anyone else verifies in their own browser (``/verify``), which uploads not
 
 The upload is spooled to a temporary file and verified in a bounded child process
 (``verify_process``) under ``verify_limits.UploadLimits``: past a limit the answer is 413 or 422
-naming it, and 503 when every verification slot is busy.
+naming it, and 429 when every verification slot is busy.
 """
 
 from __future__ import annotations

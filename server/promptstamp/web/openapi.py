@@ -133,7 +133,7 @@ SPEC: dict[str, Any] = {
                           **_AUTH_ERRORS,
                           "413": _err("upload, entry count or expanded size over its limit (named)"),
                           "422": _err("batches, tokens, CPU time or memory over its limit (named)"),
-                          "503": _err("every verification slot is busy; retry after a few seconds")}}},
+                          "429": _err("every verification slot is busy; retry after a few seconds")}}},
         "/v1/batches/{batch_id}": {"get": {
             "summary": "A batch this account has records in: root, size, tokens (base64 DER) with TSA and genTime",
             "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}],
