@@ -12,7 +12,11 @@ export const MANIFEST = "META-INF/ASiCManifest001.xml";
 export const MANIFEST_TOKEN = "META-INF/timestamp001.tst";
 export const SUMS = "SHA256SUMS";
 export const SUMS_TOKEN = "SHA256SUMS.tst";
-export const FIXED_NAMES = ["mimetype", "README.txt", "report.html", "verify.sh", SUMS, SUMS_TOKEN, MANIFEST, MANIFEST_TOKEN];
+export const FIXED_NAMES = ["mimetype", "README.txt", "report.html", "report.zh.html", "verify.sh", SUMS, SUMS_TOKEN, MANIFEST, MANIFEST_TOKEN];
+/** A bundle holds its report in one language or both. */
+export const REPORTS = ["report.html", "report.zh.html"];
+/** Files derived from the records (the exporter's text, never evidence). */
+export const DERIVED_NAMES = ["README.txt", "report.html", "report.zh.html"];
 
 const ULID = "[0-7][0-9A-HJKMNP-TV-Z]{25}";
 const TSA = "[a-z0-9][a-z0-9_-]{0,31}";

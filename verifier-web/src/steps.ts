@@ -1,6 +1,6 @@
 /** Checks 7 to 10 of a bundle (server verify/author.py, chain.py, coverage.py, derived.py): one author,
  * chains per session and device, nothing unexplained, derived files read as text, not evidence. */
-import { ofKind } from "./bundle.js";
+import { DERIVED_NAMES, ofKind } from "./bundle.js";
 import { type Ctx, SERVICE_SITE, type Step } from "./context.js";
 
 // 7. author ------------------------------------------------------------------------------------------
@@ -120,10 +120,13 @@ export function checkCoverage(ctx: Ctx): void {
 
 export function checkDerived(ctx: Ctx): void {
   // The human-readable files are the exporter's text, never evidence (DESIGN.md, second release).
-  for (const name of ["report.html", "README.txt"]) {
+  // The service's verifier re-renders them from the verified records and compares bytes; its renderer is
+  // Python, so this one says plainly that it did not.
+  for (const name of DERIVED_NAMES) {
     if (ctx.files.data.has(name)) {
       ctx.run.add("derived", name, "re-rendered from the records", "note",
-        "not re-derived by this verifier: read it as the exporter's text, not as evidence; the checks above are what the evidence proves");
+        "not re-derived by this verifier (the browser does not re-render reports; promptstamp verify does): read it as " +
+        "the exporter's text, not as evidence; the checks above are what the evidence proves");
     }
   }
 }
