@@ -36,9 +36,9 @@ describe("golden fixtures: recorded site traffic -> expected records", () => {
     // StreamGenerate answer does not say which earlier turn an edited prompt replaces.
     const cases: { [site: string]: string[] } = {
       chatgpt: ["new-chat", "follow-up", "regeneration", "edit", "model-change", "image", "image-late", "streaming",
-        "stopped", "thinking-resume", "websocket", "selection", "stream-drifted", "drifted"],
+        "stopped", "thinking-resume", "websocket", "selection", "stream-error", "stream-drifted", "drifted"],
       claude: ["new-chat", "follow-up", "regeneration", "edit", "model-change", "streaming", "stopped", "selection",
-        "stream-drifted", "drifted"],
+        "stream-error", "stream-drifted", "drifted"],
       gemini: ["streaming", "follow-up", "edit", "regeneration", "model-change", "image", "image-grid", "long-answer", "stopped", "drifted"],
       deepseek: ["streaming", "follow-up", "edit", "regeneration", "model-change", "long-answer", "stopped", "drifted"],
       midjourney: ["turn", "edit", "regenerate", "model-change", "image", "video", "streaming", "stopped", "drifted"],
