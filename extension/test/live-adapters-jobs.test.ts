@@ -157,7 +157,7 @@ describe("Kimi turn calls and pages", () => {
   it("re-reads ListMessages by POST after a turn call, but not after its own List or Get reads", () => {
     const [read] = rereads(observe(kimi, "kimi--turn"));
     assert.equal(read?.url, "https://www.kimi.com/apiv2/kimi.gateway.chat.v1.ChatService/ListMessages");
-    assert.deepEqual(JSON.parse(read?.body ?? "{}"), { chat_id: "d4k1m1c01-chat-2026", page_size: 50 });
+    assert.deepEqual(JSON.parse(read?.body ?? "{}"), { chat_id: "d4k1m1c01-chat-2026", page_size: 100 });
     const get: Exchange = { url: "https://www.kimi.com/apiv2/kimi.gateway.chat.v1.ChatService/GetChat", method: "POST",
       status: 200, requestBody: '{"chat_id":"d4k1m1c01-chat-2026"}', responseText: "{}" };
     assert.deepEqual(kimi.parse(get, new Map()), []);

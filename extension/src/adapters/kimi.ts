@@ -15,7 +15,11 @@ import { ROOT_PARENT, type Capabilities, type Exchange, type Msg, type Observati
 import { Drift, arr, guarded, isObj, isoTime, need, parseJson, probeTurns, slot, str } from "./util.ts";
 
 const SERVICE = /^https:\/\/(www\.kimi\.com|kimi\.moonshot\.cn)\/apiv2\/(kimi\.(?:gateway\.)?chat\.v1)\.ChatService\/([A-Za-z]+)(?:\?|$)/;
-const PAGE_SIZE = 50;
+/**
+ * The adapter's own reads ask for large pages: a read that follows a turn should reach the chat's
+ * first message by itself, since a re-read's own follow-up read may not be made.
+ */
+const PAGE_SIZE = 100;
 /** A long chat is read to its first message, but never more than this many pages per walk. */
 const MAX_PAGES = 40;
 const CHAT_ID = /"(?:chat_id|chatId)"\s*:\s*"([A-Za-z0-9_-]{8,64})"/;
@@ -61,16 +65,16 @@ function parseList(ex: Exchange, state: Map<string, unknown>): Observation[] {
     const msg = readMessage(m, i);
     if (msg) known.set(msg.id, msg);
   });
-  // Pages come newest first: a message is passed on once its ancestry reaches the root, so a later
-  // page's older turns are never recorded after the newer ones that follow them.
+  // Pages come newest first: while older pages are left, a message is passed on once its ancestry
+  // reaches the root, so an older turn is never recorded after the newer ones that follow it.
+  const next = isObj(body) ? str(body.nextPageToken) ?? str(body.next_page_token) : undefined;
   const rooted = (m: Msg, depth = 0): boolean =>
     m.parentId === ROOT_PARENT || (m.parentId !== undefined && depth < 10_000 && known.has(m.parentId) &&
       rooted(known.get(m.parentId) as Msg, depth + 1));
-  const messages = [...known.values()].filter((m) => rooted(m))
+  const messages = [...known.values()].filter((m) => !next || rooted(m))
     .sort((a, b) => (a.createdAt ?? "").localeCompare(b.createdAt ?? ""));
   const out: Observation[] = [{ kind: "snapshot", snapshot: {
     sessionId, url: `https://www.kimi.com/chat/${sessionId}`, messages, source: "history" } }];
-  const next = isObj(body) ? str(body.nextPageToken) ?? str(body.next_page_token) : undefined;
   const firstPage = !isObj(request) || !(str(request.page_token) ?? str(request.pageToken));
   const pages = firstPage ? 1 : (mem.pages.get(sessionId) ?? 1) + 1;
   mem.pages.set(sessionId, pages);
