@@ -7,7 +7,7 @@
  *
  * The call that sends a prompt and streams the answer is another ChatService method that no
  * public capture identifies, so its stream is not parsed: any other ChatService POST the page
- * makes (except its List… and Get… reads) is taken as a turn, and when it ends the adapter reads
+ * makes (except its List…, Get… and Create… calls) is taken as a turn, and when it ends the adapter reads
  * ListMessages again, every page, as the page itself does. Turns are therefore recorded from the
  * saved conversation moments after they finish, not from the stream.
  */
@@ -24,7 +24,7 @@ const PAGE_SIZE = 100;
 const MAX_PAGES = 40;
 const CHAT_ID = /"(?:chat_id|chatId)"\s*:\s*"([A-Za-z0-9_-]{8,64})"/;
 
-interface PageMemory { chats: Map<string, Map<string, Msg>>; pages: Map<string, number> }
+interface PageMemory { chats: Map<string, Map<string, Msg>>; pages: Map<string, number>; lastChat?: string }
 const memoryOf = (state: Map<string, unknown>) => slot<PageMemory>(state, "kimi", () => ({ chats: new Map(), pages: new Map() }));
 
 function listUrl(url: string): string {
@@ -85,9 +85,24 @@ function parseList(ex: Exchange, state: Map<string, unknown>): Observation[] {
   return out;
 }
 
-function parseTurnRequest(ex: Exchange): Observation[] {
-  const chatId = CHAT_ID.exec(ex.requestBody ?? "")?.[1] ?? CHAT_ID.exec(ex.responseText)?.[1];
+/**
+ * The chat an exchange names: `chat_id`/`chatId` in a JSON (or Connect-enveloped JSON) body, or a
+ * created chat's `chat.id` in the answer. A turn call whose body the page sent as bytes names none
+ * that can be read: then the chat the page last read or created is the one.
+ */
+function chatOf(ex: Exchange): string | undefined {
+  const named = CHAT_ID.exec(ex.requestBody ?? "")?.[1] ?? CHAT_ID.exec(ex.responseText)?.[1];
+  if (named) return named;
+  const body = parseJson(ex.responseText);
+  const created = isObj(body) && isObj(body.chat) ? str(body.chat.id) : undefined;
+  return created && /^[A-Za-z0-9_-]{8,64}$/.test(created) ? created : undefined;
+}
+
+function parseTurnRequest(ex: Exchange, state: Map<string, unknown>): Observation[] {
+  const mem = memoryOf(state);
+  const chatId = chatOf(ex) ?? mem.lastChat;
   if (!chatId) return [];
+  mem.lastChat = chatId;
   return [{ kind: "reconcile", url: listUrl(ex.url), method: "POST", delays: [0, 4000, 15000],
     body: JSON.stringify({ chat_id: chatId, page_size: PAGE_SIZE }) }];
 }
@@ -118,9 +133,11 @@ export const kimi: SiteAdapter = {
   parse(ex, state) {
     const method = SERVICE.exec(ex.url)?.[3];
     if (ex.status !== 200 || ex.method !== "POST" || !method) return [];
+    const named = chatOf(ex);
+    if (named) memoryOf(state).lastChat = named;
     if (method === "ListMessages") return guarded("Kimi messages", () => parseList(ex, state), "unknown-shape");
-    if (/^(List|Get)/.test(method)) return [];
-    return parseTurnRequest(ex);
+    if (/^(List|Get|Create)/.test(method)) return [];
+    return parseTurnRequest(ex, state);
   },
   probeDom(doc, url) {
     const health = probeTurns(doc, this.sessionFromUrl(url) !== null, [".segment-user", ".segment-assistant", ".segment-content-box"]);
