@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from importlib import resources
 from xml.sax.saxutils import quoteattr
 
+from .model import ULID
+
 MIMETYPE = "application/vnd.etsi.asic-e+zip"
 TOKEN_MIMETYPE = "application/vnd.etsi.timestamp-token"
 MANIFEST = "META-INF/ASiCManifest001.xml"
@@ -27,19 +29,19 @@ ASIC_NS = "http://uri.etsi.org/02918/v1.2.1#"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 SHA256_URI = "http://www.w3.org/2001/04/xmlenc#sha256"
 
-ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+ULID_RE = re.compile(f"^{ULID}$")
 HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 TSA_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 # Every file name a bundle may hold (the verifier rejects anything else: nothing rides along unchecked).
 NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("record", re.compile(r"^records/([0-7][0-9A-HJKMNP-TV-Z]{25})\.json$")),
-    ("receipt", re.compile(r"^receipts/([0-7][0-9A-HJKMNP-TV-Z]{25})\.json$")),
+    ("record", re.compile(rf"^records/({ULID})\.json$")),
+    ("receipt", re.compile(rf"^receipts/({ULID})\.json$")),
     ("blob", re.compile(r"^blobs/([0-9a-f]{64})$")),
-    ("batch", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/batch\.json$")),
-    ("token", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/([a-z0-9][a-z0-9_-]{0,31})\.tst$")),
-    ("chain", re.compile(r"^batches/([0-7][0-9A-HJKMNP-TV-Z]{25})/([a-z0-9][a-z0-9_-]{0,31})-chain\.pem$")),
+    ("batch", re.compile(rf"^batches/({ULID})/batch\.json$")),
+    ("token", re.compile(rf"^batches/({ULID})/([a-z0-9][a-z0-9_-]{{0,31}})\.tst$")),
+    ("chain", re.compile(rf"^batches/({ULID})/([a-z0-9][a-z0-9_-]{{0,31}})-chain\.pem$")),
     ("key", re.compile(r"^keys/([0-9a-f]{16})\.pem$")),
     ("device_key", re.compile(r"^keys/devices/([0-9a-f]{16})\.pem$")),
 )

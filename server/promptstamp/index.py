@@ -18,7 +18,7 @@ from . import fastjson, layout
 from .canonical import canonicalize
 from .errors import NotFound, ObjectMissing, PromptStampError, StorageError
 from .lru import Lru
-from .model import ULID_RE, Receipt
+from .model import ULID_RE, Receipt, iso_utc
 from .pack import (
     HEAD_PROBE,
     Span,
@@ -50,7 +50,7 @@ def token_view(tsa: str, der: bytes, untrusted: bool, chain: str = "") -> TokenV
     info = token_info(der)
     # Stored marks predate the policy check: the token's own policy decides too.
     untrusted = untrusted or info.policy == DEV_TSA_POLICY
-    return TokenView(tsa=tsa, token=der, gen_time=info.gen_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    return TokenView(tsa=tsa, token=der, gen_time=iso_utc(info.gen_time),
                      untrusted=untrusted, chain=chain)
 
 

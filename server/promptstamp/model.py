@@ -22,7 +22,10 @@ from .errors import InvalidInput
 RECORD_TYPES = ("prompt", "output", "edit", "regenerate", "parameters", "selection", "note", "import", "identity",
                 "drift")
 ACTORS = ("user", "ai")
-ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+# The one spelling of an id: a ULID (48-bit time, 80 random bits, Crockford base32; the first
+# character is at most 7 because 26 characters hold 130 bits). Record, batch ids and bundle names use it.
+ULID = r"[0-7][0-9A-HJKMNP-TV-Z]{25}"
+ULID_RE = re.compile(f"^{ULID}$")
 SITE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
@@ -106,6 +109,14 @@ def parse_timestamp(value: Any, path: str) -> datetime:
         return datetime.fromisoformat(text)  # the regex above pinned the exact form; this checks the calendar
     except ValueError as e:
         raise InvalidInput(f"{path}: {text!r} is not a real date and time ({e})", code="invalid_record") from e
+
+
+def iso_utc(moment: datetime) -> str:
+    """A moment as RFC 3339 in UTC with 'Z' and the fraction it carries (a token's genTime, a report
+    line): the one spelling of times we did not make ourselves."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -50,6 +50,7 @@ from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, SignatureValidationContext
 
 from .errors import InvalidInput, TokenError, UntrustedAnchor
+from .model import iso_utc
 
 # The built-in development TSA's policy (devtsa.py issues it; an X.667 UUID-derived OID, from UUID
 # ebe7bc72-8098-47a8-ba9f-f42ad8b4259c): "a locally generated, untrusted root; no clock discipline, audit
@@ -647,7 +648,7 @@ def _check_chain(
     except PathBuildingError as e:
         raise _untrusted(info, signer, anchors, others) from e
     except ValidationError as e:
-        when = info.gen_time.isoformat().replace("+00:00", "Z")
+        when = iso_utc(info.gen_time)
         raise _fail("chain", f"expected a certificate path valid at genTime {when}, found: {e.failure_msg}") from e
     certs = list(path.iter_certs(include_root=True))
     if certs and certs[0].dump() != signer.dump():

@@ -11,11 +11,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
 from . import signing
 from .errors import InvalidInput, UntrustedAnchor, VerificationError
+from .model import iso_utc as iso_utc  # the one spelling of times, re-exported for report lines
 
 Outcome = Literal["ok", "fail", "untrusted", "note"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "fail", "untrusted", "note")
@@ -170,8 +170,3 @@ class Run:
     def report(self, kind: Literal["bundle", "token"], rests_on: Sequence[str] = (),
                facts: dict[str, Any] | None = None) -> Report:
         return Report(kind, tuple(self.checks), tuple(dict.fromkeys(rests_on)), facts or {})
-
-
-def iso_utc(moment: datetime) -> str:
-    """A UTC moment as ISO 8601 with 'Z', as every report line writes times."""
-    return moment.isoformat().replace("+00:00", "Z")

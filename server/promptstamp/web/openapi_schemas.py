@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import RECORD_TYPES
+from ..model import ULID as _ULID
 
-ULID = "^[0-7][0-9A-HJKMNP-TV-Z]{25}$"
+ULID = f"^{_ULID}$"
 DIGEST = "^sha256:[0-9a-f]{64}$"
 KEY_ID = "^[0-9a-f]{16}$"
 EXAMPLE_ID = "01JDX6Z8Q0M7V4N2B5C8E1F3G6"

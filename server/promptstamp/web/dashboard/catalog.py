@@ -17,7 +17,7 @@ from ... import tokens
 from ...errors import PromptStampError
 from ...index import Located
 from ...lru import Lru
-from ...model import Record
+from ...model import Record, iso_utc
 from ...report import PromptState, ReportSession, ReportStep, selection_html, summary
 from ...services import Services
 
@@ -71,7 +71,7 @@ class Catalog:
             untrusted = set()
             for view in self._svc.ledger.index.tokens(batch_id):
                 try:
-                    times[view.tsa] = tokens.token_info(view.token).gen_time.isoformat().replace("+00:00", "Z")
+                    times[view.tsa] = iso_utc(tokens.token_info(view.token).gen_time)
                 except PromptStampError:
                     times[view.tsa] = "(unreadable token)"
                 if view.untrusted:

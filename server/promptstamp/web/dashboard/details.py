@@ -17,7 +17,7 @@ from ... import tokens
 from ...canonical import digest_bytes
 from ...errors import PromptStampError
 from ...merkle import root_from_proof
-from ...model import Receipt, Record
+from ...model import Receipt, Record, iso_utc
 from ..context import services
 
 
@@ -85,7 +85,7 @@ def _token(tsa: str, der: bytes, untrusted: bool, chain_pem: str, root: bytes) -
         check += " This is the built-in development TSA: its root is this service's own and proves nothing " \
                  "to anyone else."
     return TokenDetails(
-        tsa=tsa, untrusted=untrusted, gen_time=info.gen_time.isoformat().replace("+00:00", "Z"),
+        tsa=tsa, untrusted=untrusted, gen_time=iso_utc(info.gen_time),
         serial=str(info.serial), policy=info.policy, accuracy=info.accuracy or "(not stated)",
         tsa_name=info.tsa_name or "(not named in the token)", signer=info.signer_subject or "(not embedded)",
         imprint=f"{info.imprint_algorithm}:{info.imprint.hex()}",
