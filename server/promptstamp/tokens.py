@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from asn1crypto import algos, cms, core, parser, pem, tsp, x509
+from asn1crypto import algos, cms, core, parser, tsp, x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from pyhanko.sign.general import check_ess_certid
 from pyhanko.sign.validation.generic_cms import validate_algorithm_protection
@@ -49,15 +49,18 @@ from pyhanko_certvalidator.errors import (
 from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, SignatureValidationContext
 
-from .errors import InvalidInput, TokenError, UntrustedAnchor
+from .certs import ASN1_ERRORS as _ASN1_ERRORS
+from .certs import DEV_TSA_LABEL as DEV_TSA_LABEL
+from .certs import DEV_TSA_POLICY as DEV_TSA_POLICY
+from .certs import certificate_subject as certificate_subject
+from .certs import certificates_pem as certificates_pem
+from .certs import is_development_certificate as is_development_certificate
+from .certs import is_self_issued as is_self_issued
+from .certs import load_certificate
+from .certs import load_pem_certificates as load_pem_certificates
+from .certs import name_rfc4514 as name_rfc4514
+from .errors import TokenError, UntrustedAnchor
 from .model import iso_utc
-
-# The built-in development TSA's policy (devtsa.py issues it; an X.667 UUID-derived OID, from UUID
-# ebe7bc72-8098-47a8-ba9f-f42ad8b4259c): "a locally generated, untrusted root; no clock discipline, audit
-# or accountability". Every verifier treats a token carrying it as untrusted, whatever root it chains to:
-# anyone can run the dev TSA and hand out its root, so a chain to it proves nothing.
-DEV_TSA_POLICY = "2.25.313571821748590964836994007601738163612"
-DEV_TSA_LABEL = "PromptStamp development TSA - UNTRUSTED"
 
 CHECKS = (
     "structure",
@@ -84,7 +87,6 @@ _GRANTED = ("granted", "granted_with_mods")
 _WEAK_DIGESTS = ("md2", "md5", "sha1")
 # asn1crypto errors for malformed or truncated DER; it parses lazily, so they surface on first access.
 # cryptography's UnsupportedAlgorithm: a damaged key (e.g. an unknown curve OID) met while loading it.
-_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, UnsupportedAlgorithm)
 # Signature mechanism (asn1crypto name) -> the key algorithms it can be verified with.
 _KEY_FOR_MECHANISM = {
     "rsassa_pkcs1v15": ("rsa",),
@@ -94,17 +96,6 @@ _KEY_FOR_MECHANISM = {
     "ed448": ("ed448",),
 }
 # cryptography's RFC 4514 short names; other attribute types are written as dotted OIDs.
-_RFC4514_NAMES = {
-    "2.5.4.3": "CN",
-    "2.5.4.7": "L",
-    "2.5.4.8": "ST",
-    "2.5.4.10": "O",
-    "2.5.4.11": "OU",
-    "2.5.4.6": "C",
-    "2.5.4.9": "STREET",
-    "0.9.2342.19200300.100.1.25": "DC",
-    "0.9.2342.19200300.100.1.1": "UID",
-}
 
 
 @dataclass(frozen=True)
@@ -145,43 +136,7 @@ class UntrustedTokenRoot(UntrustedAnchor):
         self.stopped_at = stopped_at  # RFC 4514 name of the issuer the chain stopped at
 
 
-# --- certificates -------------------------------------------------------------------------------
-
-
-def load_pem_certificates(data: bytes | str) -> list[bytes]:
-    """DER of every CERTIFICATE block in a PEM bundle, in file order; InvalidInput if there is none."""
-    raw = data.encode("ascii", "replace") if isinstance(data, str) else data
-    if not pem.detect(raw):
-        raise InvalidInput("expected PEM 'CERTIFICATE' blocks, found no PEM armor")
-    out = []
-    try:
-        for kind, _headers, der in pem.unarmor(raw, multiple=True):
-            if kind == "CERTIFICATE":
-                x509.Certificate.load(der).native  # noqa: B018  (force a full parse now)
-                out.append(der)
-    except _ASN1_ERRORS as e:
-        raise InvalidInput(f"PEM bundle holds a malformed certificate: {e}") from e
-    if not out:
-        raise InvalidInput("expected PEM 'CERTIFICATE' blocks, found none")
-    return out
-
-
-def certificates_pem(ders: Sequence[bytes]) -> str:
-    return "".join(pem.armor("CERTIFICATE", d).decode("ascii") for d in ders)
-
-
-def is_self_issued(cert_der: bytes) -> bool:
-    """Subject equals issuer: a root candidate (RFC 5280 §3.2)."""
-    return bool(_load_cert(cert_der).self_issued)
-
-
-def is_development_certificate(cert_der: bytes) -> bool:
-    """A certificate of the built-in development TSA: it names the dev TSA policy or carries its label."""
-    cert = _load_cert(cert_der)
-    policies = cert.certificate_policies_value
-    if policies is not None and any(p["policy_identifier"].dotted == DEV_TSA_POLICY for p in policies):
-        return True
-    return DEV_TSA_LABEL in name_rfc4514(cert.subject)
+# --- development tokens ---------------------------------------------------------------------------
 
 
 def development_token_detail(info: TokenInfo) -> str | None:
@@ -190,46 +145,6 @@ def development_token_detail(info: TokenInfo) -> str | None:
         return None
     return (f"the token carries policy {DEV_TSA_POLICY}, the PromptStamp development TSA's: a locally made "
             "TSA whose root anyone can generate, so it is untrusted whatever root it chains to")
-
-
-def certificate_subject(cert_der: bytes) -> str:
-    return name_rfc4514(_load_cert(cert_der).subject)
-
-
-def name_rfc4514(name: x509.Name) -> str:
-    """RFC 4514 string, most significant RDN last, as ``cryptography`` writes it."""
-    rdns = []
-    for rdn in reversed(list(name.chosen)):
-        parts = []
-        for atv in rdn:
-            oid = atv["type"].dotted
-            value = atv["value"].native
-            text = value.hex() if isinstance(value, bytes) else str(value)
-            parts.append(f"{_RFC4514_NAMES.get(oid, oid)}={_escape_rfc4514(text)}")
-        rdns.append("+".join(parts))
-    return ",".join(rdns)
-
-
-def _escape_rfc4514(value: str) -> str:
-    if not value:
-        return ""
-    for ch in '\\"+,;<>':
-        value = value.replace(ch, "\\" + ch)
-    value = value.replace("\0", "\\00")
-    if value[0] == "#" or (value[0] == " " and len(value) > 1):
-        value = "\\" + value
-    if value[-1] == " ":
-        value = value[:-1] + "\\ "
-    return value
-
-
-def _load_cert(der: bytes) -> x509.Certificate:
-    try:
-        cert = x509.Certificate.load(der)
-        cert.native  # noqa: B018
-    except _ASN1_ERRORS as e:
-        raise InvalidInput(f"not a DER X.509 certificate: {e}") from e
-    return cert
 
 
 # --- parsing --------------------------------------------------------------------------------------
@@ -453,7 +368,7 @@ def verify_token(
         if policy is not None and info.policy != policy:  # 6
             raise _fail("policy", f"expected TSA policy {policy}, found {info.policy}")
         check = "signer"
-        extra = tuple(_load_cert(d) for d in extra_certs)
+        extra = tuple(load_certificate(d) for d in extra_certs)
         signer = _find_signer(tok.signer_info, tok.certs + extra)  # 7
         if signer is None:
             raise _fail(

@@ -24,9 +24,9 @@ WINGS: dict[str, tuple[str, ...]] = {
     "flask": ("promptstamp.web",), "werkzeug": ("promptstamp.web",), "markupsafe": ("promptstamp.web",),
     # the command line: the CLI and its evidence commands
     "click": ("promptstamp.cli", "promptstamp.cli_evidence"),
-    # X.509 and CMS: token checks, and the built-in TSA that makes tokens
-    "asn1crypto": ("promptstamp.tokens", "promptstamp.devtsa"),
-    "cryptography": ("promptstamp.tokens", "promptstamp.devtsa"),
+    # X.509 and CMS: token checks with their certificate helpers, and the built-in TSA that makes tokens
+    "asn1crypto": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens"),
+    "cryptography": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens"),
     "boto3": ("promptstamp.storage.s3",), "botocore": ("promptstamp.storage.s3",),
 }
 
