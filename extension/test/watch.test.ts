@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Draft } from "../src/core/record.ts";
-import { afterPageCount, afterRecording, dueAt, emptyWatch, nextCheck, DEFAULT_TIMINGS, type Look, type WatchState } from "../src/core/watch.ts";
+import {
+  afterPageCount, afterRecording, dueAt, emptyWatch, nextCheck, DEFAULT_TIMINGS, FORGET_AFTER_MS, type Look, type WatchState,
+} from "../src/core/watch.ts";
 
 const session = { site: "chatgpt", id: "s1" };
 const prompt = (id: string, extra: Partial<Draft> = {}): Draft =>
@@ -9,7 +11,7 @@ const prompt = (id: string, extra: Partial<Draft> = {}): Draft =>
 const output = (id: string, parent?: string): Draft =>
   ({ type: "output", actor: "ai", session, messageId: id, refs: parent ? { message_id: id, parent_message_id: parent } : { message_id: id } });
 const at = (now: number) => ({ site: "chatgpt", sessionId: "s1", adapter: "chatgpt@2", now, tabId: 7, pageUrl: "https://chatgpt.com/c/s1" });
-const shown: Look = { shownSomewhere: () => true, recorded: () => 0 };
+const shown: Look = { shownSomewhere: () => true, recorded: () => 0, tabShows: () => true };
 const MIN = 60_000;
 
 describe("no-answer check", () => {
@@ -46,6 +48,13 @@ describe("no-answer check", () => {
     assert.equal(s.turns.length, 0);
   });
 
+  it("a turn whose conversation is never shown again is forgotten after a week", () => {
+    const s = afterRecording(emptyWatch(), [prompt("u1")], at(0));
+    const gone = dueAt(s, 5 * MIN, { ...shown, shownSomewhere: () => false });
+    assert.equal(gone.state.turns.length, 1);
+    assert.equal(dueAt(gone.state, FORGET_AFTER_MS + 1, shown).state.turns.length, 0);
+  });
+
   it("a prompt whose page closed waits for the conversation to be shown again", () => {
     const s = afterRecording(emptyWatch(), [prompt("u1")], at(0));
     const gone = dueAt(s, 5 * MIN, { ...shown, shownSomewhere: () => false });
@@ -62,7 +71,7 @@ describe("page-ahead check", () => {
   const gap = (shownTurns: number, recorded: number) => ({
     site: "chatgpt", sessionId: "s1", adapter: "chatgpt@2", tabId: 7, pageUrl: "https://chatgpt.com/c/s1", shown: shownTurns, recorded,
   });
-  const look = (recorded: number): Look => ({ shownSomewhere: () => true, recorded: () => recorded });
+  const look = (recorded: number): Look => ({ shownSomewhere: () => true, recorded: () => recorded, tabShows: () => true });
 
   it("alarms after the grace period, once, and again only after the gap closed and reopened", () => {
     let s = afterPageCount(emptyWatch(), gap(4, 2), 0);
@@ -74,6 +83,13 @@ describe("page-ahead check", () => {
     s = afterPageCount(raised.state, gap(5, 5), 11 * MIN);
     s = afterPageCount(s, gap(7, 5), 12 * MIN);
     assert.equal(dueAt(s, 12 * MIN + DEFAULT_TIMINGS.pageAheadGraceMs, look(5)).due.pageAhead.length, 1);
+  });
+
+  it("a tab closed (or moved to another conversation) before the grace period ended is no gap", () => {
+    const s = afterPageCount(emptyWatch(), gap(4, 2), 0);
+    const closed = dueAt(s, DEFAULT_TIMINGS.pageAheadGraceMs, { ...look(2), tabShows: () => false });
+    assert.equal(closed.due.pageAhead.length, 0);
+    assert.deepEqual(closed.state.pages, {});
   });
 
   it("raises nothing when the records caught up meanwhile, or while an answer is under way", () => {

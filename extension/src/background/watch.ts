@@ -103,7 +103,7 @@ async function recordedMessages(site: string, sessionId: string): Promise<number
   return Object.keys(item?.memory.messages ?? {}).length;
 }
 
-/** The conversations the open tabs show, as "site\0id". */
+/** The conversations the open tabs show, as "site\0id", and as "tabId\0site\0id" per tab. */
 async function shownSessions(): Promise<Set<string>> {
   const shown = new Set<string>();
   for (const tab of await ext.tabs.query({})) {
@@ -117,7 +117,10 @@ async function shownSessions(): Promise<Set<string>> {
     const adapter = adapterForHost(url.hostname);
     if (!adapter) continue;
     const id = adapter.sessionFromUrl(url) ?? (await tabState(tab.id))?.sessionId;
-    if (id) shown.add(sessionKey(adapter.id, id));
+    if (id) {
+      shown.add(sessionKey(adapter.id, id));
+      shown.add(`${tab.id}\u0000${sessionKey(adapter.id, id)}`);
+    }
   }
   return shown;
 }
@@ -141,6 +144,7 @@ export function checkWatch(): Promise<void> {
     const { due, state } = dueAt(before, now, {
       shownSomewhere: (turn) => shown.has(sessionKey(turn.site, turn.sessionId)),
       recorded: (g) => counts.get(sessionKey(g.site, g.sessionId)) ?? 0,
+      tabShows: (g) => shown.has(`${g.tabId}\u0000${sessionKey(g.site, g.sessionId)}`),
     }, t);
     await save(state, t);
     for (const turn of due.noAnswer) await raise(turn.site, turn.sessionId, turn.tabId, noAnswerFact(turn, now - turn.since));

@@ -144,7 +144,12 @@ export interface Look {
   shownSomewhere(t: OpenTurn): boolean;
   /** How many messages the session has recorded now (a history read may have caught up since). */
   recorded(g: PageGap): number;
+  /** Whether the gap's tab is still open on its conversation (a page closed while loading is no gap). */
+  tabShows(g: PageGap): boolean;
 }
+
+/** A turn whose conversation was never shown again is forgotten after this long. */
+export const FORGET_AFTER_MS = 7 * 24 * 3600_000;
 
 /** What is due at `now`, and the state after it is raised. */
 export function dueAt(state: WatchState, now: number, look: Look, timings: WatchTimings = DEFAULT_TIMINGS): {
@@ -154,6 +159,7 @@ export function dueAt(state: WatchState, now: number, look: Look, timings: Watch
   const noAnswer: OpenTurn[] = [];
   const turns: OpenTurn[] = [];
   for (const t of state.turns) {
+    if (t.deadline === undefined && now - t.since > FORGET_AFTER_MS) continue;
     if (t.deadline === undefined || t.deadline > now) turns.push(t);
     else if (shownSomewhere(t)) noAnswer.push(t); // alarmed once, then forgotten
     else turns.push({ ...t, deadline: undefined });
@@ -161,7 +167,7 @@ export function dueAt(state: WatchState, now: number, look: Look, timings: Watch
   const pageAhead: PageGap[] = [];
   let pages = { ...state.pages };
   for (const [key, g] of Object.entries(state.pages)) {
-    if (look.recorded(g) >= g.shown) {
+    if (look.recorded(g) >= g.shown || !look.tabShows(g)) {
       pages = without(pages, key);
       continue;
     }
