@@ -10,6 +10,7 @@ import { DeltaDecoder } from "../src/adapters/chatgpt-delta.ts";
 import { chatgpt } from "../src/adapters/chatgpt.ts";
 import { claude } from "../src/adapters/claude.ts";
 import type { Exchange, Msg, Observation, PageState, SiteAdapter, Snapshot } from "../src/adapters/types.ts";
+import { parseHTML } from "linkedom";
 import { FIXTURES } from "./harness.ts";
 
 /** Every observation of a fixture's exchanges, through one page state. */
@@ -119,6 +120,16 @@ describe("ChatGPT adapter on live formats", () => {
     assert.deepEqual(chatgpt.identityRequest?.("https://chatgpt.com"), { url: "https://chatgpt.com/backend-api/me", method: "GET" });
     const bad = chatgpt.parse({ url: "https://chatgpt.com/backend-api/me", method: "GET", status: 200, responseText: "{}" }, state);
     assert.equal(bad[0]?.kind === "drift" && bad[0].code, "unknown-shape");
+  });
+
+  it("counts turns by their wrapper, so an answer's narration and tool messages count once", () => {
+    const { document } = parseHTML(`<main>
+      <article data-testid="conversation-turn-1"><div data-message-author-role="user">Paint a harbour</div></article>
+      <article data-testid="conversation-turn-2"><div data-message-author-role="assistant">Searching…</div>
+        <div data-message-author-role="tool">image</div><div data-message-author-role="assistant">Here it is.</div></article>
+    </main>`);
+    const health = chatgpt.probeDom(document as unknown as Document, new URL("https://chatgpt.com/c/69a1c0de-7b2e-8001"));
+    assert.equal(health.turns, 2);
   });
 
   it("ignores the /prepare sibling and sockets it does not know", () => {

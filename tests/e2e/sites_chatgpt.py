@@ -81,7 +81,7 @@ async function read(res) {
     const cid = ev.conversation_id || (ev.v && ev.v.conversation_id);
     if (cid && !conversationId) { conversationId = cid; history.pushState({}, "", "/c/" + cid); }
     if (ev.type === "stream_handoff") handoff = ev;
-    if (ev.v && ev.v.message && ev.v.message.author.role !== "user") render("assistant", ev.v.message.id, "…");
+    if (ev.v && ev.v.message && ev.v.message.channel === "final") render("assistant", ev.v.message.id, "…");
   }
   return handoff;
 }

@@ -279,7 +279,12 @@ export const chatgpt: SiteAdapter = {
     const health = probeTurns(doc, this.sessionFromUrl(url) !== null, [
       "[data-message-author-role]", "[data-testid^='conversation-turn-']", "[data-turn]",
     ]);
-    const turns = doc.querySelectorAll("[data-message-author-role]").length;
-    return turns > 0 ? { ...health, turns } : health;
+    // One turn wrapper per prompt and per answer: an answer's narration, thinking and tool messages
+    // sit inside one wrapper, so the message markers are counted by the wrapper that holds them.
+    const wrappers = new Set<Element>();
+    for (const el of Array.from(doc.querySelectorAll("[data-message-author-role]"))) {
+      wrappers.add(el.closest("[data-testid^='conversation-turn-'], [data-turn], article") ?? el);
+    }
+    return wrappers.size > 0 ? { ...health, turns: wrappers.size } : health;
   },
 };
