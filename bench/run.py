@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ingest  # noqa: E402
 import scale  # noqa: E402
+import verify_abuse  # noqa: E402
 import verify_bench  # noqa: E402
 
 
@@ -19,6 +20,8 @@ def main() -> None:
     scale.run(lambda line: print(line, flush=True))
     print("\n== verification ==", flush=True)
     verify_bench.run(lambda line: print(line, flush=True))
+    print("\n== abusive verification uploads ==", flush=True)
+    verify_abuse.run(lambda line: print(line, flush=True))
 
 
 if __name__ == "__main__":
