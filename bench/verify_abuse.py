@@ -31,6 +31,7 @@ from factories import Chain  # noqa: E402
 
 UPLOADS = int(os.environ.get("BENCH_ABUSE_UPLOADS", "8"))
 COPIES = int(os.environ.get("BENCH_ABUSE_COPIES", "2000"))
+UNDER_LIMIT = int(os.environ.get("BENCH_ABUSE_UNDER_LIMIT", "900"))
 
 
 def tree_pids(root: int) -> list[int]:
@@ -153,6 +154,11 @@ def run(say: Callable[[str], None]) -> None:
             say(f"record post while {UPLOADS} uploads were in flight: HTTP {status} in {post_latency * 1000:.0f} ms")
             say(f"service RSS (all processes): {before / 2**20:.0f} MB before, {peak[0] / 2**20:.0f} MB at peak, "
                 f"growth {(peak[0] - before) / 2**20:.0f} MB")
+            # Under the batch limit a token bomb is verified in full: each distinct token once.
+            body, ctype = multipart(token_bomb(bundle, UNDER_LIMIT), "token-bomb-under-limit.asice")
+            status, data, elapsed = request(port, "POST", "/v1/verify", token, body, ctype)
+            say(f"token bomb of {UNDER_LIMIT} copies (under the batch limit), alone: HTTP {status} in {elapsed:.1f} s: "
+                f"{json.loads(data).get('verdict') or json.loads(data).get('detail')}")
 
 
 def _service_pid(port: int) -> int:

@@ -35,8 +35,10 @@ class UploadLimits:
     entries: int = 20_000  # files in the ZIP
     expanded_bytes: int = 256 << 20  # all entries inflated
     held_bytes: int = 64 << 20  # records, receipts, tokens, keys: the files kept in memory while checking
-    batches: int = 5_000  # batch.json files
-    tokens: int = 10_000  # time-stamp tokens (*.tst), each verified once however often it repeats
+    # Every batch costs a token check, and the reports re-rendered for the derived-files check walk every
+    # batch: past these, verify on your own machine (promptstamp verify) or in the browser (/verify).
+    batches: int = 1_000  # batch.json files
+    tokens: int = 3_000  # time-stamp tokens (*.tst; up to three TSAs per batch), each distinct one verified once
     cpu_seconds: int = 60  # CPU time of the verifying process
     memory_bytes: int = 1 << 30  # address space of the verifying process
 
