@@ -7,6 +7,7 @@ from flask import Flask
 from ..config import Settings
 from ..services import Services, build_services
 from . import (
+    account,
     batches,
     blobs,
     dashboard,
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
     errors.register(app)
     observability.register(app)  # request ids, access log, /metrics
-    for module in (health, records, blobs, sessions, evidence, batches, keys, devices, openapi):
+    for module in (health, records, blobs, sessions, evidence, batches, keys, devices, account, openapi):
         app.register_blueprint(module.bp)
     dashboard.register(app, services)  # sign-in, sessions, timeline, verify and keys pages
     security.register(app)  # CSP and security headers on every response

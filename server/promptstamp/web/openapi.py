@@ -148,6 +148,14 @@ SPEC: dict[str, Any] = {
                                    "400": _err("not an Ed25519 key"), **_AUTH_ERRORS}},
             "get": {"summary": "Devices of this account", "responses": {"200": _json("devices", _OBJ),
                                                                         **_AUTH_ERRORS}}},
+        "/v1/account": {"get": {
+            "summary": "The account the bearer token belongs to (what a paired device shows as its owner)",
+            "responses": {"200": _json("the account", {
+                "type": "object", "required": ["id", "name", "created_at"],
+                "properties": {"id": {"type": "string", "description": "24 hex characters"},
+                               "name": {"type": "string", "description": "the name given at creation"},
+                               "created_at": {"type": "string", "format": "date-time"}}}),
+                          **_AUTH_ERRORS}}},
     },
 }
 
