@@ -17,6 +17,7 @@ from typing import Any
 from . import fastjson, layout
 from .canonical import canonicalize
 from .errors import NotFound, ObjectMissing, PromptStampError, StorageError
+from .late_stamps import read_state
 from .lru import Lru
 from .model import ULID_RE, Receipt, iso_utc
 from .pack import (
@@ -26,7 +27,6 @@ from .pack import (
     decode_locator,
     decode_meta,
     decode_segment,
-    decode_stamp,
     meta_length,
 )
 from .signing import b64
@@ -291,11 +291,13 @@ class Index:
     # -- batches and tokens ----------------------------------------------------------------------
 
     def stored_tokens(self, batch_id: str) -> tuple[StoredToken, ...]:
-        key = layout.stamp(batch_id)
-        try:
-            return decode_stamp(self._store.get(key), key)
-        except ObjectMissing:
-            pass
+        return self._stored_tokens(batch_id)[0]
+
+    def _stored_tokens(self, batch_id: str) -> tuple[tuple[StoredToken, ...], bool]:
+        """(tokens, final): final once no TSA can add one (``late_stamps``)."""
+        state = read_state(self._store, batch_id)
+        if state is not None:
+            return state.tokens, state.final
         tokens = []
         for key in self._store.list(layout.tokens_prefix(batch_id)):  # the previous release's tokens
             if key.endswith(".tst"):
@@ -307,19 +309,22 @@ class Index:
                     pass
                 tokens.append(StoredToken(tsa=tsa, token=self._store.get(key), untrusted=bool(meta.get("untrusted")),
                                           chain=str(meta.get("chain") or "")))
-        return tuple(tokens)
+        return tuple(tokens), True
 
     def tokens(self, batch_id: str) -> tuple[TokenView, ...]:
         """A batch's tokens (empty while it is pending); kept once there are any."""
         cached = self._tokens.peek(batch_id)
         if cached is not None:
             return cached
-        views = tuple(token_view(t.tsa, t.token, t.untrusted, t.chain) for t in self.stored_tokens(batch_id))
-        if views:
+        stored, final = self._stored_tokens(batch_id)
+        views = tuple(token_view(t.tsa, t.token, t.untrusted, t.chain) for t in stored)
+        # A batch still awaiting a TSA is read again next time: another instance may add its token.
+        if views and final:
             self._tokens.put(batch_id, views)
         return views
 
     def remember_tokens(self, batch_id: str, views: tuple[TokenView, ...]) -> None:
+        """Keep a batch's tokens: only those of a batch no TSA can add to any more (``late_stamps``)."""
         if views:
             self._tokens.put(batch_id, views)
 

@@ -96,12 +96,36 @@ def account_batch(account: str, batch_id: str) -> str:
 BATCHES = "batches/"
 
 
+def batch_prefix(batch_id: str) -> str:
+    return f"batches/{batch_id}/"
+
+
 def pack(batch_id: str) -> str:
     return f"batches/{batch_id}/pack"
 
 
 def stamp(batch_id: str) -> str:
     return f"batches/{batch_id}/stamp"
+
+
+# A batch whose first stamp lacks a configured TSA (``late_stamps``): the marker written before that
+# stamp, one late token per TSA that answered afterwards, and the marker that closes the batch.
+
+
+def stamp_incomplete(batch_id: str) -> str:
+    return f"batches/{batch_id}/incomplete"
+
+
+def late_prefix(batch_id: str) -> str:
+    return f"batches/{batch_id}/late/"
+
+
+def late_token(batch_id: str, tsa: str) -> str:
+    return f"batches/{batch_id}/late/{tsa}"
+
+
+def stamp_complete(batch_id: str) -> str:
+    return f"batches/{batch_id}/complete"
 
 
 # -- the previous release's per-batch objects ---------------------------------------------------------

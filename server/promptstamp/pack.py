@@ -235,9 +235,21 @@ class StoredToken:
     chain: str  # PEM: the certificates the token embeds, then the configured CA file
 
 
-def encode_stamp(tokens: Sequence[StoredToken]) -> bytes:
-    return fastjson.dumps({"v": 1, "tokens": [{"tsa": t.tsa, "token": b64(t.token), "untrusted": t.untrusted,
-                                               "chain": t.chain} for t in tokens]})
+def encode_stamp(tokens: Sequence[StoredToken], awaiting: Sequence[str] = ()) -> bytes:
+    """``awaiting``: the configured TSAs that had not answered yet (their tokens come later, ``late_stamps``)."""
+    doc: dict[str, object] = {"v": 1, "tokens": [{"tsa": t.tsa, "token": b64(t.token), "untrusted": t.untrusted,
+                                                  "chain": t.chain} for t in tokens]}
+    if awaiting:
+        doc["awaiting"] = sorted(awaiting)
+    return fastjson.dumps(doc)
+
+
+def stamp_awaiting(data: bytes, key: str) -> tuple[str, ...]:
+    """The TSAs a stamp was written without (empty for a stamp every configured TSA answered)."""
+    try:
+        return tuple(str(n) for n in fastjson.loads(data).get("awaiting", ()))
+    except (ValueError, TypeError, AttributeError) as e:
+        raise StorageError(f"{key}: unreadable stamp: {e}") from e
 
 
 def decode_stamp(data: bytes, key: str) -> tuple[StoredToken, ...]:

@@ -9,7 +9,8 @@ Order of a seal (each step durable before the next; formats in ``pack``):
    sessions' indexes (``indexer``): a record id the session already holds keeps its first receipt,
    so a record never gets two;
 4. write the stamp (every token with its chain). If every TSA failed the batch stays pending; a
-   background loop (and start-up recovery) retries until one answers.
+   background loop (and start-up recovery) retries until one answers. A TSA missing from the stamp is
+   asked again the same way until it answers or is removed from the configuration (``late_stamps``).
 A batch is therefore 2 + (sessions it touches) + (accounts it touches) object writes, whatever its size.
 """
 
@@ -20,7 +21,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from .errors import AlreadyExists, Conflict, TimestampError
 from .index import Index, Located, TokenView, token_view
 from .indexer import Indexer, Sealed
 from .keyring import Keyring
+from .late_stamps import encode_incomplete, incomplete_root, read_state, write_complete, write_late
 from .merkle import MerkleTree
 from .metrics import process_metrics
 from .model import BatchRef, Receipt, Record, drift_adapter_label, new_ulid, ulid_time_ms, utc_now
@@ -79,6 +81,7 @@ class BatchSealer:
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stamp")
         self._tsa_pool = ThreadPoolExecutor(max_workers=8 * max(1, len(self._tsas)), thread_name_prefix="tsa")
         self._pending: dict[str, bytes] = {}  # batch id -> root, batches waiting for any TSA
+        self._incomplete: dict[str, bytes] = {}  # batch id -> root, stamped batches waiting for some TSA
         self._recovered_upto: str | None = None  # last key of the last batch known finished
         self._pending_sizes: dict[str, int] = {}  # batch id -> records, for the pending-records metric
         self._metrics = process_metrics()
@@ -148,9 +151,10 @@ class BatchSealer:
         for follower, first in followers:
             first.future.add_done_callback(functools.partial(_copy_result, target=follower.future))
 
-    def _request_tokens(self, root: bytes) -> list[StampedToken]:
+    def _request_tokens(self, root: bytes, only: Collection[str] | None = None) -> list[StampedToken]:
         futures: list[tuple[TsaClient, Future[StampedToken]]] = [
             (tsa, self._tsa_pool.submit(self._timed_stamp, tsa, root)) for tsa in self._tsas
+            if only is None or tsa.name in only
         ]
         tokens = []
         for tsa, f in futures:
@@ -196,19 +200,54 @@ class BatchSealer:
         if not stamped:
             self._add_pending(batch_id, root, size)
             return ()
-        return self._store_tokens(batch_id, stamped)
+        return self._store_tokens(batch_id, root, stamped)
 
-    def _store_tokens(self, batch_id: str, stamped: Sequence[StampedToken]) -> tuple[TokenView, ...]:
-        stored = [StoredToken(tsa=t.tsa, token=t.token, untrusted=t.untrusted, chain=self._chain_pem(t))
-                  for t in stamped]
+    def _store_tokens(self, batch_id: str, root: bytes, stamped: Sequence[StampedToken]) -> tuple[TokenView, ...]:
+        stored = [self._stored(t) for t in stamped]
+        answered = {t.tsa for t in stamped}
+        awaiting = [tsa.name for tsa in self._tsas if tsa.name not in answered]
+        if awaiting:  # the marker first: recovery anywhere finds the batch from a listing
+            self._store.put_many([(layout.stamp_incomplete(batch_id),
+                                   encode_incomplete("sha256:" + root.hex(), awaiting))])
         key = layout.stamp(batch_id)
         try:
-            self._store.put(key, encode_stamp(stored))
+            self._store.put(key, encode_stamp(stored, awaiting))
         except AlreadyExists:  # another instance finished this batch first: its tokens are the batch's
-            stored = list(decode_stamp(self._store.get(key), key))
+            state = read_state(self._store, batch_id)
+            stored = list(state.tokens) if state is not None else list(decode_stamp(self._store.get(key), key))
+            awaiting = [] if state is None or state.final else state.missing([t.name for t in self._tsas])
         views = tuple(token_view(t.tsa, t.token, t.untrusted, t.chain) for t in stored)
-        self.index.remember_tokens(batch_id, views)
+        if awaiting:
+            with self._lock:
+                self._incomplete[batch_id] = root
+        else:
+            self.index.remember_tokens(batch_id, views)
         return views
+
+    def _stored(self, stamped: StampedToken) -> StoredToken:
+        return StoredToken(tsa=stamped.tsa, token=stamped.token, untrusted=stamped.untrusted,
+                           chain=self._chain_pem(stamped))
+
+    def complete_batch(self, batch_id: str, root: bytes) -> bool:
+        """Ask the configured TSAs missing from a stamped batch; True once none is missing."""
+        state = read_state(self._store, batch_id)
+        if state is None:
+            return False
+        missing = [] if state.final else state.missing([t.name for t in self._tsas])
+        if missing:
+            for token in self._request_tokens(root, only=missing):
+                write_late(self._store, batch_id, self._stored(token))
+                missing.remove(token.tsa)
+        if missing:
+            with self._lock:
+                self._incomplete[batch_id] = root
+            return False
+        if not state.final:
+            write_complete(self._store, batch_id)
+        with self._lock:
+            self._incomplete.pop(batch_id, None)
+        self.index.tokens(batch_id)  # now final: read once more and kept
+        return True
 
     def _chain_pem(self, stamped: StampedToken) -> str:
         """The certificates a verifier needs beside the token: those it embeds, then the configured CA file."""
@@ -254,10 +293,20 @@ class BatchSealer:
         for batch_id, root in pending:
             stamped = self._request_tokens(root)
             if stamped:
-                self._store_tokens(batch_id, stamped)
+                self._store_tokens(batch_id, root, stamped)
                 self._drop_pending(batch_id)
                 done += 1
+        with self._lock:
+            incomplete = list(self._incomplete.items())
+        for batch_id, root in incomplete:
+            if self.complete_batch(batch_id, root):
+                done += 1
         return done
+
+    def incomplete_count(self) -> int:
+        """Stamped batches still waiting for some configured TSA."""
+        with self._lock:
+            return len(self._incomplete)
 
     def recover(self, min_age_s: float = 0.0) -> dict[str, int]:
         """Finish every batch whose seal was interrupted: index what its pack holds, stamp it.
@@ -275,12 +324,19 @@ class BatchSealer:
             parts = key.split("/")
             state.setdefault(parts[1], set()).add("/".join(parts[2:]))
             last_key[parts[1]] = max(key, last_key.get(parts[1], key))
-        report = {"batches": len(state), "finished": 0, "stamped": 0, "pending": 0, "too_young": 0}
+        report = {"batches": len(state), "finished": 0, "stamped": 0, "pending": 0, "too_young": 0,
+                  "completed": 0, "awaiting_tsa": 0}
         cutoff_ms = (time.time() - min_age_s) * 1000
         watermark_open = False
         for batch_id, names in sorted(state.items()):
             young = ulid_time_ms(batch_id) > cutoff_ms
-            done = "stamp" in names or "done" in names
+            awaiting = "stamp" in names and "incomplete" in names and "complete" not in names
+            if awaiting and not young:
+                watermark_open = True
+                report["completed" if self.complete_batch(batch_id, digest_bytes(
+                    incomplete_root(self._store, batch_id))) else "awaiting_tsa"] += 1
+                continue
+            done = ("stamp" in names and not awaiting) or "done" in names
             if done or not ({"pack", "journal.json"} & names):
                 # A batch with neither pack nor journal is a previous release's batch being created
                 # right then (batch.json and journal were written together): nothing to finish from it.
@@ -310,7 +366,7 @@ class BatchSealer:
         root = digest_bytes(meta.batch["root"])
         stamped = self._request_tokens(root)
         if stamped:
-            self._store_tokens(batch_id, stamped)
+            self._store_tokens(batch_id, root, stamped)
             report["stamped"] += 1
         else:
             self._add_pending(batch_id, root, len(entries))

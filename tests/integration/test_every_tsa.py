@@ -1,0 +1,104 @@
+"""Every configured TSA stamps every batch, eventually: the batch is acknowledged when one answers, the
+others are asked again (by the retry loop, or by recovery on any instance) until they answer or are
+removed from the configuration. Real TSAs: OpenSSL's behind HTTP and the built-in one on a port that
+is down at first."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from test_recovery import api_for, down_tsa
+
+from conftest import Api, make_services
+from factories import Chain
+from openssl_tsa import OpenSslTsa
+from promptstamp import layout
+from promptstamp.services import Services
+
+
+def post_one(api: Api, chain: Chain) -> tuple[dict[str, object], str]:
+    record = chain.next(text="a step stamped by every TSA in the end")
+    r = api.post("/v1/records", record)
+    assert r.status_code == 201, r.get_json()  # one TSA answered: acknowledged as stamped
+    return record, str(r.get_json()["receipt"]["batch"]["id"])
+
+
+def batch_tsas(api: Api, batch_id: str) -> list[str]:
+    return sorted(t["tsa"] for t in api.get(f"/v1/batches/{batch_id}").get_json()["tokens"])
+
+
+def bundle_files(api: Api, chain: Chain) -> dict[str, bytes]:
+    r = api.get(f"/v1/sessions/{chain.site}/{chain.session_id}/bundle?lang=en")
+    try:
+        assert r.status_code == 200
+        data = r.data
+    finally:
+        r.close()  # the bundle is streamed from a temporary file the response closes
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def test_a_tsa_down_at_first_stamps_the_batch_when_it_returns(tmp_path: Path, openssl_tsa: OpenSslTsa) -> None:
+    flaky, tsa, port = down_tsa(tmp_path)
+    services = make_services(tmp_path / "data", tsas=(openssl_tsa.config("steady"), flaky))
+    try:
+        api, chain = api_for(services), Chain()
+        _, batch_id = post_one(api, chain)
+        assert batch_tsas(api, batch_id) == ["steady"]
+        sealer = services.ledger.sealer
+        assert sealer.incomplete_count() == 1
+        assert services.store.exists(layout.stamp_incomplete(batch_id))
+        assert sealer.retry_pending() == 0 and sealer.incomplete_count() == 1  # still down
+        tsa.serve("127.0.0.1", port)
+        assert sealer.retry_pending() == 1 and sealer.incomplete_count() == 0
+        assert services.store.exists(layout.stamp_complete(batch_id))
+        assert batch_tsas(api, batch_id) == ["flaky", "steady"]
+        files = bundle_files(api, chain)
+        assert {f"batches/{batch_id}/flaky.tst", f"batches/{batch_id}/steady.tst"} <= set(files)
+        report = files["report.html"].decode()
+        assert "flaky" in report and "steady" in report
+    finally:
+        services.close()
+        tsa.shutdown()
+
+
+def test_recovery_on_another_instance_asks_the_missing_tsa(tmp_path: Path, openssl_tsa: OpenSslTsa) -> None:
+    flaky, tsa, port = down_tsa(tmp_path)
+    tsas = (openssl_tsa.config("steady"), flaky)
+    first = make_services(tmp_path / "data", tsas=tsas)
+    api, chain = api_for(first), Chain()
+    _, batch_id = post_one(api, chain)
+    first.close()  # this instance ends while the batch still awaits "flaky"
+    tsa.serve("127.0.0.1", port)
+    other: Services | None = None
+    try:
+        other = make_services(tmp_path / "data", tsas=tsas)  # start-up recovery finishes it
+        assert other.ledger.sealer.incomplete_count() == 0
+        assert other.store.exists(layout.stamp_complete(batch_id))
+        other_api = Api(api_for(other).client, api.token, api.account)
+        assert batch_tsas(other_api, batch_id) == ["flaky", "steady"]
+    finally:
+        if other is not None:
+            other.close()
+        tsa.shutdown()
+
+
+def test_a_removed_tsa_is_no_longer_asked(tmp_path: Path, openssl_tsa: OpenSslTsa) -> None:
+    flaky, _, _ = down_tsa(tmp_path)  # never comes back
+    first = make_services(tmp_path / "data", tsas=(openssl_tsa.config("steady"), flaky))
+    api, chain = api_for(first), Chain()
+    _, batch_id = post_one(api, chain)
+    assert first.ledger.sealer.incomplete_count() == 1
+    first.close()
+    requests_before = 0
+    second = make_services(tmp_path / "data", tsas=(openssl_tsa.config("steady"),))  # the operator removed it
+    try:
+        sealer = second.ledger.sealer
+        assert sealer.incomplete_count() == 0
+        assert sealer.tsa_requests == requests_before  # nobody was asked: "steady" had answered already
+        assert second.store.exists(layout.stamp_complete(batch_id))
+        assert batch_tsas(Api(api_for(second).client, api.token, api.account), batch_id) == ["steady"]
+    finally:
+        second.close()
