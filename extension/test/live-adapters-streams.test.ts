@@ -214,6 +214,19 @@ describe("Perplexity re-reads", () => {
   });
 });
 
+describe("Perplexity questions after a reload", () => {
+  it("names a rewrite listed in the thread as the question it repeats, with no memory of the stream", () => {
+    const fx = JSON.parse(readFileSync(new URL("perplexity--regeneration.json", FIXTURES), "utf8")) as { exchanges: Exchange[] };
+    const streamed = new Map() as PageState;
+    const live = fx.exchanges.slice(0, 2).flatMap((ex) => messages(perplexity.parse(ex, streamed)));
+    const reloaded = messages(perplexity.parse(fx.exchanges[2] as Exchange, new Map()));
+    const users = (ms: Msg[]) => [...new Set(ms.filter((m) => m.role === "user").map((m) => `${m.id} ${m.parentId}`))];
+    assert.deepEqual(users(reloaded), users(live));
+    assert.equal(users(live).length, 1, "one question, two answers");
+    assert.deepEqual(reloaded.filter((m) => m.role === "ai").map((m) => m.parentId), [live[0]?.id, live[0]?.id]);
+  });
+});
+
 describe("capabilities", () => {
   it("each adapter says how sure it is, and claims no account it cannot read", () => {
     for (const a of [gemini, deepseek, grok, perplexity]) {

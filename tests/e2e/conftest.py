@@ -25,6 +25,7 @@ from .sites_gemini import GEMINI_HOST, GEMINI_IMAGE_HOST, register_gemini
 from .sites_grok import GROK_ASSETS_HOST, GROK_HOST, register_grok
 from .sites_kimi import KIMI_HOST, register_kimi
 from .sites_midjourney import MIDJOURNEY_CDN_HOST, MIDJOURNEY_HOST, register_midjourney
+from .sites_perplexity import PERPLEXITY_HOST, register_perplexity
 from .sites_qwen import QWEN_HOST, register_qwen
 from .ws_server import SOCKET_HOST, SocketHub
 
@@ -33,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "extension" / "test-build" / "chrome-e2e"
 ARTIFACTS = ROOT / "test-artifacts"
 SITE_HOSTS = ("chatgpt.com", "claude.ai", FILES_HOST, GEMINI_HOST, GEMINI_IMAGE_HOST, DEEPSEEK_HOST,
-              MIDJOURNEY_HOST, MIDJOURNEY_CDN_HOST, QWEN_HOST, DOUBAO_HOST, GROK_HOST, GROK_ASSETS_HOST, KIMI_HOST)
+              MIDJOURNEY_HOST, MIDJOURNEY_CDN_HOST, QWEN_HOST, DOUBAO_HOST, GROK_HOST, GROK_ASSETS_HOST, KIMI_HOST,
+              PERPLEXITY_HOST)
 
 # WebSocket stand-ins on ports of their own (host -> port), set when the sites start.
 SOCKET_PORTS: dict[str, int] = {}
@@ -99,6 +101,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     register_gemini(app)
     register_deepseek(app)
     register_grok(app)
+    register_perplexity(app)
     register_midjourney(app)
     register_qwen(app)
     register_doubao(app)

@@ -7,7 +7,10 @@
  * (perplexity-answer.ts). After each ask the thread is read again with GET /rest/thread/{slug},
  * every page (`has_next_page` / `next_cursor`).
  *
- * Message ids: an ask is a user message `<backend_uuid>:q` and its answer `<backend_uuid>:a`.
+ * Message ids: an answer is `<backend_uuid>:a`. A question is named by what it follows and its
+ * text, `q:<hash>`: a rewrite asks the same question after the same answer under a new backend_uuid,
+ * so it is the same user turn with a second answer (a regeneration), whether the stream shows it or
+ * a thread read after a reload does, when the page's memory of the stream is gone.
  */
 import type { Json } from "../core/jcs.ts";
 import { CodedDrift, guardedWithCode } from "./guard.ts";
@@ -20,18 +23,20 @@ const ASK = /^https:\/\/www\.perplexity\.ai\/rest\/sse\/perplexity_ask(?:\?|$)/;
 const THREAD = /^https:\/\/www\.perplexity\.ai\/rest\/thread\/([A-Za-z0-9._-]{4,200})(?:\?|$)/;
 const TURN_SELECTORS = ["[id^='markdown-content-']", "h1.group\\/query"];
 
+interface Listed {
+  backend: string;
+  query: string;
+  parent?: string;
+}
+
 interface Memory {
   /** Thread slug per ask (backend_uuid), so a follow-up lands in its thread's session. */
   sessions: Map<string, string>;
-  /** The user message id of an ask per `<parent>|<query>`: a rewrite re-asks the same question. */
-  asks: Map<string, string>;
-  /** The user message id of each ask seen streaming (a rewrite's is the question it repeats). */
-  userOf: Map<string, string>;
-  /** Parents of user messages seen in the stream. */
-  parents: Map<string, string>;
+  /** The parent of each ask seen streaming (`<last_backend_uuid>:a` or the root), by backend_uuid. */
+  followed: Map<string, string>;
   params: Map<string, { [key: string]: Json }>;
-  /** The last entry of the thread page read last, per slug: the parent of the next page's first. */
-  lastEntry: Map<string, string>;
+  /** The last entry of the page that offered a cursor, per `<slug> <cursor>`: what that page's first follows. */
+  before: Map<string, Listed>;
   /** The page cursors a thread has offered, per slug: re-read after an ask with the first page. */
   cursors: Map<string, string[]>;
   unfinished: Set<string>;
@@ -40,7 +45,7 @@ interface Memory {
 function memoryOf(state: PageState): Memory {
   let m = state.get("perplexity") as Memory | undefined;
   if (!m) {
-    m = { sessions: new Map(), asks: new Map(), userOf: new Map(), parents: new Map(), params: new Map(), lastEntry: new Map(), cursors: new Map(), unfinished: new Set() };
+    m = { sessions: new Map(), followed: new Map(), params: new Map(), before: new Map(), cursors: new Map(), unfinished: new Set() };
     state.set("perplexity", m);
   }
   return m;
@@ -48,6 +53,17 @@ function memoryOf(state: PageState): Memory {
 
 function threadUrl(slug: string, cursor?: string): string {
   return `${ORIGIN}/rest/thread/${slug}` + (cursor ? `?cursor=${encodeURIComponent(cursor)}` : "");
+}
+
+/** FNV-1a over the text, as 8 hex digits: a name, not a security digest. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+
+function questionId(parent: string, query: string): string {
+  return `q:${fnv1a(`${parent}\n${query.trim()}`)}`;
 }
 
 /** Merge a cumulative snapshot into the ask: fields replace, blocks replace per `intended_usage`. */
@@ -99,12 +115,8 @@ function parseAsk(ex: Exchange, mem: Memory): Observation[] {
   const query = str(req.query_str) ?? str(p.query_str) ?? str(ask.query_str);
   const parent = last ? `${last}:a` : ROOT_PARENT;
   const params = cleanParams({ model: p.model_preference, mode: p.mode, search_focus: p.search_focus, sources: arr(p.sources)?.join(",") });
-  // A rewrite asks the same question after the same answer: the same user turn, a new answer.
-  const key = `${parent}|${query ?? ""}`;
-  const userId = mem.asks.get(key) ?? `${backend}:q`;
-  mem.asks.set(key, userId);
-  mem.userOf.set(backend, userId);
-  mem.parents.set(userId, parent);
+  const userId = questionId(parent, query ?? "");
+  mem.followed.set(backend, parent);
   if (params) mem.params.set(userId, params);
   const answerId = `${backend}:a`;
   if (done) mem.unfinished.delete(answerId);
@@ -131,18 +143,19 @@ function parseThread(ex: Exchange, mem: Memory): Observation[] {
   const messages: Msg[] = [];
   // Entries are oldest first; a thread is a line of asks, so an entry follows the one before it
   // unless the stream said otherwise. The first entry of the first page starts the thread.
-  let previous: string | undefined = cursor ? mem.lastEntry.get(slug) : undefined;
+  let previous = cursor ? mem.before.get(`${slug} ${cursor}`) : undefined;
   for (const [i, e] of entries.entries()) {
     if (!isObj(e)) throw new CodedDrift(`entries[${i}] is not an object`);
     const backend = str(e.backend_uuid);
     const query = str(e.query_str);
     if (!backend || query === undefined) throw new CodedDrift(`entries[${i}] has no backend_uuid or query_str`);
     mem.sessions.set(backend, slug);
-    const fallbackParent = previous ? `${previous}:a` : (!cursor && i === 0 ? ROOT_PARENT : undefined);
-    const ownId = `${backend}:q`;
-    const parentGuess = mem.parents.get(ownId) ?? fallbackParent;
-    const userId = mem.userOf.get(backend) ?? (parentGuess !== undefined ? mem.asks.get(`${parentGuess}|${query}`) ?? ownId : ownId);
-    const parent = mem.parents.get(userId) ?? parentGuess;
+    // The stream said what the ask followed; otherwise the entry before it, or, when it repeats the
+    // question of the entry before it, that entry's parent (a rewrite listed beside the original).
+    let parent = mem.followed.get(backend);
+    if (parent === undefined && previous) parent = previous.query === query.trim() ? previous.parent : `${previous.backend}:a`;
+    if (parent === undefined && !cursor && i === 0) parent = ROOT_PARENT;
+    const userId = parent !== undefined ? questionId(parent, query) : `q:${backend}`;
     const createdAt = isoTime(e.entry_updated_datetime ?? e.updated_datetime);
     const params = mem.params.get(userId) ?? cleanParams({ model: e.model_preference, mode: e.mode, search_focus: e.search_focus });
     if (query.trim()) messages.push({ id: userId, role: "user", text: query.trim(), parentId: parent, complete: true, createdAt, params });
@@ -153,13 +166,13 @@ function parseThread(ex: Exchange, mem: Memory): Observation[] {
     const stopped = status !== "COMPLETED" && status !== "PENDING" && mem.unfinished.has(answerId);
     if (answer) messages.push({ id: answerId, role: "ai", text: answer, parentId: userId, createdAt, params,
       complete: status === "COMPLETED" || stopped, stopped: stopped || undefined, ...facts(e) });
-    previous = backend;
+    previous = { backend, query: query.trim(), parent };
   }
-  if (previous) mem.lastEntry.set(slug, previous);
   const title = isObj(entries[0]) ? str(entries[0].thread_title) || undefined : undefined;
   const out: Observation[] = [{ kind: "snapshot", snapshot: { sessionId: slug, title, url: `${ORIGIN}/search/${slug}`, messages, source: "history" } }];
   const next = isObj(body) && body.has_next_page === true ? str(body.next_cursor) : undefined;
   if (next) {
+    if (previous) mem.before.set(`${slug} ${next}`, previous);
     const known = mem.cursors.get(slug) ?? [];
     if (!known.includes(next)) mem.cursors.set(slug, [...known, next].slice(-20));
     out.push({ kind: "reconcile", url: threadUrl(slug, next), delays: [0] });
