@@ -54,7 +54,7 @@ def test_deepseek_session_with_redo_first_prompt_edit_and_stop_arrives_as_a_sign
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
 
     records = _records(stamp)
-    assert recorded(popup) == len(records)
+    wait_for("the popup counts every step", lambda: recorded(popup) == len(records))
     assert_unbroken_chain(records)
     for item in records:
         assert item["record"]["client"]["adapter"] == "deepseek@2"

@@ -67,7 +67,7 @@ def test_gemini_session_streamed_follow_up_redo_and_image_arrive_as_a_signed_cha
     time.sleep(2)
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
     records = _records(stamp, session[0])
-    assert recorded(popup) == len(records)
+    wait_for("the popup counts every step", lambda: recorded(popup) == len(records))
     assert "needs an update" not in (popup.text_content("[data-testid=health]") or ""), "the saved chat parsed"
     assert _steps(records) == steps
     assert_unbroken_chain(records)

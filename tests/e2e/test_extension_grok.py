@@ -55,7 +55,7 @@ def test_grok_session_with_redo_first_prompt_edit_and_image_arrives_as_a_signed_
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
     records = _records(stamp, session[0])
     assert [r["record"]["type"] for r in records] == steps
-    assert recorded(popup) == len(records)
+    wait_for("the popup counts every step", lambda: recorded(popup) == len(records))
     assert_unbroken_chain(records)
     for item in records:
         assert item["record"]["client"]["adapter"] == "grok@2"
