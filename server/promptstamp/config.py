@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .errors import ConfigError
+from .tsa_presets import PRESETS, pinned_root
 
 _TSA_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _NAMED_TSA_RE = re.compile(r"^([a-z0-9][a-z0-9_-]{0,31})=(https?://.+)$")
@@ -38,7 +39,14 @@ class TsaConfig:
 
     @classmethod
     def parse(cls, entry: str) -> TsaConfig:
-        """``[name=]URL[|CA_FILE]``; the name defaults to the URL's host name."""
+        """A preset's name (``tsa_presets``: its URL and its pinned root), or ``[name=]URL[|CA_FILE]``
+        where the name defaults to the URL's host name."""
+        preset = PRESETS.get(entry)
+        if preset is not None:
+            return cls(name=preset.name, url=preset.url, ca_file=pinned_root(preset))
+        if "://" not in entry:
+            raise ConfigError(f"TSA {entry!r:.60}: neither a preset ({', '.join(sorted(PRESETS))}) "
+                              "nor [name=]URL[|CA_FILE]")
         spec, _, ca = entry.partition("|")
         m = _NAMED_TSA_RE.match(spec)
         if m:

@@ -13,6 +13,9 @@ import pytest
 import yaml
 from gunicorn.config import Config
 
+from promptstamp.config import TsaConfig
+from promptstamp.tsa_presets import PRESETS
+
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 LEDGER_WAIT_S = 120  # Ledger's default wait for a batch: gunicorn must not kill a request before it
@@ -198,7 +201,10 @@ def test_k8s_secrets_are_referenced_never_inlined() -> None:
     key_mount = next(m for m in container["volumeMounts"] if m["name"] == "signing-key")
     assert key_mount["readOnly"] is True and "secretName" in volumes["signing-key"]["secret"]
     assert config["PROMPTSTAMP_KEY_FILE"].startswith(key_mount["mountPath"] + "/")
-    assert all(t.split("|")[1].startswith("/etc/promptstamp/tsa/") for t in config["PROMPTSTAMP_TSA"].split())
+    tsas = config["PROMPTSTAMP_TSA"].split()
+    assert all(t in PRESETS or t.split("|")[1].startswith("/etc/promptstamp/tsa/") for t in tsas)
+    # two independent TSAs: different operators, different roots
+    assert len({TsaConfig.parse(t).ca_file for t in tsas}) == len(tsas) >= 2
 
 
 def test_k8s_service_hpa_and_pdb_select_the_deployment() -> None:
