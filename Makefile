@@ -7,7 +7,7 @@ PY_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)
 RUN_STAMP := $(VENV)/.installed-run-$(PY_HASH)
 STAMP     := $(VENV)/.installed-dev-$(PY_HASH)
 
-.PHONY: run test lint unit bench clean extension extension-dist extension-test chromium firefox e2e verifier-web verifier-web-test
+.PHONY: run test lint unit bench clean extension extension-dist extension-test chromium firefox e2e verifier-web verifier-web-test pdf-tools
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@ $(RUN_STAMP)
 
-run: $(RUN_STAMP) extension-dist verifier-web
+run: $(RUN_STAMP) extension-dist verifier-web pdf-tools
 	@echo "Browser extension built: load $(CURDIR)/$(EXT)/dist/chrome (Chromium: chrome://extensions, Load unpacked) or $(CURDIR)/$(EXT)/dist/firefox (Firefox: about:debugging)"
 	$(BIN)/promptstamp serve
 
@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check server tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) lint extension-test verifier-web-test chromium firefox
+test: $(STAMP) lint extension-test verifier-web-test chromium firefox pdf-tools
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -89,7 +89,13 @@ chromium:
 firefox:
 	@test -x /usr/bin/firefox-esr || (apt-get update && apt-get install -y firefox-esr)
 
-e2e: $(STAMP) extension verifier-web chromium firefox
+# report.pdf embeds Noto Sans CJK (SIL OFL 1.1: embedding allowed); the tests read the PDFs back with
+# poppler's pdfsig, pdffonts and pdftotext, tools we did not write.
+pdf-tools:
+	@test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc && command -v pdfsig >/dev/null \
+		|| (apt-get update && apt-get install -y fonts-noto-cjk poppler-utils)
+
+e2e: $(STAMP) extension verifier-web chromium firefox pdf-tools
 	$(BIN)/pytest tests/e2e
 
 clean:

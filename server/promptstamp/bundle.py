@@ -27,14 +27,16 @@ from __future__ import annotations
 import hashlib
 import zipfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from . import canonical, report, signing
 from .bundle_names import (
     MANIFEST,
     MANIFEST_TOKEN,
     MIMETYPE,
+    REPORT_PDF,
     SUMS,
     SUMS_TOKEN,
     TSA_NAME_RE,
@@ -50,8 +52,8 @@ from .bundle_names import (
 from .errors import InvalidInput, TimestampError
 from .evidence import BatchEvidence, EvidenceSource, RecordEvidence, SessionEvidence, Stamper
 
-__all__ = ["BatchEvidence", "EvidenceSource", "RecordEvidence", "SessionEvidence", "Stamper", "bundle_filename",
-           "write_bundle"]
+__all__ = ["BatchEvidence", "EvidenceSource", "Exhibit", "RecordEvidence", "SessionEvidence", "Stamper",
+           "bundle_filename", "write_bundle"]
 
 
 class _Digests:
@@ -107,13 +109,25 @@ def _date_time(exported_at: str) -> tuple[int, int, int, int, int, int]:
     return (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, moment.second)
 
 
+class Exhibit(Protocol):
+    """Signs report.pdf (``pdfsign.PdfExhibitSigner``): with which service key, and the signing itself."""
+
+    key_id: str
+    public_pem: str
+
+    def sign(self, pdf: bytes) -> bytes: ...
+
+
 def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper,
-                 languages: Sequence[str] = ("en", "zh")) -> None:
+                 languages: Sequence[str] = ("en", "zh"), exhibit: Exhibit | None = None) -> None:
     """Write the evidence bundle of one session to ``out`` (seekable), streaming the blobs.
 
     ``stamp(sha256_digest)`` is called twice, for ``SHA256SUMS`` and for the ASiC manifest;
-    ``languages`` are the report languages (``report.html`` English, ``report.zh.html`` Chinese).
+    ``languages`` are the report languages (``report.html`` English, ``report.zh.html`` Chinese);
+    ``exhibit`` adds ``report.pdf`` in those languages, signed, and the key it is signed under.
     """
+    if exhibit is not None and exhibit.key_id not in evidence.keys:
+        evidence = replace(evidence, keys={**evidence.keys, exhibit.key_id: exhibit.public_pem})
     w = _Writer(out, _date_time(evidence.exported_at))
     try:
         w.put("mimetype", MIMETYPE.encode("ascii"), stored=True)
@@ -153,8 +167,13 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper,
                 raise InvalidInput(f"device key {kid}: its PEM holds key {signing.key_id(raw)}")
             w.put(f"keys/devices/{kid}.pem", signing.spki_pem(raw).encode("ascii"))
         # README.txt and the reports are derived from the records; the verifier re-creates them.
-        for name, data in sorted(report.derived_files(report.from_evidence(evidence), languages).items()):
+        files = report.from_evidence(evidence)
+        for name, data in sorted(report.derived_files(files, languages).items()):
             w.put(name, data)
+        if exhibit is not None:
+            from .report.pdf import exhibit_pdf  # fpdf2 and the fonts load only when a PDF is made
+
+            w.put(REPORT_PDF, exhibit.sign(exhibit_pdf(files, languages)), stored=True)
         w.put(VERIFY_SH, asset_text("verify.sh").encode("utf-8"))
 
         sums = sums_text([(n, d) for n, d in w.digests.entries if in_sums(n)])

@@ -24,6 +24,7 @@ SUMS_TOKEN = "SHA256SUMS.tst"
 README = "README.txt"
 REPORT = "report.html"
 REPORT_ZH = "report.zh.html"
+REPORT_PDF = "report.pdf"
 VERIFY_SH = "verify.sh"
 ASIC_NS = "http://uri.etsi.org/02918/v1.2.1#"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -45,9 +46,11 @@ NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("key", re.compile(r"^keys/([0-9a-f]{16})\.pem$")),
     ("device_key", re.compile(r"^keys/devices/([0-9a-f]{16})\.pem$")),
 )
-FIXED_NAMES = ("mimetype", README, REPORT, REPORT_ZH, VERIFY_SH, SUMS, SUMS_TOKEN, MANIFEST, MANIFEST_TOKEN)
+FIXED_NAMES = ("mimetype", README, REPORT, REPORT_ZH, REPORT_PDF, VERIFY_SH, SUMS, SUMS_TOKEN, MANIFEST, MANIFEST_TOKEN)
 # The reports, one per language; a bundle holds at least one (``promptstamp export --lang``).
 REPORTS = (REPORT, REPORT_ZH)
+# Files a bundle may leave out: the signed PDF exhibit (made only where the service can sign).
+OPTIONAL_NAMES = (REPORT_PDF,)
 # The files derived from the records (report.derive): the verifier re-creates them and compares bytes.
 DERIVED_NAMES = (README, REPORT, REPORT_ZH)
 

@@ -17,9 +17,10 @@ from typing import Any
 import click
 
 from . import tokens
-from .bundle import EvidenceSource, write_bundle
+from .bundle import EvidenceSource, Exhibit, write_bundle
 from .config import Settings
 from .errors import InvalidInput, PromptStampError
+from .pdfsign import PdfExhibitSigner
 from .report import LANG_CHOICES
 from .verdict import Trust
 from .verify import trust_from_pems, verify_input
@@ -82,7 +83,9 @@ def verify_command(file: Path, tsa_roots: tuple[Path, ...], trust_keys: tuple[st
 @click.option("--key-file", type=click.Path(path_type=Path), envvar="PROMPTSTAMP_KEY_FILE")
 @click.option("--lang", "lang", type=click.Choice(sorted(LANG_CHOICES)), default="both", show_default=True,
               help="Report language(s): en (report.html), zh (report.zh.html) or both.")
-def export_command(session: str, out: Path, account: str | None, lang: str, **overrides: Any) -> None:
+@click.option("--pdf/--no-pdf", "pdf", default=True, show_default=True,
+              help="Add report.pdf, signed under the service key and time-stamped (needs fonts-noto-cjk).")
+def export_command(session: str, out: Path, account: str | None, lang: str, pdf: bool, **overrides: Any) -> None:
     """Export a session's evidence bundle (ASiC-E), time-stamped now by the configured TSAs."""
     from .services import build_services
 
@@ -102,7 +105,8 @@ def export_command(session: str, out: Path, account: str | None, lang: str, **ov
                     choices = "\n".join(f"  --account {a.id}   ({a.name}, created {a.created_at})" for a in listed)
                     raise InvalidInput(f"--account: needed, the store holds {len(listed)} accounts:\n{choices}")
                 account = listed[0].id
-            write_bundle_file(services.ledger, account, site, session_id, out, LANG_CHOICES[lang])
+            exhibit = PdfExhibitSigner(services.keyring.signing_key, services.ledger.stamp_digest) if pdf else None
+            write_bundle_file(services.ledger, account, site, session_id, out, LANG_CHOICES[lang], exhibit)
         finally:
             services.close()
     except PromptStampError as e:
@@ -115,13 +119,13 @@ def export_command(session: str, out: Path, account: str | None, lang: str, **ov
 
 
 def write_bundle_file(ledger: EvidenceSource, account: str, site: str, session_id: str, out: Path,
-                      languages: Sequence[str] = ("en", "zh")) -> None:
+                      languages: Sequence[str] = ("en", "zh"), exhibit: Exhibit | None = None) -> None:
     """Write next to ``out`` and rename, so a failed export never leaves a half bundle under its name."""
     evidence = ledger.session_evidence(account, site, session_id)
     fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".asice", dir=out.parent if str(out.parent) else ".")
     try:
         with os.fdopen(fd, "w+b") as f:
-            write_bundle(evidence, f, stamp=ledger.stamp_digest, languages=languages)
+            write_bundle(evidence, f, stamp=ledger.stamp_digest, languages=languages, exhibit=exhibit)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

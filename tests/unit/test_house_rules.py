@@ -24,9 +24,15 @@ WINGS: dict[str, tuple[str, ...]] = {
     "flask": ("promptstamp.web",), "werkzeug": ("promptstamp.web",), "markupsafe": ("promptstamp.web",),
     # the command line: the CLI and its evidence commands
     "click": ("promptstamp.cli", "promptstamp.cli_evidence"),
-    # X.509 and CMS: token checks with their certificate helpers, and the built-in TSA that makes tokens
-    "asn1crypto": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens"),
-    "cryptography": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens"),
+    # X.509 and CMS: token checks with their certificate helpers, the built-in TSA that makes tokens, and
+    # the PDF exhibit's certificate
+    "asn1crypto": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens",
+                   "promptstamp.pdfsign"),
+    "cryptography": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens",
+                     "promptstamp.pdfsign"),
+    # pyHanko: RFC 3161 token checks, and signing and checking the PDF exhibit (PAdES)
+    "pyhanko": ("promptstamp.tokens", "promptstamp.pdfsign"),
+    "pyhanko_certvalidator": ("promptstamp.tokens", "promptstamp.pdfsign"),
     "boto3": ("promptstamp.storage.s3",), "botocore": ("promptstamp.storage.s3",),
 }
 

@@ -56,7 +56,7 @@ def languages_in(names: Sequence[str]) -> tuple[str, ...]:
 
 def derived_files(files: EvidenceFiles, languages: Sequence[str]) -> dict[str, bytes]:
     """File name -> bytes of every derived file for these report languages."""
-    steps, tsas = _steps(files)
+    steps, tsas = steps_of(files)
     out = {README: render_readme(files, steps, tsas, languages).encode("utf-8")}
     for lang in languages:
         out[REPORT_FILES[lang]] = render_report(report_session(files, lang, languages, steps, tsas)).encode("utf-8")
@@ -67,7 +67,7 @@ def report_session(files: EvidenceFiles, lang: str, languages: Sequence[str] = (
                    steps: Sequence[ReportStep] | None = None,
                    tsas: Sequence[TsaInfo] | None = None) -> ReportSession:
     if steps is None or tsas is None:
-        steps, tsas = _steps(files)
+        steps, tsas = steps_of(files)
     first = steps[0].record if steps else None
     titles = [s.record.value["session"].get("title") for s in steps if isinstance(s.record.value.get("session"), dict)]
     title = next((x for x in reversed(titles) if isinstance(x, str) and x), "")
@@ -96,7 +96,7 @@ def _author(files: EvidenceFiles) -> Author | None:
     return found[1] if found else None
 
 
-def _steps(files: EvidenceFiles) -> tuple[list[ReportStep], list[TsaInfo]]:
+def steps_of(files: EvidenceFiles) -> tuple[list[ReportStep], list[TsaInfo]]:
     times: dict[str, dict[str, str]] = {}
     tsas: dict[str, TsaInfo] = {}
     for bid, batch in sorted(files.batch_tokens.items()):

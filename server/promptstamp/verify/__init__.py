@@ -16,6 +16,10 @@ reason, and a failure in one never stops the others (the person verifying sees e
  7. chain       per device: seq 1, 2, 3... with every ``prev`` the digest of the step before; gaps,
                 duplicates and reordering are named
  8. coverage    no receipt, blob or batch that no record explains
+ 9. derived     README.txt, report.html and report.zh.html are re-created from the records and must be
+                byte for byte what the bundle holds (nothing in a bundle is trusted as text)
+10. exhibit     report.pdf, if present: signature and time-stamps intact over the whole file, by a
+                certificate that a service key of the bundle issued
 
 Trust is passed in (``Trust``): TSA roots and service keys. Certificates and keys inside the bundle
 are used to build chains and check signatures, never as anchors.
@@ -39,6 +43,7 @@ from .container import check_container, check_manifest, check_sums
 from .context import Ctx
 from .coverage import check_coverage
 from .derived import DERIVERS, Deriver, check_derived
+from .exhibit import check_exhibit_file
 from .records import check_records
 from .trust import check_batches, check_device_keys, check_keys, trust_from_pems
 
@@ -73,6 +78,7 @@ def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = 
     check_coverage(ctx)
     with SafeZip(stream, limits) as z:
         check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd))
+    check_exhibit_file(ctx)
     return run.report("bundle", ctx.rests_on, facts)
 
 

@@ -18,10 +18,11 @@ def check_container(ctx: Ctx) -> None:
     for name in f.unknown:
         ctx.run.add("container", name, "known file name", "fail",
                     "expected only the names DESIGN.md lists (records/, receipts/, blobs/, batches/, keys/, "
-                    "README.txt, report.html, report.zh.html, verify.sh, SHA256SUMS[.tst], META-INF/), found an "
+                    "README.txt, report.html, report.zh.html, report.pdf, verify.sh, SHA256SUMS[.tst], META-INF/), "
+                    "found an "
                     "unknown file")
     for name in names.FIXED_NAMES:
-        if name != "mimetype" and name not in names.REPORTS and name not in f.entries:
+        if name != "mimetype" and name not in names.REPORTS + names.OPTIONAL_NAMES and name not in f.entries:
             ctx.run.add("container", name, "required file", "fail", "expected in every bundle, found missing")
     if not any(name in f.entries for name in names.REPORTS):
         ctx.run.add("container", names.REPORT, "required file", "fail",

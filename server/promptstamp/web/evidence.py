@@ -15,6 +15,7 @@ naming it, and 429 when every verification slot is busy.
 
 from __future__ import annotations
 
+import io
 import shutil
 import tempfile
 from dataclasses import replace
@@ -27,6 +28,7 @@ from .. import tokens
 from ..bundle import EvidenceSource, bundle_filename, write_bundle
 from ..errors import InvalidInput, TooLarge
 from ..model import utc_now
+from ..pdfsign import PdfExhibitSigner
 from ..report import LANG_CHOICES
 from ..verify import trust_from_pems
 from ..verify_limits import DEFAULT_UPLOAD_LIMITS
@@ -59,13 +61,28 @@ def bundle_response(account: str, site: str, session_id: str) -> Response:
     evidence = ledger.session_evidence(account, site, session_id)
     out = tempfile.TemporaryFile()  # streamed to the client, deleted when the response closes
     try:
-        write_bundle(evidence, out, stamp=ledger.stamp_digest, languages=languages)
+        write_bundle(evidence, out, stamp=ledger.stamp_digest, languages=languages,
+                     exhibit=PdfExhibitSigner(services().keyring.signing_key, ledger.stamp_digest))
         out.seek(0)
     except BaseException:
         out.close()
         raise
     return send_file(out, mimetype="application/vnd.etsi.asic-e+zip", as_attachment=True,
                      download_name=bundle_filename(site, session_id, evidence.exported_at or utc_now()))
+
+
+def exhibit_response(account: str, site: str, session_id: str) -> Response:
+    """The session's report as the signed PDF exhibit alone (the dashboard's download)."""
+    from ..report import from_evidence
+    from ..report.pdf import exhibit_pdf
+
+    languages = _languages()
+    ledger: EvidenceSource = services().ledger
+    evidence = ledger.session_evidence(account, site, session_id)
+    signer = PdfExhibitSigner(services().keyring.signing_key, ledger.stamp_digest)
+    pdf = signer.sign(exhibit_pdf(from_evidence(evidence), languages))
+    name = bundle_filename(site, session_id, evidence.exported_at or utc_now()).replace(".asice", ".pdf")
+    return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name)
 
 
 @bp.before_request

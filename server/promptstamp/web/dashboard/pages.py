@@ -11,7 +11,7 @@ from ... import report
 from ...errors import NotFound
 from ...model import utc_now
 from ..context import services
-from ..evidence import bundle_response
+from ..evidence import bundle_response, exhibit_response
 from . import errorpages
 from .auth import account, check_csrf, no_store, require_same_site, signed_in
 from .catalog import PAGE_SESSIONS, PAGE_STEPS, Catalog, SessionRow
@@ -110,6 +110,14 @@ def timeline(site: str, session_id: str) -> str:
 def bundle(site: str, session_id: str) -> Response:
     require_same_site()
     return bundle_response(account(), site, session_id)
+
+
+@bp.get("/exhibit/<site>/<path:session_id>")
+@signed_in
+def exhibit(site: str, session_id: str) -> Response:
+    """The report as the signed, time-stamped PDF exhibit (``?lang=en|zh|both``)."""
+    require_same_site()
+    return exhibit_response(account(), site, session_id)
 
 
 @bp.get("/records/<record_id>")
