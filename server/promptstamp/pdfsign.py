@@ -12,6 +12,7 @@ a CA certificate of that key. Anyone can check the chain against the service key
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -46,7 +47,9 @@ class _ServiceTsa(TimeStamper):
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
         if md_algorithm != "sha256" or len(message_digest) != 32:
             raise TimestampError(f"the exhibit's time-stamps are over SHA-256, asked for {md_algorithm}")
-        for token in self._stamp(message_digest).values():
+        # The TSA clients check each answer with pyHanko's validator, which runs its own event loop: off
+        # this one, in a thread.
+        for token in (await asyncio.to_thread(self._stamp, message_digest)).values():
             return cms.ContentInfo.load(token)
         raise TimestampError("no TSA answered for the PDF exhibit")
 

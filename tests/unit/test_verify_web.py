@@ -53,7 +53,8 @@ def session(tsa: OpensslTsa) -> SampleSession:
 def app(session: SampleSession, tsa: OpensslTsa) -> Flask:
     app = Flask(__name__)
     app.extensions["promptstamp"] = SimpleNamespace(ledger=_Ledger(session, tsa), verifier=VerifyProcesses(),
-                                                    accounts=SimpleNamespace(authenticate=_authenticate))
+                                                    accounts=SimpleNamespace(authenticate=_authenticate),
+                                                    keyring=SimpleNamespace(signing_key=session.key))
     app.register_blueprint(evidence.bp)
     errors.register(app)
     return app
