@@ -1,4 +1,4 @@
-"""The evidence blueprint: public POST /v1/verify (same engine as the CLI) and the bundle download."""
+"""The evidence blueprint: POST /v1/verify for account holders (same engine as the CLI) and the bundle download."""
 
 from __future__ import annotations
 
