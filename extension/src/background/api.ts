@@ -69,6 +69,16 @@ export class Api {
     return key;
   }
 
+  /** The token's account (GET /v1/account). */
+  async account(): Promise<{ id: string; name: string }> {
+    const { json } = await this.call("GET", "/v1/account");
+    const body = (json ?? {}) as { id?: unknown; name?: unknown };
+    if (typeof body.id !== "string" || typeof body.name !== "string") {
+      throw new ApiError(200, "bad_response", "the server did not answer an account id and name");
+    }
+    return { id: body.id, name: body.name };
+  }
+
   async putBlob(digest: string, bytes: ArrayBuffer, mediaType: string): Promise<void> {
     await this.call("PUT", `/v1/blobs/${digest}`, bytes, mediaType);
   }

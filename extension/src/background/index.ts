@@ -6,9 +6,11 @@ import { adapterForHost, adapterForSite } from "../adapters/registry.ts";
 import type { SiteIdentity } from "../adapters/types.ts";
 import { ext, type Request, type ResponseFor, type TabStatus } from "../core/messages.ts";
 import { compact, refsOf, type Draft } from "../core/record.ts";
-import { Api, ApiError, Unreachable } from "./api.ts";
+import { checkToken } from "../core/pairing.ts";
+import { Api } from "./api.ts";
 import { byIndex, countByIndex, get, sessionKey, type OutboxItem, type SessionItem } from "./db.ts";
 import { deviceKey } from "./devicekey.ts";
+import { explainPairError, forgetAccount, learnAccount, pairingState } from "./pairing.ts";
 import { MENU_IMAGE, MENU_SELECTION, originsNeeded, stampFromPage } from "./pagestamp.ts";
 import { recordIdentity, recordSnapshot, recordUserStep, setOnRecorded } from "./recorder.ts";
 import { loadSettings, loadStatus, reportError, saveSettings, updateStatus } from "./settings.ts";
@@ -104,6 +106,8 @@ async function pair(serverUrl: string, token: string, deviceName: string): Promi
     return { ok: false, error: `not a URL: ${serverUrl}` };
   }
   if (base.protocol !== "https:" && base.protocol !== "http:") return { ok: false, error: "the server URL must be http(s)" };
+  const checked = checkToken(token);
+  if (!checked.ok) return { ok: false, error: checked.error };
   const url = base.origin + base.pathname.replace(/\/+$/, "");
   const api = new Api(url, token);
   try {
@@ -115,14 +119,12 @@ async function pair(serverUrl: string, token: string, deviceName: string): Promi
     }
     await saveSettings({ serverUrl: url, token, deviceName });
     await updateStatus({ registeredKey: key, registeredServer: url });
+    await learnAccount(api);
     await reportError(undefined);
     void flush(true);
     return { ok: true, keyId: key };
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return { ok: false, error: "the server refused this token" };
-    if (e instanceof ApiError) return { ok: false, error: `${e.code}: ${e.detail}` };
-    if (e instanceof Unreachable) return { ok: false, error: e.message };
-    return { ok: false, error: String(e) };
+    return { ok: false, error: explainPairError(e, base.host) };
   }
 }
 
@@ -199,6 +201,7 @@ async function handle(msg: Request, sender: chrome.runtime.MessageSender): Promi
     case "unpair":
       await saveSettings({ token: "" });
       await updateStatus({ registeredKey: undefined, registeredServer: undefined });
+      await forgetAccount();
       return { ok: true };
     case "getSettings":
       return loadSettings();
@@ -210,6 +213,8 @@ async function handle(msg: Request, sender: chrome.runtime.MessageSender): Promi
       const status = await loadStatus();
       return { keyId: d.keyId, publicKey: d.publicKey, registered: status.registeredKey === d.keyId };
     }
+    case "pairingState":
+      return pairingState();
   }
 }
 

@@ -16,6 +16,9 @@ export interface Status {
   lastUploadAt?: string;
   registeredKey?: string;
   registeredServer?: string;
+  /** The paired account, as the service names the token's owner. */
+  accountId?: string;
+  accountName?: string;
 }
 
 export async function loadSettings(): Promise<Settings> {

@@ -47,6 +47,20 @@ export interface TabStatus {
   gaps: CaptureGap[];
 }
 
+/** Which service and account the device is paired with, and where its records stand (all sessions). */
+export interface PairingState {
+  paired: boolean;
+  serverUrl: string;
+  /** Host and port of the service, as the user would recognize it. */
+  service?: string;
+  /** The account's name as the service tells it (GET /v1/account). */
+  accountName?: string;
+  accountId?: string;
+  queue: { queued: number; pending: number; stamped: number; rejected: number };
+  lastUploadAt?: string;
+  lastError?: string;
+}
+
 export type Request =
   | { kind: "observe"; site: SiteId; pageUrl: string; observations: Observation[]; headers: { [name: string]: string } }
   | { kind: "health"; site: SiteId; pageUrl: string; health: DomHealth }
@@ -59,7 +73,8 @@ export type Request =
   | { kind: "unpair" }
   | { kind: "getSettings" }
   | { kind: "saveSettings"; paused?: boolean; sites?: { [site: string]: boolean } }
-  | { kind: "deviceInfo" };
+  | { kind: "deviceInfo" }
+  | { kind: "pairingState" };
 
 export interface Reply {
   ok: boolean;
@@ -79,6 +94,7 @@ export interface ResponseFor {
   getSettings: Settings;
   saveSettings: Reply;
   deviceInfo: { keyId: string; publicKey: string; registered: boolean };
+  pairingState: PairingState;
 }
 
 /** The WebExtension API object: `browser` in Firefox, `chrome` in Chromium (both promise-based in MV3). */

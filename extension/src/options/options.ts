@@ -1,12 +1,15 @@
-/** Options: server and pairing, pause, per-site switches. */
+/** Options: the service and pairing, pause, per-site switches. */
 import { ADAPTERS } from "../adapters/registry.ts";
-import { ext, send } from "../core/messages.ts";
+import { send } from "../core/messages.ts";
 import { byId, el } from "../ui/dom.ts";
+import { renderPairedWith } from "../ui/paired-with.ts";
+import { setUpPairForm } from "./pair-form.ts";
 
 async function showDevice(): Promise<void> {
   const d = await send({ kind: "deviceInfo" });
   byId("device-key").textContent = d.keyId;
-  byId("device-registered").textContent = d.registered ? "(registered with the server)" : "(not registered yet)";
+  byId("device-registered").textContent = d.registered ? "(registered with the service)" : "(not registered yet)";
+  renderPairedWith(byId("pairing-state"), await send({ kind: "pairingState" }));
 }
 
 async function main(): Promise<void> {
@@ -32,47 +35,18 @@ async function main(): Promise<void> {
     sites.append(el("label", { class: "site" }, box, ` ${a.name} `, el("span", { class: "muted" }, a.hosts.join(", "))));
   }
 
-  const result = byId("pair-result");
-  byId("pair").addEventListener("click", async () => {
-    result.textContent = "Pairing…";
-    result.className = "";
-    let origin: string;
-    try {
-      const url = new URL(server.value.trim());
-      // A match pattern names no port (it matches every port); Firefox rejects one that does.
-      origin = `${url.protocol}//${url.hostname}`;
-    } catch {
-      result.textContent = "Enter the server's URL, like https://stamp.example.org";
-      result.className = "error";
-      return;
-    }
-    // Ask for the server's origin only now, at use (optional host permission).
-    const wanted = { origins: [`${origin}/*`] };
-    let granted: boolean;
-    try {
-      granted = (await ext.permissions.contains(wanted)) || (await ext.permissions.request(wanted));
-    } catch (e) {
-      result.textContent = `Could not ask for permission to reach ${origin}: ${String(e)}`;
-      result.className = "error";
-      return;
-    }
-    if (!granted) {
-      result.textContent = "Permission to reach the server was not given.";
-      result.className = "error";
-      return;
-    }
-    const r = await send({ kind: "pair", serverUrl: server.value.trim(), token: token.value.trim(), deviceName: name.value.trim() });
-    result.textContent = r.ok ? `Paired. This device's key ${r.keyId ?? ""} is registered.` : `Pairing failed: ${r.error ?? "unknown error"}`;
-    result.className = r.ok ? "ok" : "error";
-    await showDevice();
-  });
+  setUpPairForm({ server, token, name, after: showDevice });
   byId("unpair").addEventListener("click", async () => {
     await send({ kind: "unpair" });
     token.value = "";
-    result.textContent = "Token forgotten; steps keep queuing on this device.";
+    const result = byId("pair-result");
+    result.textContent = "Token forgotten; steps keep queuing on this device until you pair again.";
+    result.className = "";
     await showDevice();
   });
   await showDevice();
+  // The queue moves while the page is open (uploads, time-stamps).
+  setInterval(() => void showDevice(), 2000);
 }
 
 void main();

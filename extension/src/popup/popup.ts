@@ -1,6 +1,7 @@
 /** The popup: what is captured on this tab, and the user's own steps (selection, note). */
 import { ext, send, type TabStatus } from "../core/messages.ts";
 import { byId, clear, el } from "../ui/dom.ts";
+import { renderPairedWith } from "../ui/paired-with.ts";
 
 async function currentTabId(): Promise<number | undefined> {
   // Opened as a page (tests, or pinned in a tab), the popup is told which tab it describes.
@@ -28,9 +29,6 @@ function render(s: TabStatus): void {
     site.append(el("div", {}, el("strong", {}, s.siteName ?? s.site), ` · adapter ${s.adapter ?? ""}`));
     site.append(el("div", { class: "muted" }, s.sessionId ? `Session: ${s.title || s.sessionId}` : "No conversation open"));
   }
-  if (!s.paired) {
-    site.append(el("div", { class: "warn", "data-testid": "not-paired" }, "Not paired with a server: steps are kept on this device until you pair in Options."));
-  }
 
   const health = byId("health");
   health.hidden = s.health !== "drift";
@@ -47,12 +45,12 @@ function render(s: TabStatus): void {
   const counts = byId("counts");
   clear(counts);
   const c = s.counts;
+  if (s.sessionId) counts.append(el("span", { class: "muted" }, "This conversation: "));
   counts.append(
     el("span", { "data-testid": "count-stamped" }, `${c.stamped} stamped`), " · ",
     el("span", { "data-testid": "count-pending" }, `${c.pending} awaiting time-stamp`), " · ",
     el("span", { "data-testid": "count-queued" }, `${c.queued} queued`),
     el("span", { class: c.rejected ? "error" : "muted", "data-testid": "count-rejected" }, ` · ${c.rejected} rejected`),
-    el("div", { class: "muted", "data-testid": "total-queued" }, `${s.totalQueued} step(s) waiting to upload on this device`),
   );
 
   const error = byId("error");
@@ -111,6 +109,7 @@ function renderImages(s: TabStatus, picked?: string): void {
 async function refresh(tabId: number): Promise<void> {
   last = await send({ kind: "tabStatus", tabId });
   render(last);
+  renderPairedWith(byId("pairing-state"), await send({ kind: "pairingState" }));
 }
 
 async function main(): Promise<void> {

@@ -1,0 +1,34 @@
+/** "Paired with <service> as <account>" and the device's queue, the same words in the popup and options. */
+import type { PairingState } from "../core/messages.ts";
+import { clear, el } from "./dom.ts";
+
+function clock(iso: string): string {
+  const at = new Date(iso);
+  const sameDay = at.toDateString() === new Date().toDateString();
+  return sameDay ? at.toLocaleTimeString() : at.toLocaleString();
+}
+
+export function renderPairedWith(box: HTMLElement, s: PairingState): void {
+  clear(box);
+  if (s.paired) {
+    const who = s.accountName
+      ? [" as ", el("strong", { "data-testid": "paired-account" }, s.accountName)]
+      : [el("span", { class: "muted" }, " (this service does not say which account)")];
+    box.append(el("div", { class: "ok", "data-testid": "paired-with" },
+      "Paired with ", el("strong", { "data-testid": "paired-service" }, s.service ?? s.serverUrl), ...who));
+  } else {
+    box.append(el("div", { class: "warn", "data-testid": "paired-with" },
+      s.serverUrl ? `Not paired (last service: ${s.service ?? s.serverUrl}). ` : "Not paired with a service yet. ",
+      "Steps are kept on this device until you pair."));
+  }
+  const q = s.queue;
+  const item = (testid: string, n: number, words: string, bad = false) =>
+    el("span", { "data-testid": testid, class: bad && n ? "error" : "" }, `${n} ${words}`);
+  box.append(el("div", { "data-testid": "device-queue" }, "On this device: ",
+    item("queue-queued", q.queued, "waiting to upload"), " · ",
+    item("queue-pending", q.pending, "awaiting time-stamp"), " · ",
+    item("queue-stamped", q.stamped, "stamped"), " · ",
+    item("queue-rejected", q.rejected, "rejected", true)));
+  box.append(el("div", { class: "muted", "data-testid": "last-upload" },
+    s.lastUploadAt ? `Last upload: ${clock(s.lastUploadAt)}` : "Nothing uploaded yet"));
+}
