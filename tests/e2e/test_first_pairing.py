@@ -94,7 +94,7 @@ def test_a_first_pairing_explains_every_mistake_then_shows_service_account_and_q
     # The good pairing: a bare host:port is enough; the service names the account.
     options.fill("[data-testid=device-name]", "studio laptop")
     text = _try_pair(options, f"127.0.0.1:{stamp.port}", f"  {stamp.token}\n", "Paired.", "paired")
-    assert f"registered with 127.0.0.1:{stamp.port}" in text
+    assert f"sent to 127.0.0.1:{stamp.port} to be signed" in text
     options.wait_for_selector("[data-testid=paired-account]:has-text('e2e creator')")
     assert options.text_content("[data-testid=paired-service]") == f"127.0.0.1:{stamp.port}"
     assert options.input_value("[data-testid=server-url]") == stamp.url

@@ -35,7 +35,7 @@ export function setUpPairForm(form: PairForm): void {
     if (r.ok) {
       form.server.value = address.url;
       markInvalid(undefined, form);
-      say(`Paired. This device's key ${r.keyId ?? ""} is registered with ${address.host}.`, "ok");
+      say(`Paired. From now on the steps you take are sent to ${address.host} to be signed and time-stamped (this device's key ${r.keyId ?? ""} is registered there).`, "ok");
     } else {
       say(r.error ?? "Pairing failed for a reason the extension could not tell.", "error");
     }
