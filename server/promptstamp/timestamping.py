@@ -51,6 +51,7 @@ class StampedToken:
     token: bytes
     info: TokenInfo
     untrusted: bool  # from the config: the dev TSA's root proves nothing to others
+    chain: tuple[bytes, ...] = ()  # signer .. root (DER), as verified: whose revocation status to archive
 
 
 def load_trust(ca_file: Path) -> tuple[list[bytes], list[bytes]]:
@@ -105,7 +106,7 @@ class TsaClient:
         # Untrusted by configuration, or by the token itself: a dev TSA run on its own (`promptstamp tsa
         # serve`) and configured like a real one still stamps its policy into every token.
         untrusted = self.config.untrusted or verdict.info.policy == DEV_TSA_POLICY
-        return StampedToken(tsa=name, token=token, info=verdict.info, untrusted=untrusted)
+        return StampedToken(tsa=name, token=token, info=verdict.info, untrusted=untrusted, chain=verdict.chain)
 
     def _post(self, query: bytes) -> bytes:
         name, url, timeout = self.config.name, self.config.url, self.config.timeout
@@ -132,6 +133,28 @@ class TsaClient:
         if not body:
             raise TimestampError(f"TSA {name}: empty response from {url}")
         return body
+
+
+def fetch_ocsp(url: str, request_der: bytes, timeout: float) -> bytes:
+    """POST an OCSP request (RFC 6960 appendix A.1); the response bytes as the responder sent them."""
+    headers = {"Content-Type": "application/ocsp-request", "Accept": "application/ocsp-response"}
+    try:
+        with requests.post(url, data=request_der, headers=headers, timeout=timeout, stream=True,
+                           allow_redirects=False) as resp:
+            if resp.status_code != 200:
+                raise TimestampError(f"OCSP {url}: expected HTTP 200, found {resp.status_code} {resp.reason or ''}")
+            body = b""
+            for chunk in resp.iter_content(chunk_size=64 * 1024):
+                body += chunk
+                if len(body) > MAX_RESPONSE_BYTES:
+                    raise TimestampError(f"OCSP {url}: response exceeds {MAX_RESPONSE_BYTES} bytes")
+    except requests.Timeout as e:
+        raise TimestampError(f"OCSP {url}: no answer within {timeout:g} s") from e
+    except requests.ConnectionError as e:
+        raise TimestampError(f"OCSP {url}: cannot connect: {_root_cause(e)}") from e
+    except requests.RequestException as e:
+        raise TimestampError(f"OCSP {url}: request failed: {e}") from e
+    return body
 
 
 def _root_cause(e: BaseException) -> str:

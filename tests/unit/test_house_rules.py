@@ -24,12 +24,12 @@ WINGS: dict[str, tuple[str, ...]] = {
     "flask": ("promptstamp.web",), "werkzeug": ("promptstamp.web",), "markupsafe": ("promptstamp.web",),
     # the command line: the CLI and its evidence commands
     "click": ("promptstamp.cli", "promptstamp.cli_evidence"),
-    # X.509 and CMS: token checks with their certificate helpers, the built-in TSA that makes tokens, and
-    # the PDF exhibit's certificate
+    # X.509 and CMS: token checks with their certificate helpers, the built-in TSA that makes tokens,
+    # OCSP for TSA certificates, and the PDF exhibit's certificate
     "asn1crypto": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens",
-                   "promptstamp.pdfsign"),
+                   "promptstamp.pdfsign", "promptstamp.ocsp"),
     "cryptography": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens",
-                     "promptstamp.pdfsign"),
+                     "promptstamp.pdfsign", "promptstamp.ocsp"),
     # pyHanko: RFC 3161 token checks, and signing and checking the PDF exhibit (PAdES)
     "pyhanko": ("promptstamp.tokens", "promptstamp.pdfsign"),
     "pyhanko_certvalidator": ("promptstamp.tokens", "promptstamp.pdfsign"),
