@@ -29,9 +29,13 @@ export function setUpPairForm(form: PairForm): void {
   const explainer = byId("permission-explainer");
   let waiting: ServiceAddress | undefined;
 
+  const button = byId<HTMLButtonElement>("pair");
   const pair = async (address: ServiceAddress, token: string) => {
     say(`Pairing with ${address.host}…`);
-    const r = await send({ kind: "pair", serverUrl: address.url, token, deviceName: form.name.value.trim() });
+    // One attempt at a time: a second click while the first waits would register twice.
+    button.disabled = true;
+    const r = await send({ kind: "pair", serverUrl: address.url, token, deviceName: form.name.value.trim() })
+      .finally(() => { button.disabled = false; });
     if (r.ok) {
       form.server.value = address.url;
       markInvalid(undefined, form);
@@ -59,7 +63,7 @@ export function setUpPairForm(form: PairForm): void {
     await pair(address, form.token.value.trim());
   };
 
-  byId("pair").addEventListener("click", async () => {
+  button.addEventListener("click", async () => {
     explainer.hidden = true;
     const address = checkServiceUrl(form.server.value);
     if (!address.ok) {
@@ -94,6 +98,10 @@ export function setUpPairForm(form: PairForm): void {
     waiting = undefined;
     say("Not paired. Press Pair when you are ready.");
   });
+  // A field marked wrong stops looking wrong once the user starts correcting it.
+  for (const field of [form.server, form.token]) {
+    field.addEventListener("input", () => field.removeAttribute("aria-invalid"));
+  }
   const show = byId<HTMLInputElement>("show-token");
   show.addEventListener("change", () => {
     form.token.type = show.checked ? "text" : "password";
