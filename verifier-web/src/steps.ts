@@ -129,5 +129,10 @@ export function checkDerived(ctx: Ctx): void {
         "the exporter's text, not as evidence; the checks above are what the evidence proves");
     }
   }
+  if (ctx.files.entries.has("report.pdf")) {
+    ctx.run.add("derived", "report.pdf", "signed by a service key, time-stamped", "note",
+      "not checked by this verifier (the browser does not validate PDF signatures; promptstamp verify and any PDF " +
+      "reader do): read it as the exporter's text, not as evidence");
+  }
 }
 

@@ -8,7 +8,7 @@ import { type BatchState, CLOCK_SKEW_MS, Ctx, type TokenResult } from "./context
 import { parseManifest, parseSums } from "./listings.js";
 import { checkAuthor, checkChain, checkCoverage, checkDerived } from "./steps.js";
 import {
-  type BundleFiles, ContainerError, FIXED_NAMES, REPORTS, inManifest, inSums, MANIFEST, MANIFEST_TOKEN, MIMETYPE, ofKind,
+  type BundleFiles, ContainerError, FIXED_NAMES, OPTIONAL_NAMES, REPORTS, inManifest, inSums, MANIFEST, MANIFEST_TOKEN, MIMETYPE, ofKind,
   readBundle, SUMS, SUMS_TOKEN,
 } from "./bundle.js";
 import { parseCanonical, parseJson } from "./jcs.js";
@@ -55,10 +55,10 @@ function checkContainer(ctx: Ctx): void {
   for (const name of f.unknown) {
     ctx.run.add("container", name, "known file name", "fail",
       "expected only the names DESIGN.md lists (records/, receipts/, blobs/, batches/, keys/, " +
-      "README.txt, report.html, report.zh.html, verify.sh, SHA256SUMS[.tst], META-INF/), found an unknown file");
+      "README.txt, report.html, report.zh.html, report.pdf, verify.sh, SHA256SUMS[.tst], META-INF/), found an unknown file");
   }
   for (const name of FIXED_NAMES) {
-    if (name !== "mimetype" && !REPORTS.includes(name) && !f.entries.has(name)) {
+    if (name !== "mimetype" && !REPORTS.includes(name) && !OPTIONAL_NAMES.includes(name) && !f.entries.has(name)) {
       ctx.run.add("container", name, "required file", "fail", "expected in every bundle, found missing");
     }
   }
