@@ -132,6 +132,20 @@ describe("ChatGPT adapter on live formats", () => {
     assert.equal(health.turns, 2);
   });
 
+  it("keeps a re-sent prompt's parent when a variant names the prompt itself as the parent", () => {
+    const fx = JSON.parse(readFileSync(new URL("chatgpt--regeneration.json", FIXTURES), "utf8")) as { exchanges: Exchange[] };
+    const [tree, variant] = fx.exchanges as [Exchange, Exchange];
+    const body = JSON.parse(variant.requestBody ?? "{}") as { parent_message_id: string; messages: { id: string }[] };
+    const prompt = body.messages[0]?.id as string;
+    body.parent_message_id = prompt;
+    const state: PageState = new Map();
+    chatgpt.parse(tree, state);
+    const obs = chatgpt.parse({ ...variant, requestBody: JSON.stringify(body) }, state);
+    const msgs = messages(obs);
+    assert.equal(msgs.find((m) => m.id === prompt)?.parentId, "client-created-root");
+    assert.ok(msgs.filter((m) => m.role === "ai").every((m) => m.parentId === prompt));
+  });
+
   it("ignores the /prepare sibling and sockets it does not know", () => {
     const state: PageState = new Map();
     assert.deepEqual(chatgpt.parse({ url: "https://chatgpt.com/backend-api/f/conversation/prepare", method: "POST",

@@ -103,10 +103,13 @@ export function assemble(s: ChatgptState, base: string, turn: PendingTurn | unde
   const users = turn?.users ?? [];
   const userIds = new Set(users.map((u) => str(u.id)));
   let lastUser: string | undefined;
+  // A variant may name the re-sent prompt itself as the parent of the new answer: that prompt keeps
+  // the parent it has.
+  const parentOf = (id: string) => (turn?.requestParent === id ? s.parents.get(id) : turn?.requestParent);
   for (const u of users) {
     const id = str(u.id);
     if (!id) continue;
-    s.parents.set(id, turn?.requestParent);
+    s.parents.set(id, parentOf(id));
     s.steps.add(id);
     lastUser = id;
   }
@@ -117,14 +120,18 @@ export function assemble(s: ChatgptState, base: string, turn: PendingTurn | unde
     if (!id) continue;
     const meta = isObj(m.metadata) ? m.metadata : {};
     if (meta.image_gen_async === true) asyncImage = true;
-    if (!s.parents.has(id) || str(meta.parent_id)) s.parents.set(id, str(meta.parent_id) ?? s.parents.get(id) ?? lastUser);
+    // The request's parent stands for its prompts (the echo may name the server's hidden system node,
+    // which only a tree read maps to the root).
+    if (!userIds.has(id) && (!s.parents.has(id) || str(meta.parent_id))) {
+      s.parents.set(id, str(meta.parent_id) ?? s.parents.get(id) ?? lastUser);
+    }
     if (isStep(m)) s.steps.add(id);
   }
   const messages: Msg[] = [];
   for (const u of users) {
     const id = str(u.id);
     if (!id || !isStep({ ...u, author: { role: "user" } })) continue;
-    const msg = toMsg(u, { base, parentId: nearestStep(s, turn?.requestParent), turnDone: true, params: turn?.params });
+    const msg = toMsg(u, { base, parentId: nearestStep(s, s.parents.get(id)), turnDone: true, params: turn?.params });
     if (turn?.act) msg.act = turn.act;
     const awaits = asyncImage ? "image" : turn?.awaits;
     if (awaits) msg.awaits = awaits;
