@@ -47,7 +47,13 @@ def test_a_first_pairing_explains_every_mistake_then_shows_service_account_and_q
     assert "Not paired with a service yet" in (popup.text_content("[data-testid=paired-with]") or "")
     _shot(popup, "popup-not-paired")
 
-    options = browser.ext_page("options.html")
+    # "Pair now" beside "Not paired" opens the options page, where pairing happens.
+    with browser.context.expect_page() as opened:
+        popup.click("[data-testid=pair-now]")
+    options = opened.value
+    options.wait_for_load_state()
+    assert options.url == f"chrome-extension://{browser.extension_id}/options.html"
+    options.wait_for_selector("[data-testid=paired-with]")
     assert "Not paired" in (options.text_content("[data-testid=paired-with]") or "")
     _shot(options, "options-new")
 

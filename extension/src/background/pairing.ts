@@ -43,11 +43,18 @@ export async function forgetAccount(): Promise<void> {
   await updateStatus({ accountId: undefined, accountName: undefined });
 }
 
+/** Asked at most once per background lifetime for a device paired before the service named accounts. */
+let askedForName = false;
+
 /** Which service and account this device is paired with, and where its records stand. */
 export async function pairingState(): Promise<PairingState> {
   const settings = await loadSettings();
   const status = await loadStatus();
   const paired = Boolean(status.registeredKey && settings.token && settings.serverUrl);
+  if (paired && !status.accountName && !askedForName) {
+    askedForName = true;
+    void learnAccount(new Api(settings.serverUrl, settings.token)); // shown on the next refresh
+  }
   let service: string | undefined;
   try {
     service = settings.serverUrl ? new URL(settings.serverUrl).host : undefined;

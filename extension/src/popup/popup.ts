@@ -49,7 +49,7 @@ function render(s: TabStatus): void {
   counts.append(
     el("span", { "data-testid": "count-stamped" }, `${c.stamped} stamped`), " · ",
     el("span", { "data-testid": "count-pending" }, `${c.pending} awaiting time-stamp`), " · ",
-    el("span", { "data-testid": "count-queued" }, `${c.queued} queued`),
+    el("span", { "data-testid": "count-queued" }, `${c.queued} waiting to upload`),
     el("span", { class: c.rejected ? "error" : "muted", "data-testid": "count-rejected" }, ` · ${c.rejected} rejected`),
   );
 
@@ -109,7 +109,7 @@ function renderImages(s: TabStatus, picked?: string): void {
 async function refresh(tabId: number): Promise<void> {
   last = await send({ kind: "tabStatus", tabId });
   render(last);
-  renderPairedWith(byId("pairing-state"), await send({ kind: "pairingState" }));
+  renderPairedWith(byId("pairing-state"), await send({ kind: "pairingState" }), () => void ext.runtime.openOptionsPage());
 }
 
 async function main(): Promise<void> {

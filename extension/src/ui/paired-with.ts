@@ -8,7 +8,8 @@ function clock(iso: string): string {
   return sameDay ? at.toLocaleTimeString() : at.toLocaleString();
 }
 
-export function renderPairedWith(box: HTMLElement, s: PairingState): void {
+/** `openOptions`, where given (the popup), puts a way to pair right beside "Not paired". */
+export function renderPairedWith(box: HTMLElement, s: PairingState, openOptions?: () => void): void {
   clear(box);
   if (s.paired) {
     const who = s.accountName
@@ -17,9 +18,15 @@ export function renderPairedWith(box: HTMLElement, s: PairingState): void {
     box.append(el("div", { class: "ok", "data-testid": "paired-with" },
       "Paired with ", el("strong", { "data-testid": "paired-service" }, s.service ?? s.serverUrl), ...who));
   } else {
-    box.append(el("div", { class: "warn", "data-testid": "paired-with" },
+    const line = el("div", { class: "warn", "data-testid": "paired-with" },
       s.serverUrl ? `Not paired (last service: ${s.service ?? s.serverUrl}). ` : "Not paired with a service yet. ",
-      "Steps are kept on this device until you pair."));
+      "Steps are kept on this device until you pair.");
+    if (openOptions) {
+      const link = el("button", { class: "link", "data-testid": "pair-now" }, "Pair now");
+      link.addEventListener("click", openOptions);
+      line.append(" ", link);
+    }
+    box.append(line);
   }
   const q = s.queue;
   const item = (testid: string, n: number, words: string, bad = false) =>
