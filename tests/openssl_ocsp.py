@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from openssl_tsa import _handler, _Server
 
 EXT = """
 [root_ext]
@@ -106,3 +109,41 @@ def ocsp_responder(pki: OcspPki) -> Iterator[None]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+TS_CONFIG = """
+[ tsa ]
+default_tsa = tsa_ec
+[ tsa_ec ]
+dir              = {dir}
+serial           = $dir/tsaserial
+crypto_device    = builtin
+signer_cert      = $dir/tsa.pem
+certs            = $dir/root.pem
+signer_key       = $dir/tsa.key
+signer_digest    = sha256
+default_policy   = 1.3.6.1.4.1.99999.1.1
+digests          = sha256
+accuracy         = secs:1
+clock_precision_digits = 3
+ordering         = no
+tsa_name         = yes
+ess_cert_id_alg  = sha256
+"""
+
+
+@contextmanager
+def ocsp_tsa(pki: OcspPki) -> Iterator[str]:
+    """An OpenSSL TSA signing with the PKI's leaf (``openssl ts -reply`` behind HTTP); yields its URL."""
+    config = pki.directory / "tsa.cnf"
+    config.write_text(TS_CONFIG.format(dir=pki.directory))
+    (pki.directory / "tsaserial").write_text("01\n")
+    server = _Server(("127.0.0.1", 0), _handler(config))
+    thread = threading.Thread(target=server.serve_forever, name="ocsp-tsa", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/tsa_ec"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -9,6 +9,7 @@ Layout (DESIGN.md, "Formats" and "Evidence bundle"; the names are a contract)::
     batches/<batch id>/batch.json     the batch root, size and sealing time
     batches/<batch id>/<tsa>.tst      RFC 3161 token over the root (one per TSA)
     batches/<batch id>/<tsa>-chain.pem  the TSA certificates (convenience; never a trust root)
+    batches/<batch id>/<tsa>.ocsp.json  OCSP responses for the token's certificates, fetched after stamping
     keys/<key id>.pem                 service public keys, SPKI PEM
     keys/devices/<key id>.pem         the public key of each device that signed a record, SPKI PEM
     README.txt, report.html, report.zh.html, verify.sh
@@ -156,6 +157,8 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper,
                 w.put(f"batches/{batch_id}/{tsa}.tst", token)
                 if tsa in batch.chains:
                     w.put(f"batches/{batch_id}/{tsa}-chain.pem", batch.chains[tsa].encode("ascii"))
+                if tsa in batch.revocation:
+                    w.put(f"batches/{batch_id}/{tsa}.ocsp.json", batch.revocation[tsa])
         for kid, pem in evidence.keys.items():
             raw = signing.public_key_from_pem(pem)
             if signing.key_id(raw) != kid:

@@ -43,6 +43,7 @@ NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("batch", re.compile(rf"^batches/({ULID})/batch\.json$")),
     ("token", re.compile(rf"^batches/({ULID})/([a-z0-9][a-z0-9_-]{{0,31}})\.tst$")),
     ("chain", re.compile(rf"^batches/({ULID})/([a-z0-9][a-z0-9_-]{{0,31}})-chain\.pem$")),
+    ("revocation", re.compile(rf"^batches/({ULID})/([a-z0-9][a-z0-9_-]{{0,31}})\.ocsp\.json$")),
     ("key", re.compile(r"^keys/([0-9a-f]{16})\.pem$")),
     ("device_key", re.compile(r"^keys/devices/([0-9a-f]{16})\.pem$")),
 )

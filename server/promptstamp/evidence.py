@@ -27,6 +27,7 @@ class BatchEvidence:
     tokens: Mapping[str, bytes]
     chains: Mapping[str, str]
     untrusted: Mapping[str, bool] = field(default_factory=dict)
+    revocation: Mapping[str, bytes] = field(default_factory=dict)  # tsa -> OCSP data (``tsa_revocation``)
 
 
 # Opens the original bytes of a blob by its lowercase hex SHA-256; the writer closes the file.

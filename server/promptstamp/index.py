@@ -323,6 +323,11 @@ class Index:
             self._tokens.put(batch_id, views)
         return views
 
+    def revocation(self, batch_id: str) -> dict[str, bytes]:
+        """Each TSA's archived revocation data for its token over the batch (``tsa_revocation``)."""
+        prefix = layout.revocation_prefix(batch_id)
+        return {key.removeprefix(prefix): self._store.get(key) for key in self._store.list(prefix)}
+
     def remember_tokens(self, batch_id: str, views: tuple[TokenView, ...]) -> None:
         """Keep a batch's tokens: only those of a batch no TSA can add to any more (``late_stamps``)."""
         if views:

@@ -128,6 +128,15 @@ def stamp_complete(batch_id: str) -> str:
     return f"batches/{batch_id}/complete"
 
 
+def revocation_prefix(batch_id: str) -> str:
+    return f"batches/{batch_id}/revocation/"
+
+
+def revocation(batch_id: str, tsa: str) -> str:
+    """A TSA's revocation data (``tsa_revocation``) for its token over the batch."""
+    return f"batches/{batch_id}/revocation/{tsa}"
+
+
 # -- the previous release's per-batch objects ---------------------------------------------------------
 
 

@@ -350,7 +350,7 @@ class Ledger:
             chains[view.tsa] = view.chain
             untrusted[view.tsa] = view.untrusted
         return BatchEvidence(batch_json=self.index.batch_json(batch), tokens=tokens, chains=chains,
-                             untrusted=untrusted)
+                             untrusted=untrusted, revocation=self.index.revocation(batch_id))
 
     def stamp_digest(self, digest: bytes) -> dict[str, bytes]:
         """Tokens over an arbitrary digest from every TSA that answers (for bundle manifests)."""

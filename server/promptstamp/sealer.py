@@ -25,7 +25,7 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from . import fastjson, layout
+from . import fastjson, layout, revocation_fetch, tsa_revocation
 from .batcher import Pending
 from .canonical import digest_bytes
 from .errors import AlreadyExists, Conflict, TimestampError
@@ -36,6 +36,7 @@ from .late_stamps import encode_incomplete, incomplete_root, read_state, write_c
 from .merkle import MerkleTree
 from .metrics import process_metrics
 from .model import BatchRef, Receipt, Record, drift_adapter_label, new_ulid, ulid_time_ms, utc_now
+from .ocsp import ocsp_url
 from .pack import SNIPPET_CHARS, PackEntry, StoredToken, decode_pack, decode_stamp, encode_pack, encode_stamp
 from .signing import b64, der_to_pem
 from .storage import ObjectStore
@@ -82,6 +83,8 @@ class BatchSealer:
         self._tsa_pool = ThreadPoolExecutor(max_workers=8 * max(1, len(self._tsas)), thread_name_prefix="tsa")
         self._pending: dict[str, bytes] = {}  # batch id -> root, batches waiting for any TSA
         self._incomplete: dict[str, bytes] = {}  # batch id -> root, stamped batches waiting for some TSA
+        # (batch id, tsa) -> the token's verified chain, whose revocation data could not be fetched yet
+        self._revocation_pending: dict[tuple[str, str], tuple[bytes, ...]] = {}
         self._recovered_upto: str | None = None  # last key of the last batch known finished
         self._pending_sizes: dict[str, int] = {}  # batch id -> records, for the pending-records metric
         self._metrics = process_metrics()
@@ -216,6 +219,8 @@ class BatchSealer:
             state = read_state(self._store, batch_id)
             stored = list(state.tokens) if state is not None else list(decode_stamp(self._store.get(key), key))
             awaiting = [] if state is None or state.final else state.missing([t.name for t in self._tsas])
+        else:
+            self._archive_revocation(batch_id, stamped)
         views = tuple(token_view(t.tsa, t.token, t.untrusted, t.chain) for t in stored)
         if awaiting:
             with self._lock:
@@ -235,9 +240,11 @@ class BatchSealer:
             return False
         missing = [] if state.final else state.missing([t.name for t in self._tsas])
         if missing:
-            for token in self._request_tokens(root, only=missing):
+            late = self._request_tokens(root, only=missing)
+            for token in late:
                 write_late(self._store, batch_id, self._stored(token))
                 missing.remove(token.tsa)
+            self._archive_revocation(batch_id, late)
         if missing:
             with self._lock:
                 self._incomplete[batch_id] = root
@@ -301,7 +308,35 @@ class BatchSealer:
         for batch_id, root in incomplete:
             if self.complete_batch(batch_id, root):
                 done += 1
+        with self._lock:
+            revocation = list(self._revocation_pending.items())
+        for (batch_id, tsa), chain in revocation:
+            self._fetch_revocation(batch_id, tsa, chain)
         return done
+
+    def _archive_revocation(self, batch_id: str, stamped: Sequence[StampedToken]) -> None:
+        """Fetch and store, in the background, the revocation data of each new token's certificates."""
+        for t in stamped:
+            if any(ocsp_url(c) for c in t.chain[:-1]):  # nothing to archive for a chain without responders
+                self._pool.submit(self._fetch_revocation, batch_id, t.tsa, t.chain)
+
+    def _fetch_revocation(self, batch_id: str, tsa: str, chain: tuple[bytes, ...]) -> bool:
+        timeout = next((c.config.timeout for c in self._tsas if c.name == tsa), 10.0)
+        try:
+            data = tsa_revocation.encode(tsa, revocation_fetch.capture(chain, timeout))
+        except TimestampError as e:
+            log.warning("revocation data not fetched yet: %s", e.detail, extra={"tsa": tsa})
+            with self._lock:
+                self._revocation_pending[(batch_id, tsa)] = chain
+            return False
+        self._store.put_many([(layout.revocation(batch_id, tsa), data)])  # taken: another instance's answer
+        with self._lock:
+            self._revocation_pending.pop((batch_id, tsa), None)
+        return True
+
+    def revocation_pending_count(self) -> int:
+        with self._lock:
+            return len(self._revocation_pending)
 
     def incomplete_count(self) -> int:
         """Stamped batches still waiting for some configured TSA."""

@@ -1,4 +1,5 @@
-"""Revocation data for a time-stamp token, captured right after stamping and archived with it.
+"""Revocation data for a time-stamp token, captured right after stamping (``revocation_fetch``) and
+archived with it; this module holds its format and reads it back without network.
 
 For each certificate of the verified chain below the root (the TSA signer, then each intermediate),
 the OCSP response its issuer's responder gives (``ocsp``) is fetched and checked; the set is stored
@@ -14,10 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import fastjson
-from .errors import InvalidInput, TimestampError
+from .errors import InvalidInput
 from .model import utc_now
-from .ocsp import OcspStatus, build_request, ocsp_url, read_response
-from .timestamping import fetch_ocsp
+from .ocsp import OcspStatus, read_response
 
 
 @dataclass(frozen=True)
@@ -26,24 +26,6 @@ class CertStatus:
     issuer: bytes  # DER
     url: str | None
     response: bytes | None  # DER OCSPResponse, None when the certificate names no responder
-
-
-def capture(chain: Sequence[bytes], timeout: float = 10.0) -> list[CertStatus]:
-    """OCSP responses for ``chain`` (signer .. root, DER), each checked; raises TimestampError when a
-    responder is unreachable or its answer does not hold (the caller retries later)."""
-    out = []
-    for cert, issuer in zip(chain, chain[1:], strict=False):
-        url = ocsp_url(cert)
-        if url is None:
-            out.append(CertStatus(cert, issuer, None, None))
-            continue
-        response = fetch_ocsp(url, build_request(cert, issuer), timeout)
-        try:
-            read_response(response, cert, issuer)
-        except InvalidInput as e:
-            raise TimestampError(f"OCSP {url}: {e.detail}") from e
-        out.append(CertStatus(cert, issuer, url, response))
-    return out
 
 
 def encode(tsa: str, statuses: Sequence[CertStatus]) -> bytes:

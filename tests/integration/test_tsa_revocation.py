@@ -4,15 +4,24 @@ before genTime, or later for a key compromise, is rejected with its revocation t
 
 from __future__ import annotations
 
+import io
+import time
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from test_recovery import api_for
 
-from openssl_ocsp import make_pki, ocsp_responder
-from promptstamp import tsa_revocation
+from conftest import make_services
+from factories import Chain
+from openssl_ocsp import OcspPki, make_pki, ocsp_responder, ocsp_tsa
+from promptstamp import layout, revocation_fetch, tsa_revocation
+from promptstamp.config import TsaConfig
 from promptstamp.errors import InvalidInput, TimestampError
 from promptstamp.ocsp import judge, read_response
+from promptstamp.verdict import Check, Trust
+from promptstamp.verify import check_bundle
 
 REVOKED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -21,7 +30,7 @@ def test_a_good_status_is_captured_and_judged_offline(tmp_path: Path) -> None:
     pki = make_pki(tmp_path / "pki")
     chain = [pki.der("tsa"), pki.der("root")]
     with ocsp_responder(pki):
-        captured = tsa_revocation.capture(chain, timeout=5)
+        captured = revocation_fetch.capture(chain, timeout=5)
     assert [c.url for c in captured] == [pki.url]
     stored = tsa_revocation.decode(tsa_revocation.encode("ocsp-tsa", captured), "stored")
     (status,) = tsa_revocation.statuses(stored)  # the responder is gone: the archived answer is enough
@@ -36,7 +45,7 @@ def test_a_revoked_certificate_is_judged_with_its_time_and_reason(
     pki = make_pki(tmp_path / "pki")
     pki.write_index(revoked_at=REVOKED_AT.strftime("%y%m%d%H%M%SZ"), reason=reason)
     with ocsp_responder(pki):
-        (captured,) = tsa_revocation.capture([pki.der("tsa"), pki.der("root")], timeout=5)
+        (captured,) = revocation_fetch.capture([pki.der("tsa"), pki.der("root")], timeout=5)
     assert captured.response is not None
     status = read_response(captured.response, pki.der("tsa"), pki.der("root"))
     assert (status.status, status.revocation_time, status.reason) == ("revoked", REVOKED_AT, cryptography_name)
@@ -51,7 +60,7 @@ def test_a_revoked_certificate_is_judged_with_its_time_and_reason(
 def test_an_answer_about_another_certificate_or_issuer_is_refused(tmp_path: Path) -> None:
     pki = make_pki(tmp_path / "pki")
     with ocsp_responder(pki):
-        (captured,) = tsa_revocation.capture([pki.der("tsa"), pki.der("root")], timeout=5)
+        (captured,) = revocation_fetch.capture([pki.der("tsa"), pki.der("root")], timeout=5)
     assert captured.response is not None
     with pytest.raises(InvalidInput, match="does not answer for serial"):
         read_response(captured.response, pki.der("responder"), pki.der("root"))
@@ -65,4 +74,56 @@ def test_an_answer_about_another_certificate_or_issuer_is_refused(tmp_path: Path
 def test_an_unreachable_responder_is_an_error_to_retry(tmp_path: Path) -> None:
     pki = make_pki(tmp_path / "pki")  # no responder running
     with pytest.raises(TimestampError, match="cannot connect"):
-        tsa_revocation.capture([pki.der("tsa"), pki.der("root")], timeout=2)
+        revocation_fetch.capture([pki.der("tsa"), pki.der("root")], timeout=2)
+
+
+def stamped_bundle(tmp_path: Path, pki: OcspPki, tsa_url: str) -> bytes:
+    """A record sealed through the OCSP PKI's TSA, its revocation data archived, exported as a bundle."""
+    config = TsaConfig(name="ocsp-tsa", url=tsa_url, ca_file=pki.directory / "root.pem", timeout=5)
+    services = make_services(tmp_path / "data", tsas=(config,))
+    try:
+        api, chain = api_for(services), Chain()
+        r = api.post("/v1/records", chain.next(text="stamped by a TSA with an OCSP responder"))
+        assert r.status_code == 201, r.get_json()
+        batch_id = r.get_json()["receipt"]["batch"]["id"]
+        sealer = services.ledger.sealer
+        deadline = time.monotonic() + 30  # fetched in the background right after stamping
+        while not services.store.exists(layout.revocation(batch_id, "ocsp-tsa")):
+            assert time.monotonic() < deadline, "revocation data never stored"
+            sealer.retry_pending()
+            time.sleep(0.1)
+        r = api.get(f"/v1/sessions/{chain.site}/{chain.session_id}/bundle?lang=en")
+        try:
+            data: bytes = r.data
+        finally:
+            r.close()
+        return data
+    finally:
+        services.close()
+
+
+def token_check(bundle: bytes, pki: OcspPki) -> Check:
+    report = check_bundle(bundle, Trust.build([pki.der("root")], []))
+    (check,) = [c for c in report.checks if c.subject.endswith("/ocsp-tsa.tst")]
+    return check
+
+
+def test_a_bundle_carries_the_revocation_data_and_verifies_offline(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    with ocsp_responder(pki), ocsp_tsa(pki) as url:
+        bundle = stamped_bundle(tmp_path, pki, url)
+    with zipfile.ZipFile(io.BytesIO(bundle)) as z:
+        assert [n for n in z.namelist() if n.endswith(".ocsp.json")]
+    check = token_check(bundle, pki)  # every responder is gone now
+    assert check.outcome == "ok", check.detail
+    assert "revocation at genTime" in check.detail and "not revoked" in check.detail
+
+
+def test_a_bundle_whose_tsa_certificate_is_revoked_is_rejected_with_the_reason(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    pki.write_index(revoked_at="260101000000Z", reason="keyCompromise")
+    with ocsp_responder(pki), ocsp_tsa(pki) as url:
+        bundle = stamped_bundle(tmp_path, pki, url)
+    check = token_check(bundle, pki)
+    assert check.outcome == "fail"
+    assert "revoked on 2026-01-01T00:00:00+00:00 (reason: key_compromise)" in check.detail

@@ -16,6 +16,7 @@ from ..errors import InvalidInput, UntrustedAnchor
 from ..forkmap import forkmap
 from ..verdict import Check, Outcome, Run, Trust, iso_utc
 from .context import BatchState, Ctx, canonical_json, fail
+from .revocation import revocation_detail
 
 # Below this many tokens forking costs more than it saves.
 PARALLEL_MIN_TOKENS = 8
@@ -35,7 +36,7 @@ def all_chain_certs(ctx: Ctx) -> list[bytes]:
 
 def token_detail(ctx: Ctx, token: bytes, *, extra: list[bytes], data: bytes | None = None,
                   digest: bytes | None = None, times: list[tuple[str, datetime]] | None = None,
-                  tsa: str = "") -> str:
+                  tsa: str = "", revocation: bytes | None = None) -> str:
     try:
         verdict = tokens.verify_token(token, data=data, digest=digest, roots=ctx.trust.tsa_roots, extra_certs=extra)
     except tokens.UntrustedTokenRoot as e:
@@ -54,6 +55,8 @@ def token_detail(ctx: Ctx, token: bytes, *, extra: list[bytes], data: bytes | No
         times.append((tsa, verdict.info.gen_time))
     ctx.rests_on.append(f"TSA root '{verdict.root_subject}' (given by you)")
     notes = "; ".join(verdict.notes)
+    if revocation is not None:
+        notes = "; ".join(n for n in (notes, revocation_detail(revocation, verdict.chain, verdict.info.gen_time)) if n)
     return f"genTime {when}, signed by '{verdict.info.signer_subject}', root '{verdict.root_subject}'" + (
         f"; {notes}" if notes else "")
 
@@ -113,16 +116,18 @@ def _public_key(pem: bytes | str) -> bytes:
 
 
 # 5. batches -----------------------------------------------------------------------------------------
-_TokenJob = tuple[str, str, str, bytes, tuple[bytes, ...]]  # batch id, token file, tsa, root, extra certs
+# batch id, token file, tsa, root, extra certs, revocation data file ("" for none)
+_TokenJob = tuple[str, str, str, bytes, tuple[bytes, ...], str]
 _TokenResult = tuple[Check, list[str], list[tuple[str, datetime]]]
 
 
 def _batch_token(ctx: Ctx, job: _TokenJob) -> _TokenResult:
-    _bid, name, tsa, root, extra = job
+    _bid, name, tsa, root, extra, revocation = job
     sub = Ctx(ctx.files, ctx.trust, Run(), chain_certs=ctx.chain_certs)
     times: list[tuple[str, datetime]] = []
     sub.check("batches", name, "time-stamp over the batch root",
-              lambda: token_detail(sub, ctx.files.data[name], digest=root, extra=list(extra), times=times, tsa=tsa))
+              lambda: token_detail(sub, ctx.files.data[name], digest=root, extra=list(extra), times=times, tsa=tsa,
+                                   revocation=ctx.files.data[revocation] if revocation else None))
     return sub.run.checks[0], sub.rests_on, times
 
 
@@ -131,10 +136,10 @@ def _distinct_token_results(ctx: Ctx, jobs: list[_TokenJob], workers: int) -> li
 
     A token repeated across thousands of batches would otherwise cost a path validation per copy.
     """
-    distinct: dict[tuple[bytes, bytes, tuple[bytes, ...]], _TokenJob] = {}
+    distinct: dict[tuple[bytes, bytes, tuple[bytes, ...], bytes], _TokenJob] = {}
     keys = []
     for job in jobs:
-        key = (ctx.files.digests[job[1]], job[3], job[4])
+        key = (ctx.files.digests[job[1]], job[3], job[4], ctx.files.digests[job[5]] if job[5] else b"")
         distinct.setdefault(key, job)
         keys.append(key)
     unique = list(distinct.values())
@@ -197,7 +202,9 @@ def check_batches(ctx: Ctx, workers: int = 1) -> None:
                     sub.run.add("batches", chain_name, "TSA certificates", "fail", parsed.detail)
                 else:
                     extra = parsed
-            jobs.append((bid, token_name, tsa, state.root or b"", tuple(extra)))
+            revocation = f"batches/{bid}/{tsa}.ocsp.json"
+            jobs.append((bid, token_name, tsa, state.root or b"", tuple(extra),
+                         revocation if revocation in f.data else ""))
     results = _distinct_token_results(ctx, jobs, workers)
     by_batch: dict[str, list[_TokenResult]] = {}
     for job, result in zip(jobs, results, strict=True):
