@@ -29,6 +29,9 @@ export const NAME_PATTERNS: [string, RegExp][] = [
   ["batch", new RegExp(`^batches/(${ULID})/batch\\.json$`)],
   ["token", new RegExp(`^batches/(${ULID})/(${TSA})\\.tst$`)],
   ["chain", new RegExp(`^batches/(${ULID})/(${TSA})-chain\\.pem$`)],
+  // OCSP responses archived with a token: covered by SHA256SUMS and the manifest; judged at genTime by
+  // `promptstamp verify` (this page does not read OCSP, and its report says so).
+  ["revocation", new RegExp(`^batches/(${ULID})/(${TSA})\\.ocsp\\.json$`)],
   ["key", /^keys\/([0-9a-f]{16})\.pem$/],
   ["device_key", /^keys\/devices\/([0-9a-f]{16})\.pem$/],
 ];

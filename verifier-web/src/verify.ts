@@ -250,6 +250,11 @@ async function checkBatches(ctx: Ctx): Promise<void> {
       ctx.restsOn.push(...result.rests);
       if (result.genTime) state.times.push([tsa, result.genTime]);
       outcomes.push(result.outcome);
+      const revocationName = `batches/${bid}/${tsa}.ocsp.json`;
+      if (f.data.has(revocationName)) {
+        ctx.run.add("batches", revocationName, "revocation at genTime", "note",
+          "OCSP responses archived with this token are not judged in the browser; `promptstamp verify` judges them");
+      }
     }
     if (outcomes.includes("fail")) state.state = "failed";
     else if (outcomes.includes("ok")) state.state = "stamped";
