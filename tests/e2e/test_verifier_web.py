@@ -151,14 +151,18 @@ def _python_report(evidence: Path, roots: list[Path], keys: list[Path], data: Pa
     return verify_input(evidence.read_bytes(), trust, stamped=data.read_bytes() if data else None, extra_certs=extra)
 
 
+# The browser reads report.html, README.txt (derived) and report.pdf (exhibit) as the exporter's text, in a
+# note: it does not re-render reports (the service's renderer is Python) nor check PDF signatures.
+NOT_IN_THE_BROWSER = ("derived", "exhibit")
+
+
 def rows(checks: list[dict[str, str]]) -> list[tuple[str, str, str, str]]:
-    """Every check but the derived files': the browser reads report.html and README.txt as the exporter's
-    text (a note), it does not re-render them; the service's renderer is Python."""
-    return [(c["step"], c["subject"], c["check"], c["outcome"]) for c in checks if c["step"] != "derived"]
+    """Every check but those the browser leaves to promptstamp verify."""
+    return [(c["step"], c["subject"], c["check"], c["outcome"]) for c in checks if c["step"] not in NOT_IN_THE_BROWSER]
 
 
 def exit_code(checks: list[dict[str, str]]) -> int:
-    outcomes = [c["outcome"] for c in checks if c["step"] != "derived"]
+    outcomes = [c["outcome"] for c in checks if c["step"] not in NOT_IN_THE_BROWSER]
     if "fail" in outcomes or "ok" not in outcomes:
         return 1
     return 2 if "untrusted" in outcomes else 0
@@ -173,7 +177,7 @@ def test_corpus_verdicts_match_promptstamp_verify(browser: Any, page_url: str, b
     expected = python_report(CORPUS / bundle, roots, keys).to_json()
     assert got["exit_code"] == exit_code(expected["checks"]) == code, got.get("verdict")
     assert rows(got["checks"]) == rows(expected["checks"])  # the same checks, in the same order, same outcomes
-    assert all(c["outcome"] == "note" for c in got["checks"] if c["step"] == "derived")
+    assert all(c["outcome"] == "note" for c in got["checks"] if c["step"] in NOT_IN_THE_BROWSER)
     assert sorted(got["rests_on"]) == sorted(expected["rests_on"])
 
 

@@ -12,8 +12,9 @@ export const MANIFEST = "META-INF/ASiCManifest001.xml";
 export const MANIFEST_TOKEN = "META-INF/timestamp001.tst";
 export const SUMS = "SHA256SUMS";
 export const SUMS_TOKEN = "SHA256SUMS.tst";
-export const FIXED_NAMES = ["mimetype", "README.txt", "report.html", "report.zh.html", "report.pdf", "verify.sh", SUMS, SUMS_TOKEN, MANIFEST, MANIFEST_TOKEN];
-/** Files a bundle may leave out: the signed PDF exhibit. */
+export const FIXED_NAMES = ["mimetype", "README.txt", "report.html", "report.zh.html", "report.pdf", "verify.sh", SUMS, SUMS_TOKEN,
+  MANIFEST, MANIFEST_TOKEN];
+/** Files a bundle may leave out: the signed PDF exhibit (made only where the service can sign). */
 export const OPTIONAL_NAMES = ["report.pdf"];
 /** A bundle holds its report in one language or both. */
 export const REPORTS = ["report.html", "report.zh.html"];

@@ -6,7 +6,7 @@
 import { decodeUtf8, fromBase64, fromHex, hex, utf8 } from "./bytes.js";
 import { type BatchState, CLOCK_SKEW_MS, Ctx, type TokenResult } from "./context.js";
 import { parseManifest, parseSums } from "./listings.js";
-import { checkAuthor, checkChain, checkCoverage, checkDerived } from "./steps.js";
+import { checkAuthor, checkChain, checkCoverage, checkDerived, checkExhibit } from "./steps.js";
 import {
   type BundleFiles, ContainerError, FIXED_NAMES, OPTIONAL_NAMES, REPORTS, inManifest, inSums, MANIFEST, MANIFEST_TOKEN, MIMETYPE, ofKind,
   readBundle, SUMS, SUMS_TOKEN,
@@ -44,6 +44,7 @@ export async function checkBundle(zip: Uint8Array, trust: Trust): Promise<Report
   checkChain(ctx);
   checkCoverage(ctx);
   checkDerived(ctx);
+  checkExhibit(ctx);
   return run.report("bundle", ctx.restsOn, facts);
 }
 
