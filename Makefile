@@ -7,7 +7,7 @@ PY_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)
 RUN_STAMP := $(VENV)/.installed-run-$(PY_HASH)
 STAMP     := $(VENV)/.installed-dev-$(PY_HASH)
 
-.PHONY: run test lint unit bench clean extension extension-dist extension-test chromium firefox e2e verifier-web verifier-web-test pdf-tools
+.PHONY: run test lint unit bench clean extension extension-dist extension-test chromium firefox e2e verifier-web verifier-web-test pdf-tools cjk-font
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@ $(RUN_STAMP)
 
-run: $(RUN_STAMP) extension-dist verifier-web pdf-tools
+run: $(RUN_STAMP) extension-dist verifier-web cjk-font
 	@echo "Browser extension built: load $(CURDIR)/$(EXT)/dist/chrome (Chromium: chrome://extensions, Load unpacked) or $(CURDIR)/$(EXT)/dist/firefox (Firefox: about:debugging)"
 	$(BIN)/promptstamp serve
 
@@ -94,6 +94,13 @@ firefox:
 pdf-tools:
 	@test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc && command -v pdfsig >/dev/null \
 		|| (apt-get update && apt-get install -y fonts-noto-cjk poppler-utils)
+
+# For `make run`: the font report.pdf needs, installed when we can (as root); without it the service
+# runs and bundles carry the HTML reports only, which it says.
+cjk-font:
+	@test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+		|| ([ "$$(id -u)" = 0 ] && apt-get update && apt-get install -y fonts-noto-cjk) \
+		|| echo "note: no CJK font (Debian: fonts-noto-cjk); evidence bundles will carry no report.pdf until it is installed"
 
 e2e: $(STAMP) extension verifier-web chromium firefox pdf-tools
 	$(BIN)/pytest tests/e2e

@@ -105,6 +105,12 @@ def export_command(session: str, out: Path, account: str | None, lang: str, pdf:
                     choices = "\n".join(f"  --account {a.id}   ({a.name}, created {a.created_at})" for a in listed)
                     raise InvalidInput(f"--account: needed, the store holds {len(listed)} accounts:\n{choices}")
                 account = listed[0].id
+            from .report.pdf import font_available  # fpdf2 loads only where PDFs are made
+
+            if pdf and not font_available():
+                click.echo("note: no CJK font installed (Debian: fonts-noto-cjk), so the bundle carries no "
+                           "report.pdf; the HTML reports are complete", err=True)
+                pdf = False
             exhibit = PdfExhibitSigner(services.keyring.signing_key, services.ledger.stamp_digest) if pdf else None
             write_bundle_file(services.ledger, account, site, session_id, out, LANG_CHOICES[lang], exhibit)
         finally:

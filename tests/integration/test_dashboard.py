@@ -341,6 +341,22 @@ def test_bundle_downloads_from_the_timeline_and_verifies(browser: FlaskClient, a
     assert verify_input(data, Trust.build()).exit_code == 2  # intact, resting on anchors not given
 
 
+def test_without_a_cjk_font_the_bundle_is_whole_but_has_no_pdf(browser: FlaskClient, api: Api,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from promptstamp.report import pdf
+
+    # A machine without Debian's fonts-noto-cjk: no candidate font file exists.
+    monkeypatch.setattr(pdf, "FONT_CANDIDATES", ((Path("/nonexistent/NotoSansCJK.ttc"), 0),))
+    chain, _ = image_session(api)
+    got = browser.get(f"/app/bundle/chatgpt/{chain.session_id}")
+    assert got.status_code == 200
+    data = got.get_data()
+    got.close()
+    names = zipfile.ZipFile(BytesIO(data)).namelist()
+    assert "report.html" in names and "report.zh.html" in names and "report.pdf" not in names
+    assert verify_input(data, Trust.build()).exit_code == 2  # intact, resting on anchors not given
+
+
 @pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
                                      {"Referer": "https://attacker.example/page"}])
 def test_a_bundle_build_is_never_started_by_another_site(browser: FlaskClient, api: Api,

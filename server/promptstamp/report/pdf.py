@@ -40,6 +40,11 @@ GREY = (85, 85, 85)
 BLACK = (27, 27, 27)
 
 
+def font_available() -> bool:
+    """Whether report.pdf can be made here: without a CJK font, bundles carry the HTML reports only."""
+    return any(path.is_file() for path, _ in FONT_CANDIDATES)
+
+
 def font_file() -> tuple[Path, int]:
     for path, index in FONT_CANDIDATES:
         if path.is_file():

@@ -16,6 +16,7 @@ naming it, and 429 when every verification slot is busy.
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import tempfile
 from dataclasses import replace
@@ -36,6 +37,7 @@ from ..verify_process import VerifyJob
 from .context import authenticated_account, services
 
 bp = Blueprint("evidence", __name__)
+log = logging.getLogger(__name__)
 
 MAX_VERIFY_BYTES = DEFAULT_UPLOAD_LIMITS.upload_bytes
 MAX_SMALL_PART = 1 << 20  # roots, keys, certificates
@@ -60,9 +62,15 @@ def bundle_response(account: str, site: str, session_id: str) -> Response:
     ledger: EvidenceSource = services().ledger
     evidence = ledger.session_evidence(account, site, session_id)
     out = tempfile.TemporaryFile()  # streamed to the client, deleted when the response closes
+    # Without a CJK font (a machine without Debian's fonts-noto-cjk) the bundle is still whole: the
+    # PDF is a convenience copy of the reports, so it is left out rather than failing the evidence.
+    from ..report.pdf import font_available  # fpdf2 loads only where PDFs are made
+
+    exhibit = PdfExhibitSigner(services().keyring.signing_key, ledger.stamp_digest) if font_available() else None
+    if exhibit is None:
+        log.warning("bundle without report.pdf: no CJK font installed (Debian: fonts-noto-cjk)")
     try:
-        write_bundle(evidence, out, stamp=ledger.stamp_digest, languages=languages,
-                     exhibit=PdfExhibitSigner(services().keyring.signing_key, ledger.stamp_digest))
+        write_bundle(evidence, out, stamp=ledger.stamp_digest, languages=languages, exhibit=exhibit)
         out.seek(0)
     except BaseException:
         out.close()
