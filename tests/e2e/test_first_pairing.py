@@ -29,6 +29,11 @@ def _try_pair(options: Any, url: str, token: str, expected: str, shot: str) -> s
     return text
 
 
+def _account_of(stamp: Stamp) -> str:
+    account_id: str = stamp.services.accounts.authenticate(stamp.token)
+    return account_id
+
+
 def _other_web_site(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     """Some other web server at the address typed: HTML pages, a 404 for what it does not have."""
     start_response("404 Not Found", [("Content-Type", "text/html")])
@@ -119,6 +124,15 @@ def test_a_first_pairing_explains_every_mistake_then_shows_service_account_and_q
     _shot(popup, "popup-paired")
     wait_for("the 4 steps stamped (options)", lambda: settled(options), timeout=10)
     _shot(options, "options-paired")
+
+    # A token revoked after pairing is found by the next upload; the options page says what to do.
+    stamp.services.accounts.revoke_token(_account_of(stamp), stamp.token)
+    page.evaluate("send('And a second one at dawn')")
+    options.wait_for_selector("[data-testid=token-refused]:has-text('no longer accepts')", timeout=30000)
+    assert "paste a new token above" in (options.text_content("[data-testid=token-refused]") or "")
+    _shot(options, "options-token-revoked")
+    popup.wait_for_selector("[data-testid=token-refused]")
+    _shot(popup, "popup-token-revoked")
 
     # Forgetting the token says so in both places; the service is still named.
     options.click("[data-testid=unpair]")

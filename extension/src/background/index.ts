@@ -118,7 +118,7 @@ async function pair(serverUrl: string, token: string, deviceName: string): Promi
       return { ok: false, error: `the server names this device ${key}, but its key id is ${device.keyId}` };
     }
     await saveSettings({ serverUrl: url, token, deviceName });
-    await updateStatus({ registeredKey: key, registeredServer: url });
+    await updateStatus({ registeredKey: key, registeredServer: url, tokenRefused: undefined });
     await learnAccount(api);
     await reportError(undefined);
     void flush(true);

@@ -68,7 +68,7 @@ export async function pairingState(): Promise<PairingState> {
     rejected: await countByIndex("outbox", "state", "rejected"),
   };
   return {
-    paired, serverUrl: settings.serverUrl, service, accountName: status.accountName, accountId: status.accountId,
+    paired, serverUrl: settings.serverUrl, service, tokenRefused: paired && status.tokenRefused === true, accountName: status.accountName, accountId: status.accountId,
     queue, lastUploadAt: status.lastUploadAt, lastError: status.lastError,
   };
 }

@@ -19,6 +19,8 @@ export interface Status {
   /** The paired account, as the service names the token's owner. */
   accountId?: string;
   accountName?: string;
+  /** The service answered an upload with 401: the token was revoked after pairing. */
+  tokenRefused?: boolean;
 }
 
 export async function loadSettings(): Promise<Settings> {

@@ -140,12 +140,13 @@ async function drain(): Promise<void> {
     }
     failures = 0;
     nextAttemptAt = 0;
-    await updateStatus({ lastUploadAt: new Date().toISOString() });
+    await updateStatus({ lastUploadAt: new Date().toISOString(), tokenRefused: undefined });
     const current = await loadStatus();
     if (current.lastError?.startsWith("upload:")) await reportError(undefined);
     await refreshPending(api);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
+      await updateStatus({ tokenRefused: true });
       await reportError("upload: the server refused the token; pair again in Options");
       return;
     }

@@ -56,6 +56,8 @@ export interface PairingState {
   /** The account's name as the service tells it (GET /v1/account). */
   accountName?: string;
   accountId?: string;
+  /** Paired, but the service stopped accepting the token (revoked since): uploads wait for a new one. */
+  tokenRefused: boolean;
   queue: { queued: number; pending: number; stamped: number; rejected: number };
   lastUploadAt?: string;
   lastError?: string;

@@ -109,7 +109,10 @@ function renderImages(s: TabStatus, picked?: string): void {
 async function refresh(tabId: number): Promise<void> {
   last = await send({ kind: "tabStatus", tabId });
   render(last);
-  renderPairedWith(byId("pairing-state"), await send({ kind: "pairingState" }), () => void ext.runtime.openOptionsPage());
+  const pairing = await send({ kind: "pairingState" });
+  renderPairedWith(byId("pairing-state"), pairing, () => void ext.runtime.openOptionsPage());
+  // A refused token is said once, with what to do, in the pairing box.
+  if (pairing.tokenRefused) byId("error").hidden = true;
 }
 
 async function main(): Promise<void> {
