@@ -128,6 +128,14 @@ def stamp_complete(batch_id: str) -> str:
     return f"batches/{batch_id}/complete"
 
 
+REVOCATION_WANTED = "revocation-wanted/"
+
+
+def revocation_wanted(batch_id: str, tsa: str) -> str:
+    """Written when a token's revocation data could not be fetched at once: its chain, to ask again."""
+    return f"batches/{batch_id}/{REVOCATION_WANTED}{tsa}"
+
+
 def revocation_prefix(batch_id: str) -> str:
     return f"batches/{batch_id}/revocation/"
 

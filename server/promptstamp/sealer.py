@@ -327,7 +327,10 @@ class BatchSealer:
         except TimestampError as e:
             log.warning("revocation data not fetched yet: %s", e.detail, extra={"tsa": tsa})
             with self._lock:
+                first = (batch_id, tsa) not in self._revocation_pending
                 self._revocation_pending[(batch_id, tsa)] = chain
+            if first:  # recovery on any instance asks again, from the chain the marker keeps
+                self._store.put_many([(layout.revocation_wanted(batch_id, tsa), tsa_revocation.encode_wanted(chain))])
             return False
         self._store.put_many([(layout.revocation(batch_id, tsa), data)])  # taken: another instance's answer
         with self._lock:
@@ -363,8 +366,18 @@ class BatchSealer:
                   "completed": 0, "awaiting_tsa": 0}
         cutoff_ms = (time.time() - min_age_s) * 1000
         watermark_open = False
+        report["revocation_fetched"] = report["revocation_missing"] = 0
         for batch_id, names in sorted(state.items()):
             young = ulid_time_ms(batch_id) > cutoff_ms
+            wanted = [n.removeprefix(layout.REVOCATION_WANTED) for n in names
+                      if n.startswith(layout.REVOCATION_WANTED) and "revocation/" + n.removeprefix(
+                          layout.REVOCATION_WANTED) not in names]
+            if wanted and not young:
+                watermark_open = True  # kept open until the data is stored
+                for tsa in wanted:
+                    chain = tsa_revocation.decode_wanted(self._store.get(layout.revocation_wanted(batch_id, tsa)))
+                    fetched = self._fetch_revocation(batch_id, tsa, chain)
+                    report["revocation_fetched" if fetched else "revocation_missing"] += 1
             awaiting = "stamp" in names and "incomplete" in names and "complete" not in names
             if awaiting and not young:
                 watermark_open = True

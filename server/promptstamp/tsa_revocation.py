@@ -51,3 +51,15 @@ def decode(data: bytes, where: str) -> list[CertStatus]:
 def statuses(data: Sequence[CertStatus]) -> list[OcspStatus | None]:
     """What each archived response says (None: no responder named); raises InvalidInput if one does not hold."""
     return [None if s.response is None else read_response(s.response, s.cert, s.issuer) for s in data]
+
+
+def encode_wanted(chain: Sequence[bytes]) -> bytes:
+    """The marker of a token whose revocation data is still to fetch: its validated chain."""
+    return fastjson.dumps({"v": 1, "chain": [base64.b64encode(c).decode() for c in chain]})
+
+
+def decode_wanted(data: bytes) -> tuple[bytes, ...]:
+    try:
+        return tuple(base64.b64decode(c, validate=True) for c in fastjson.loads(data)["chain"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise InvalidInput(f"unreadable revocation marker: {e}") from e

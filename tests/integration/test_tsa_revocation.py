@@ -127,3 +127,28 @@ def test_a_bundle_whose_tsa_certificate_is_revoked_is_rejected_with_the_reason(t
     check = token_check(bundle, pki)
     assert check.outcome == "fail"
     assert "revoked on 2026-01-01T00:00:00+00:00 (reason: key_compromise)" in check.detail
+
+
+def test_revocation_data_missed_at_stamping_is_fetched_by_recovery_on_another_instance(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    with ocsp_tsa(pki) as url:  # the OCSP responder is down while the batch is stamped
+        config = TsaConfig(name="ocsp-tsa", url=url, ca_file=pki.directory / "root.pem", timeout=5)
+        first = make_services(tmp_path / "data", tsas=(config,))
+        api = api_for(first)
+        r = api.post("/v1/records", Chain().next(text="stamped while the responder was down"))
+        assert r.status_code == 201
+        batch_id = r.get_json()["receipt"]["batch"]["id"]
+        deadline = time.monotonic() + 30
+        while not first.store.exists(layout.revocation_wanted(batch_id, "ocsp-tsa")):
+            assert time.monotonic() < deadline, "the missing revocation data was never marked"
+            time.sleep(0.1)
+        first.close()
+        assert not first.store.exists(layout.revocation(batch_id, "ocsp-tsa"))
+        with ocsp_responder(pki):
+            second = make_services(tmp_path / "data", tsas=(config,))  # start-up recovery asks again
+            try:
+                stored = second.store.get(layout.revocation(batch_id, "ocsp-tsa"))
+            finally:
+                second.close()
+    (status,) = tsa_revocation.statuses(tsa_revocation.decode(stored, "stored"))
+    assert status is not None and status.status == "good"
