@@ -139,3 +139,15 @@ def test_a_first_pairing_explains_every_mistake_then_shows_service_account_and_q
     wait_for("options shows unpaired", lambda: "Not paired (last service: 127.0.0.1:"
              in (options.text_content("[data-testid=paired-with]") or ""))
     wait_for("popup shows unpaired", lambda: "Not paired" in (popup.text_content("[data-testid=paired-with]") or ""))
+    assert options.locator("[data-testid=last-problem]").count() == 0  # the forgotten token's refusal went with it
+
+    # "Continue" hands over to the browser's own prompt, and the page says it is waiting for the answer
+    # (headless Chromium never answers it, so this is the last step).
+    options.fill("[data-testid=server-url]", f"http://localhost:{stamp.port}")
+    options.fill("[data-testid=token]", stamp.token)
+    options.click("[data-testid=pair]")
+    options.click("[data-testid=permission-continue]")
+    options.wait_for_selector("[data-testid=pair-result]:has-text('Waiting for your answer to the browser')")
+    assert f"localhost:{stamp.port}" in (options.text_content("[data-testid=pair-result]") or "")
+    assert options.is_hidden("[data-testid=permission-explainer]")
+    _shot(options, "permission-asked")

@@ -200,7 +200,8 @@ async function handle(msg: Request, sender: chrome.runtime.MessageSender): Promi
       return pair(msg.serverUrl, msg.token, msg.deviceName);
     case "unpair":
       await saveSettings({ token: "" });
-      await updateStatus({ registeredKey: undefined, registeredServer: undefined });
+      // The forgotten token's problems go with it.
+      await updateStatus({ registeredKey: undefined, registeredServer: undefined, tokenRefused: undefined, lastError: undefined, lastErrorAt: undefined });
       await forgetAccount();
       return { ok: true };
     case "getSettings":

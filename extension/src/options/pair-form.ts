@@ -48,7 +48,7 @@ export function setUpPairForm(form: PairForm): void {
 
   const askPermission = async (address: ServiceAddress) => {
     explainer.hidden = true;
-    say(`Waiting for your answer to the browser's question about ${address.host}…`);
+    say(`Waiting for your answer to the browser's question about ${address.host} (it appears near the address bar)…`);
     let granted: boolean;
     try {
       granted = await ext.permissions.request({ origins: [address.permission] });
