@@ -93,7 +93,8 @@ class SessionState:
 class Index:
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
-        self._objects: Lru[str, dict[str, Any]] = Lru(4096)
+        # Parsed segments weigh what they hold: about 200,000 index lines (tens of MiB) at most.
+        self._objects: Lru[str, dict[str, Any]] = Lru(200_000, weight=lambda index: len(index["records"]))
         self._states: Lru[str, SessionState] = Lru(4096)
         self._locators: Lru[str, dict[str, tuple[str, str]]] = Lru(4096)
         self._tokens: Lru[str, tuple[TokenView, ...]] = Lru(20_000)
