@@ -132,6 +132,17 @@ class Stamp:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def session_records(self, site: str, session_id: str) -> list[dict[str, Any]]:
+        """The session's records with their receipts, in chain order; none while the session is unknown."""
+        import requests
+
+        res = requests.get(f"{self.url}/v1/sessions/{site}/{session_id}",
+                           headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
+        if res.status_code == 404:
+            return []
+        res.raise_for_status()
+        return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
+
     def start(self) -> None:
         from promptstamp.config import Settings
         from promptstamp.services import build_services

@@ -5,21 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from .conftest import Browser, Stamp
 from .test_capture_session import assert_unbroken_chain, counts, pair, recorded, wait_for
 
 SESSION = "5e7a9c1b-2d4f-4a6b-8c0d-1e2f3a4b5c6d"
 
-
-def _records(stamp: Stamp) -> list[dict[str, Any]]:
-    res = requests.get(f"{stamp.url}/v1/sessions/deepseek/{SESSION}",
-                       headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
-    if res.status_code == 404:
-        return []
-    res.raise_for_status()
-    return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
 
 
 def _first_sightings(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -39,7 +29,8 @@ def test_deepseek_session_with_redo_first_prompt_edit_and_stop_arrives_as_a_sign
 
     def step(action: str, steps: list[str]) -> None:
         page.evaluate(action)
-        wait_for(f"{steps} after {action}", lambda: [r["type"] for r in _first_sightings(_records(stamp))] == steps)
+        wait_for(f"{steps} after {action}", lambda: [
+            r["type"] for r in _first_sightings(stamp.session_records("deepseek", SESSION))] == steps)
 
     steps = ["parameters", "prompt", "output"]
     step("send('When is high water at the northern harbour?')", steps)
@@ -53,7 +44,7 @@ def test_deepseek_session_with_redo_first_prompt_edit_and_stop_arrives_as_a_sign
     step("send('Now stop halfway through the tide table')", steps)
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
 
-    records = _records(stamp)
+    records = stamp.session_records("deepseek", SESSION)
     wait_for("the popup counts every step", lambda: recorded(popup) == len(records))
     assert_unbroken_chain(records)
     for item in records:

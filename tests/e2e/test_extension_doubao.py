@@ -4,21 +4,8 @@ prompt arrive at a real service as a signed chain, and the saved chain is re-rea
 
 from __future__ import annotations
 
-from typing import Any
-
-import requests
-
 from .conftest import Browser, Served, Stamp
 from .test_capture_session import assert_unbroken_chain, counts, pair, wait_for
-
-
-def _records(stamp: Stamp, session_id: str) -> list[dict[str, Any]]:
-    res = requests.get(f"{stamp.url}/v1/sessions/doubao/{session_id}",
-                       headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
-    if res.status_code == 404:
-        return []
-    res.raise_for_status()
-    return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
 
 
 def test_doubao_streamed_turn_regenerate_and_first_prompt_edit_arrive_as_a_signed_chain(
@@ -35,7 +22,7 @@ def test_doubao_streamed_turn_regenerate_and_first_prompt_edit_arrive_as_a_signe
         if not session:
             session.append(conversation)
         wait_for(f"{expected} after {action}",
-                 lambda: [r["record"]["type"] for r in _records(stamp, session[0])] == expected)
+                 lambda: [r["record"]["type"] for r in stamp.session_records("doubao", session[0])] == expected)
 
     step("send('给我的咖啡馆起个名字')", ["parameters", "prompt", "output"])
     step("regenerate()", ["parameters", "prompt", "output", "regenerate", "output"])
@@ -45,7 +32,7 @@ def test_doubao_streamed_turn_regenerate_and_first_prompt_edit_arrive_as_a_signe
     stand_in = sites.app.extensions["doubao"]
     wait_for("the saved chain re-read by POST", lambda: session[0] in stand_in.chain_reads)
 
-    records = _records(stamp, session[0])
+    records = stamp.session_records("doubao", session[0])
     assert_unbroken_chain(records)
     for item in records:
         assert item["record"]["client"]["adapter"] == "doubao@2"

@@ -15,15 +15,6 @@ from .sites_gemini import GEMINI_IMAGE_HOST, GEMINI_MODEL_HEADER
 from .test_capture_session import assert_unbroken_chain, counts, pair, recorded, wait_for
 
 
-def _records(stamp: Stamp, session_id: str) -> list[dict[str, Any]]:
-    res = requests.get(f"{stamp.url}/v1/sessions/gemini/{session_id}",
-                       headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
-    if res.status_code == 404:
-        return []
-    res.raise_for_status()
-    return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
-
-
 def _first_sightings(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # The extension reads the saved chat after each turn (and when the page shows a turn it has not
     # recorded yet); when such a read reaches it before the stream, a message is first recorded from
@@ -49,7 +40,7 @@ def test_gemini_session_streamed_follow_up_redo_and_image_arrive_as_a_signed_cha
         page.evaluate(action)
         if not session:
             session.append(page.url.rsplit("/", 1)[1])
-        wait_for(f"{expected} after {action}", lambda: _steps(_records(stamp, session[0])) == expected)
+        wait_for(f"{expected} after {action}", lambda: _steps(stamp.session_records("gemini", session[0])) == expected)
 
     # The model header (x-goog-ext-525001261-jspb) is the requested setting: one parameters step.
     steps = ["parameters", "prompt", "output"]
@@ -66,7 +57,7 @@ def test_gemini_session_streamed_follow_up_redo_and_image_arrive_as_a_signed_cha
         page.reload()
     time.sleep(2)
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
-    records = _records(stamp, session[0])
+    records = stamp.session_records("gemini", session[0])
     wait_for("the popup counts every step", lambda: recorded(popup) == len(records))
     assert "needs an update" not in (popup.text_content("[data-testid=health]") or ""), "the saved chat parsed"
     assert _steps(records) == steps

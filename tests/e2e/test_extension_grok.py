@@ -4,23 +4,11 @@ NDJSON turn and the two-step history read (sites_grok.py), and a real service st
 from __future__ import annotations
 
 import hashlib
-from typing import Any
-
-import requests
 
 from .conftest import Browser, Stamp
 from .sites import PNG
 from .sites_grok import GROK_ASSETS_HOST, GROK_MODEL
 from .test_capture_session import assert_unbroken_chain, counts, pair, recorded, wait_for
-
-
-def _records(stamp: Stamp, session_id: str) -> list[dict[str, Any]]:
-    res = requests.get(f"{stamp.url}/v1/sessions/grok/{session_id}",
-                       headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
-    if res.status_code == 404:
-        return []
-    res.raise_for_status()
-    return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
 
 
 def test_grok_session_with_redo_first_prompt_edit_and_image_arrives_as_a_signed_chain(
@@ -37,7 +25,7 @@ def test_grok_session_with_redo_first_prompt_edit_and_image_arrives_as_a_signed_
         if not session:
             session.append(page.url.rsplit("/", 1)[1])
         wait_for(f"{expected} after {action}",
-                 lambda: [r["record"]["type"] for r in _records(stamp, session[0])] == expected)
+                 lambda: [r["record"]["type"] for r in stamp.session_records("grok", session[0])] == expected)
 
     steps = ["parameters", "prompt", "output"]
     step("send('Why do harbour lights use red and green?')", steps)
@@ -53,7 +41,7 @@ def test_grok_session_with_redo_first_prompt_edit_and_image_arrives_as_a_signed_
     with page.expect_response(lambda r: r.url.endswith("/load-responses")):
         page.reload()
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
-    records = _records(stamp, session[0])
+    records = stamp.session_records("grok", session[0])
     assert [r["record"]["type"] for r in records] == steps
     wait_for("the popup counts every step", lambda: recorded(popup) == len(records))
     assert_unbroken_chain(records)

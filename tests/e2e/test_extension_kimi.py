@@ -4,21 +4,8 @@ regenerate and an edit of the first prompt arrive at a real service as a signed 
 
 from __future__ import annotations
 
-from typing import Any
-
-import requests
-
 from .conftest import Browser, Served, Stamp
 from .test_capture_session import assert_unbroken_chain, counts, pair, wait_for
-
-
-def _records(stamp: Stamp, session_id: str) -> list[dict[str, Any]]:
-    res = requests.get(f"{stamp.url}/v1/sessions/kimi/{session_id}",
-                       headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
-    if res.status_code == 404:
-        return []
-    res.raise_for_status()
-    return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
 
 
 def test_kimi_turns_recorded_from_the_re_read_conversation_with_regenerate_and_first_prompt_edit(
@@ -35,7 +22,7 @@ def test_kimi_turns_recorded_from_the_re_read_conversation_with_regenerate_and_f
         if not session:
             session.append(chat_id)
         wait_for(f"{expected} after {action}",
-                 lambda: [r["record"]["type"] for r in _records(stamp, session[0])] == expected)
+                 lambda: [r["record"]["type"] for r in stamp.session_records("kimi", session[0])] == expected)
 
     step("send('What is a tidal bore?')", ["prompt", "output"])
     step("send('Where is the biggest one?')", ["prompt", "output"] * 2)
@@ -45,7 +32,7 @@ def test_kimi_turns_recorded_from_the_re_read_conversation_with_regenerate_and_f
     reads = sites.app.extensions["kimi"].list_reads
     assert reads and all(r["chat_id"] == session[0] for r in reads), "the extension's own ListMessages reads"
 
-    records = _records(stamp, session[0])
+    records = stamp.session_records("kimi", session[0])
     assert_unbroken_chain(records)
     for item in records:
         assert item["record"]["client"]["adapter"] == "kimi@2"

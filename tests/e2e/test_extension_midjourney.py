@@ -16,14 +16,6 @@ from .test_capture_session import assert_unbroken_chain, counts, pair, wait_for
 SESSION = "imagine"
 
 
-def _records(stamp: Stamp) -> list[dict[str, Any]]:
-    res = requests.get(f"{stamp.url}/v1/sessions/midjourney/{SESSION}",
-                       headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
-    if res.status_code == 404:
-        return []
-    res.raise_for_status()
-    return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
-
 
 def _steps(records: list[dict[str, Any]]) -> list[str]:
     # Parameters steps come and go with the chosen settings; they are checked separately below.
@@ -45,12 +37,12 @@ def test_midjourney_imagine_vary_and_upscale_arrive_linked_to_their_parent_jobs_
     popup = browser.ext_page(f"popup.html?tab={tab}")
 
     def outputs() -> list[dict[str, Any]]:
-        return [r["record"] for r in _records(stamp) if r["record"]["type"] == "output"]
+        return [r["record"] for r in stamp.session_records("midjourney", SESSION) if r["record"]["type"] == "output"]
 
     def act(action: str, expected: list[str], count: int) -> str:
         job: str = page.evaluate(action)
         def done() -> bool:
-            steps = [s for s in _steps(_records(stamp)) if s != "identity"]
+            steps = [s for s in _steps(stamp.session_records("midjourney", SESSION)) if s != "identity"]
             return steps == expected and len(outputs()[-1].get("attachments", [])) == count
 
         wait_for(f"{expected} after {action}", done, timeout=60)
@@ -62,7 +54,7 @@ def test_midjourney_imagine_vary_and_upscale_arrive_linked_to_their_parent_jobs_
     upscaled = act(f"upscale('{first}', 3)", ["prompt", "output", "regenerate", "output", "selection", "output"], 1)
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
 
-    records = _records(stamp)
+    records = stamp.session_records("midjourney", SESSION)
     assert_unbroken_chain(records)
     for item in records:
         assert item["record"]["client"]["adapter"] == "midjourney@2"

@@ -4,21 +4,8 @@ service stamps it."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import requests
-
 from .conftest import Browser, Stamp
 from .test_capture_session import assert_unbroken_chain, counts, pair, recorded, wait_for
-
-
-def _records(stamp: Stamp, session_id: str) -> list[dict[str, Any]]:
-    res = requests.get(f"{stamp.url}/v1/sessions/perplexity/{session_id}",
-                       headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
-    if res.status_code == 404:
-        return []
-    res.raise_for_status()
-    return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
 
 
 def test_perplexity_thread_with_follow_up_rewrite_and_model_change_arrives_as_a_signed_chain(
@@ -35,7 +22,7 @@ def test_perplexity_thread_with_follow_up_rewrite_and_model_change_arrives_as_a_
         if not session:
             session.append(page.url.rsplit("/", 1)[1])
         wait_for(f"{expected} after {action}",
-                 lambda: [r["record"]["type"] for r in _records(stamp, session[0])] == expected)
+                 lambda: [r["record"]["type"] for r in stamp.session_records("perplexity", session[0])] == expected)
 
     steps = ["parameters", "prompt", "output"]
     step("send('When do harbour pilots board ships?')", steps)
@@ -49,7 +36,7 @@ def test_perplexity_thread_with_follow_up_rewrite_and_model_change_arrives_as_a_
     with page.expect_response(lambda r: "cursor=p2" in r.url):
         page.reload()
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
-    records = _records(stamp, session[0])
+    records = stamp.session_records("perplexity", session[0])
     assert [r["record"]["type"] for r in records] == steps
     wait_for("the popup counts every step", lambda: recorded(popup) == len(records))
     assert_unbroken_chain(records)

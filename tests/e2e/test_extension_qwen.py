@@ -4,22 +4,9 @@ an edit of the first prompt arrive at a real service as a signed, unbroken chain
 
 from __future__ import annotations
 
-from typing import Any
-
-import requests
-
 from .conftest import Browser, Stamp
 from .sites_qwen import QWEN_MODEL
 from .test_capture_session import assert_unbroken_chain, counts, pair, wait_for
-
-
-def _records(stamp: Stamp, session_id: str) -> list[dict[str, Any]]:
-    res = requests.get(f"{stamp.url}/v1/sessions/qwen/{session_id}",
-                       headers={"Authorization": f"Bearer {stamp.token}"}, timeout=10)
-    if res.status_code == 404:
-        return []
-    res.raise_for_status()
-    return sorted(res.json()["records"], key=lambda r: int(r["record"]["seq"]))
 
 
 def test_qwen_streamed_turn_regenerate_and_first_prompt_edit_arrive_as_a_signed_chain(
@@ -36,7 +23,7 @@ def test_qwen_streamed_turn_regenerate_and_first_prompt_edit_arrive_as_a_signed_
         if not session:
             session.append(chat_id)
         wait_for(f"{expected} after {action}",
-                 lambda: [r["record"]["type"] for r in _records(stamp, session[0])] == expected)
+                 lambda: [r["record"]["type"] for r in stamp.session_records("qwen", session[0])] == expected)
 
     step("send('Write a haiku about tidal pools')", ["parameters", "prompt", "output"])
     step("send('Give it a title')", ["parameters", "prompt", "output", "prompt", "output"])
@@ -45,7 +32,7 @@ def test_qwen_streamed_turn_regenerate_and_first_prompt_edit_arrive_as_a_signed_
          ["parameters", "prompt", "output", "prompt", "output", "regenerate", "output", "edit", "output"])
     wait_for("all uploaded", lambda: counts(popup)["queued"] == 0)
 
-    records = _records(stamp, session[0])
+    records = stamp.session_records("qwen", session[0])
     assert_unbroken_chain(records)
     for item in records:
         assert item["record"]["client"]["adapter"] == "qwen@2"
