@@ -136,6 +136,7 @@ def sample_session(
     rechain: bool = True,
     account: str = "acct-sample",
     device_key: signing.SigningKeyPair | None = None,
+    with_statements: bool = True,
 ) -> SampleSession:
     """A session of ``n_records`` steps (prompts, outputs with PNG images, parameters, a selection, a note)."""
     key = key or signing.SigningKeyPair(bytes(range(32)))
@@ -184,6 +185,11 @@ def sample_session(
             signed = Receipt(**{**receipt.__dict__, "sig": signing.b64(key.sign(receipt.signed_bytes()))})
             record_ev.append(RecordEvidence(rec.canonical, signed.canonical(), "pending" if pending else "stamped"))
 
+    statements, stmt_batch = _statements(account, device_key, start, key, stamp, chains) if with_statements else ([],
+                                                                                                             None)
+    if stmt_batch is not None:
+        batches[stmt_batch[0]] = stmt_batch[1]
+
     def open_blob(hex_digest: str) -> BinaryIO:
         return io.BytesIO(blobs[hex_digest])
 
@@ -191,8 +197,46 @@ def sample_session(
         site=site, session_id=session_id, title="Lighthouse series", account=account,
         records=record_ev, batches=batches, keys={key.id: key.public.pem}, open_blob=open_blob,
         exported_at=format_timestamp(start + timedelta(days=1)),
-        device_keys={device: device_key.public.pem} if any(r.device == device for r in records) else {})
+        device_keys={device: device_key.public.pem} if any(r.device == device for r in records) else {},
+        statements=statements)
     return SampleSession(evidence, key, records, blobs)
+
+
+def _statements(account: str, device_key: signing.SigningKeyPair, start: datetime, key: signing.SigningKeyPair,
+                stamp: Callable[[bytes], Mapping[str, bytes]], chains: Mapping[str, str] | None,
+                ) -> tuple[list[RecordEvidence], tuple[str, BatchEvidence]]:
+    """The account record and the device's pairing record, in a batch of their own, stamped before the session."""
+    from promptstamp import statements as st
+
+    when = start - timedelta(minutes=5)
+    ms = int(when.timestamp() * 1000)
+    challenge = st.challenge_text(account, "00112233445566778899aabbccddeeff", format_timestamp(when))
+    values = [
+        st.service_record(ulid(ms, b"account000"), "account", st.ACCOUNT_SESSION, 1, None, format_timestamp(when),
+                          st.account_params(account, "Ada Lovelace", "ada@example.org"), "promptstamp-service/test"),
+        st.service_record(ulid(ms, b"pairing000"), "pairing", st.device_session(device_key.id), 1, None,
+                          format_timestamp(when), st.pairing_params(account, device_key.public.raw, "Chromium on test",
+                                                                     challenge, device_key.sign(challenge.encode())),
+                          "promptstamp-service/test"),
+    ]
+    recs = [Record.from_json(v) for v in values]
+    tree = MerkleTree([r.digest_raw for r in recs])
+    bid = ulid(ms + 1000, b"statements")
+    batch_json = canonical.canonicalize({"v": 1, "id": bid, "root": "sha256:" + tree.root.hex(), "size": tree.size,
+                                         "sealed_at": format_timestamp(when + timedelta(seconds=1))})
+    toks = dict(stamp(tree.root))
+    batch = BatchEvidence(batch_json, toks, {n: (chains or {}).get(n, "") for n in toks if chains},
+                          {n: False for n in toks})
+    out = []
+    for idx, rec in enumerate(recs):
+        receipt = Receipt(record=rec.digest, record_id=rec.id, account=account,
+                          received_at=format_timestamp(when + timedelta(milliseconds=200)),
+                          batch=BatchRef(bid, "sha256:" + tree.root.hex(), tree.size, idx,
+                                         tuple(p.hex() for p in tree.proof(idx))),
+                          device_key=None, key=key.id)
+        signed = Receipt(**{**receipt.__dict__, "sig": signing.b64(key.sign(receipt.signed_bytes()))})
+        out.append(RecordEvidence(rec.canonical, signed.canonical(), "stamped"))
+    return out, (bid, batch)
 
 
 def _step(i: int, n: int, site: str, session_id: str, device: str, when: datetime, image_every: int,

@@ -26,6 +26,16 @@ class Device:
     def public_b64(self) -> str:
         return b64(self.key.public.raw)
 
+    def pairing(self, challenge: dict[str, str], name: str = "Chromium on test") -> dict[str, Any]:
+        """The pairing request: the key, and its signature over the service's challenge (proof of possession)."""
+        return {"public_key": self.public_b64, "name": name, **challenge,
+                "challenge_sig": b64(self.key.sign(challenge["challenge"].encode()))}
+
+    def pair(self, api: Any, name: str = "Chromium on test") -> Any:
+        """Pair through the API as the extension does: ask for a challenge, sign it, register."""
+        challenge = api.post("/v1/devices/challenge").get_json()
+        return api.post("/v1/devices", self.pairing(challenge, name))
+
     def envelope(self, record: dict[str, Any]) -> dict[str, Any]:
         return {"record": record, "device_sig": {"key": self.id, "sig": b64(self.key.sign(canonicalize(record)))}}
 

@@ -45,6 +45,7 @@ class Account:
     id: str
     name: str
     created_at: str
+    contact: str | None = None  # optional, given at creation; the account record states the current one
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,15 @@ class Accounts:
         self._device_cache: dict[tuple[str, str], Device] = {}
         self._lock = threading.Lock()
 
-    def create(self, name: str) -> tuple[Account, str]:
+    def create(self, name: str, contact: str | None = None) -> tuple[Account, str]:
         """Create an account and its first API token; the token is returned once and never stored."""
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("account name must be 1..200 characters")
-        account = Account(id=secrets.token_hex(12), name=name, created_at=utc_now())
-        self._store.put(f"accounts/{account.id}.json", _json(account.__dict__))
+        account = Account(id=secrets.token_hex(12), name=name, created_at=utc_now(),
+                          contact=(contact or "").strip() or None)
+        body = {k: v for k, v in account.__dict__.items() if v is not None}
+        self._store.put(f"accounts/{account.id}.json", _json(body))
         return account, self.issue_token(account.id)
 
     def issue_token(self, account_id: str) -> str:
@@ -131,7 +134,7 @@ class Accounts:
         if not _ACCOUNT_RE.match(account_id):
             raise InvalidInput(f"account id must be 24 hex characters, found {account_id!r}")
         data = json.loads(self._store.get(f"accounts/{account_id}.json"))
-        return Account(id=data["id"], name=data["name"], created_at=data["created_at"])
+        return Account(id=data["id"], name=data["name"], created_at=data["created_at"], contact=data.get("contact"))
 
     def all(self) -> list[Account]:
         return [self.get(k.rsplit("/", 1)[1].removesuffix(".json")) for k in self._store.list("accounts/")]

@@ -134,7 +134,7 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper,
         w.put("mimetype", MIMETYPE.encode("ascii"), stored=True)
         blob_hexes: list[str] = []
         seen_blobs: set[str] = set()
-        for rec in evidence.records:
+        for rec in (*evidence.records, *evidence.statements):
             record_id = _record_id(rec.record_bytes)
             # Stored, not deflated: a few hundred bytes each, where deflate saves little and costs every
             # verifier one zlib stream per file (a quarter of reading a 10,000-record bundle).

@@ -8,6 +8,7 @@ internals.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Iterable
 from importlib import resources
@@ -99,3 +100,12 @@ def manifest_xml(entries: Iterable[tuple[str, bytes]]) -> bytes:
 def sums_text(entries: Iterable[tuple[str, bytes]]) -> bytes:
     """``sha256sum`` output format (binary mode marker), one line per file."""
     return "".join(f"{d.hex()} *{n}\n" for n, d in entries).encode("ascii")
+
+
+def published_verify_sh() -> bytes:
+    """The project's verify.sh: what the service serves at GET /verify.sh and every bundle copies."""
+    return asset_text(VERIFY_SH).encode("utf-8")
+
+
+def published_verify_sh_sha256() -> str:
+    return hashlib.sha256(published_verify_sh()).hexdigest()

@@ -92,22 +92,34 @@ def serve(tsa_entries: tuple[str, ...], workers: int, threads: int, gunicorn_con
                log_format=log_format)
 
 
-@main.group(epilog="Example: promptstamp accounts create 'Ada Lovelace'")
+@main.group(epilog="Example: promptstamp accounts create --name 'Ada Lovelace'")
 def accounts() -> None:
     """Manage accounts and their API tokens."""
 
 
-@accounts.command("create", epilog="Example: promptstamp accounts create 'Ada Lovelace'  "
-                                   "(prints the API token to paste into the extension)")
+@accounts.command("create", epilog="Example: promptstamp accounts create --name 'Ada Lovelace' --contact "
+                                   "ada@example.org  (prints the API token to paste into the extension)")
 @settings_options
-@click.argument("name")
+@click.argument("name", required=False)
+@click.option("--name", "name_option", help="The account's display name, as its evidence will state it.")
+@click.option("--contact", help="Optional contact (e-mail, address) stated with the name.")
 @_guard
-def accounts_create(name: str, **overrides: Any) -> None:
-    """Create an account; prints its API token once (it is stored only as a hash)."""
+def accounts_create(name: str | None, name_option: str | None, contact: str | None, **overrides: Any) -> None:
+    """Create an account; prints its API token once (it is stored only as a hash).
+
+    The name (and contact) become the account's first account record, signed and time-stamped with its
+    first upload; the owner can state another later (PUT /v1/account, or the dashboard).
+    """
     from .accounts import Accounts
+    from .statements import MAX_CONTACT, MAX_DISPLAY_NAME, clean_text
     from .storage.factory import open_store
 
-    account, token = Accounts(open_store(_settings(**overrides))).create(name)
+    given = name_option or name
+    if not given:
+        raise click.UsageError("give the display name: promptstamp accounts create --name 'Ada Lovelace'")
+    display = clean_text(given, "name", MAX_DISPLAY_NAME, required=True) or ""
+    account, token = Accounts(open_store(_settings(**overrides))).create(
+        display, clean_text(contact, "contact", MAX_CONTACT, required=False))
     click.echo(f"account {account.id} ({account.name})", err=True)
     click.echo("API token (shown once, keep it safe):", err=True)
     click.echo(token)

@@ -105,6 +105,8 @@ def export_command(session: str, out: Path, account: str | None, lang: str, pdf:
                     choices = "\n".join(f"  --account {a.id}   ({a.name}, created {a.created_at})" for a in listed)
                     raise InvalidInput(f"--account: needed, the store holds {len(listed)} accounts:\n{choices}")
                 account = listed[0].id
+            services.ledger.session_record_ids(account, site, session_id)  # NotFound before anything is written
+            services.authorship.ensure_account_record(account)  # the evidence names its owner
             from .report.pdf import font_available  # fpdf2 loads only where PDFs are made
 
             if pdf and not font_available():

@@ -55,6 +55,9 @@ class SessionEvidence:
     exported_at: str
     # Device key id -> SPKI PEM of every device that signed a record (``keys/devices/<id>.pem``).
     device_keys: Mapping[str, str] = field(default_factory=dict)
+    # The service's own records that say who (docs/format.md): the account records and the pairing record
+    # of each device in ``device_keys``. Written to records/ like the rest; not steps of the session.
+    statements: Sequence[RecordEvidence] = ()
 
 
 class EvidenceSource(Protocol):

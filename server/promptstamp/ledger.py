@@ -19,6 +19,8 @@ from . import fastjson, layout
 from .accounts import Accounts
 from .batcher import Batcher
 from .canonical import JsonValue, canonicalize
+from .chain_links import OK as CHAIN_OK
+from .chain_links import ChainLinks, ChainStatus
 from .errors import (
     AlreadyExists,
     Conflict,
@@ -32,9 +34,10 @@ from .errors import (
 from .evidence import BatchEvidence, RecordEvidence, SessionEvidence
 from .index import Index, Located, SessionState
 from .keyring import Keyring
-from .model import Record, utc_now
+from .model import SERVICE_RECORD_TYPES, Record, utc_now
 from .sealer import BatchSealer, Outcome, Submission
 from .signing import b64, unb64
+from .statements import ACCOUNT_SESSION, SERVICE_SITE, device_session
 from .storage import ObjectStore
 from .timestamping import TsaClient
 
@@ -47,10 +50,12 @@ MEDIA_TYPE_DEFAULT = "application/octet-stream"
 class IngestResult:
     record_id: str
     outcome: Outcome
+    chain: ChainStatus = CHAIN_OK  # where the record sits in its chain as it arrived (chain_links.py)
 
     def to_json(self, *, with_tokens: bool = True) -> dict[str, Any]:
         body = {"record_id": self.record_id, "status": self.outcome.status,
-                "receipt": fastjson.loads(self.outcome.receipt), "batch": self.outcome.batch_id}
+                "receipt": fastjson.loads(self.outcome.receipt), "batch": self.outcome.batch_id,
+                "chain": self.chain.to_json()}
         if with_tokens:
             body["tokens"] = [t.to_json() for t in self.outcome.tokens]
         return body
@@ -80,6 +85,7 @@ class Ledger:
         self.tsas = list(tsas)
         self.index = Index(store)  # the one read side, shared with the sealer and the dashboard
         self.sealer = BatchSealer(store, keyring, tsas, self.index)
+        self.chain_links = ChainLinks(store)
         self.batcher: Batcher[Submission, Outcome] = Batcher(
             self.sealer.seal, window_s=batch_window_s, max_items=batch_max)
         self.max_records_per_post = max_records_per_post
@@ -89,9 +95,10 @@ class Ledger:
 
     # -- ingest ----------------------------------------------------------------------------------
 
-    def ingest(self, account: str, payload: JsonValue) -> tuple[list[IngestResult], bool]:
+    def ingest(self, account: str, payload: JsonValue, *, service: bool = False) -> tuple[list[IngestResult], bool]:
         """Validate, deduplicate and commit records; returns results in request order and whether
-        the payload was an array."""
+        the payload was an array. ``service``: the service's own records (statements.py), which no client
+        may send."""
         is_array = isinstance(payload, list)
         items = payload if isinstance(payload, list) else [payload]
         if not items:
@@ -105,7 +112,7 @@ class Ledger:
         for i, item in enumerate(items):
             index = i if is_array else None
             try:
-                sub = self._submission(account, item, received_at)
+                sub = self._submission(account, item, received_at, service)
             except InvalidInput as e:
                 raise _indexed(index, e) from e
             earlier = seen.get(sub.record.id)
@@ -116,6 +123,8 @@ class Ledger:
             submissions.append(sub)
         self._check_attachments(account, submissions, is_array)
         existing = self._existing_outcomes(account, submissions, single=not is_array)
+        # A break is stored and stamped like any record (evidence is never dropped) and named in the answer.
+        chain = self.chain_links.link(account, [s.record for s in submissions])
         fresh = [s for s in submissions if s.record.id not in existing]
         unique_fresh = list({s.record.id: s for s in fresh}.values())
         futures = dict(zip([s.record.id for s in unique_fresh], self.batcher.submit(unique_fresh), strict=True))
@@ -128,10 +137,10 @@ class Ledger:
                 except FutureTimeout as e:
                     raise StorageError("the batch holding this record did not finish in time; resend it "
                                        "later (resending is safe)") from e
-            results.append(IngestResult(sub.record.id, outcome))
+            results.append(IngestResult(sub.record.id, outcome, chain[sub.record.id]))
         return results, is_array
 
-    def _submission(self, account: str, item: JsonValue, received_at: str) -> Submission:
+    def _submission(self, account: str, item: JsonValue, received_at: str, service: bool = False) -> Submission:
         device_sig = None
         if isinstance(item, dict) and "record" in item:
             extra = set(item) - {"record", "device_sig"}
@@ -140,6 +149,10 @@ class Ledger:
             device_sig = item.get("device_sig")
             item = item["record"]
         record = Record.from_json(item)
+        if not service and (record.site == SERVICE_SITE or record.type in SERVICE_RECORD_TYPES):
+            raise InvalidInput(f"record.session.site {SERVICE_SITE!r} and the types {list(SERVICE_RECORD_TYPES)} are "
+                               "the service's own records (account, pairing); a client cannot send them",
+                               code="reserved_record")
         device_key = signature_b64 = None
         if device_sig is not None:
             if not isinstance(device_sig, dict) or set(device_sig) != {"key", "sig"}:
@@ -275,6 +288,8 @@ class Ledger:
         out = []
         for records in self.index.sessions(account):
             first = records[0]
+            if first.site == SERVICE_SITE:  # the account and pairing records go with every bundle, not as a session
+                continue
             title = next((x.entry["title"] for x in reversed(records) if x.entry.get("title")), None)
             out.append({"site": first.site, "id": first.session_id, "title": title, "records": len(records),
                         "first_captured_at": first.entry["captured_at"],
@@ -311,12 +326,27 @@ class Ledger:
 
     def session_evidence(self, account: str, site: str, session_id: str) -> SessionEvidence:
         """Everything the bundle exporter needs for one session; blobs are opened one at a time."""
-        located = self.session_records(account, site, session_id)
-        records: list[RecordEvidence] = []
         batches: dict[str, BatchEvidence] = {}
         key_ids: set[str] = set()
         device_ids: set[str] = set()
-        title = ""
+        located = self.session_records(account, site, session_id)
+        records = self._record_evidence(account, located, batches, key_ids, device_ids)
+        statements = self._record_evidence(account, self._statements(account, device_ids), batches, key_ids, set())
+        title = next((x.entry["title"] for x in reversed(located) if x.entry.get("title")), "")
+
+        def open_blob(hex_digest: str) -> BinaryIO:
+            return io.BytesIO(self.store.get(layout.blob(account, self._blob_hex("sha256:" + hex_digest))))
+
+        return SessionEvidence(
+            site=site, session_id=session_id, title=title, account=account, records=records, batches=batches,
+            keys={k: self.keyring.public_key(k).pem for k in sorted(key_ids)}, open_blob=open_blob,
+            exported_at=utc_now(),
+            device_keys={k: self.accounts.device(account, k).key.pem for k in sorted(device_ids)},
+            statements=statements)
+
+    def _record_evidence(self, account: str, located: Sequence[Located], batches: dict[str, BatchEvidence],
+                         key_ids: set[str], device_ids: set[str]) -> list[RecordEvidence]:
+        records: list[RecordEvidence] = []
         for x, (record_bytes, receipt_bytes) in zip(located, self.index.pairs(located), strict=True):
             if receipt_bytes is None:
                 continue  # its seal is still being finished; it has nothing to prove yet
@@ -329,16 +359,18 @@ class Ledger:
                 batches[batch_id] = self._batch_evidence(account, x, batch_id)
             status: Literal["stamped", "pending"] = "stamped" if batches[batch_id].tokens else "pending"
             records.append(RecordEvidence(record_bytes=record_bytes, receipt_bytes=receipt_bytes, status=status))
-            title = x.entry.get("title") or title
+        return records
 
-        def open_blob(hex_digest: str) -> BinaryIO:
-            return io.BytesIO(self.store.get(layout.blob(account, self._blob_hex("sha256:" + hex_digest))))
-
-        return SessionEvidence(
-            site=site, session_id=session_id, title=title, account=account, records=records, batches=batches,
-            keys={k: self.keyring.public_key(k).pem for k in sorted(key_ids)}, open_blob=open_blob,
-            exported_at=utc_now(),
-            device_keys={k: self.accounts.device(account, k).key.pem for k in sorted(device_ids)})
+    def _statements(self, account: str, device_ids: set[str]) -> list[Located]:
+        """The service's own records a bundle carries: every account record (who, and each change of name),
+        and the pairing record of each device that signed one of the bundle's records."""
+        out: list[Located] = []
+        for session in [ACCOUNT_SESSION, *sorted(device_session(k) for k in device_ids)]:
+            try:
+                out += self.session_records(account, SERVICE_SITE, session)
+            except NotFound:
+                continue
+        return out
 
     def _batch_evidence(self, account: str, located: Located, batch_id: str) -> BatchEvidence:
         # A segment carries its batch's document; a previous release's index names only the batch.

@@ -20,7 +20,10 @@ from .errors import InvalidInput
 
 # identity, drift and refs.supersedes: DESIGN.md, "Format additions for the second release".
 RECORD_TYPES = ("prompt", "output", "edit", "regenerate", "parameters", "selection", "note", "import", "identity",
-                "drift")
+                "drift", "account", "pairing")
+# Written by the service itself, in sessions of the reserved site "promptstamp" (statements.py); a client
+# cannot send them.
+SERVICE_RECORD_TYPES = ("account", "pairing")
 ACTORS = ("user", "ai")
 # The one spelling of an id: a ULID (48-bit time, 80 random bits, Crockford base32; the first
 # character is at most 7 because 26 characters hold 130 bits). Record, batch ids and bundle names use it.
@@ -145,7 +148,9 @@ def _check_additions(obj: Mapping[str, Any], rtype: str, record_id: str) -> None
         if target == record_id:
             raise InvalidInput("record.refs.supersedes: a record cannot supersede itself", code="invalid_record")
     required = {"identity": ("site_user_id", "the site's user id"),
-                "drift": ("code", "the drift code, e.g. no-answer")}.get(rtype)
+                "drift": ("code", "the drift code, e.g. no-answer"),
+                "account": ("display_name", "the name the account's owner gave"),
+                "pairing": ("device_key", "the paired device's key id")}.get(rtype)
     if required is None:
         return
     key, meaning = required

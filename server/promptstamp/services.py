@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .accounts import Accounts
+from .authorship import Authorship
 from .config import Settings, TsaConfig
 from .devtsa import DevTsa
 from .keyring import Keyring, load_or_create_key
@@ -44,6 +45,7 @@ class Services:
     keyring: Keyring
     accounts: Accounts
     ledger: Ledger
+    authorship: Authorship
     # Uploaded evidence is verified in bounded child processes, never in the threads that ingest.
     verifier: VerifyProcesses = field(default_factory=VerifyProcesses)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -95,6 +97,7 @@ def build_services(settings: Settings, *, recover: bool = True, upkeep: bool = T
                     batch_window_s=settings.batch_window_ms / 1000, batch_max=settings.batch_max,
                     max_records_per_post=settings.max_records_per_post)
     services = Services(settings=settings, store=store, keyring=keyring, accounts=accounts, ledger=ledger,
+                        authorship=Authorship(ledger, accounts, keyring),
                         verifier=VerifyProcesses(slots=settings.verify_slots), _dev_tsas=dev_tsas)
     if recover:
         services.recover()

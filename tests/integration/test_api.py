@@ -81,9 +81,9 @@ def test_resending_returns_the_original_receipt_and_changed_content_conflicts(ap
 
 def test_device_signed_envelopes_name_the_device_key_in_the_receipt(api: Api) -> None:
     device = Device()
-    r = api.post("/v1/devices", {"public_key": device.public_b64, "name": "Chromium on test"})
+    r = device.pair(api)
     assert r.status_code == 201 and r.get_json()["key"] == device.id
-    assert api.post("/v1/devices", {"public_key": device.public_b64, "name": "again"}).status_code == 200
+    assert device.pair(api, "again").status_code == 200
     chain = Chain(device=device)
     record = chain.next()
     result = api.post("/v1/records", device.envelope(record)).get_json()
@@ -96,7 +96,7 @@ def test_device_signature_failures_are_rejected(api: Api) -> None:
     record = chain.next()
     r = api.post("/v1/records", device.envelope(record))
     assert r.status_code == 400 and r.get_json()["error"] == "unknown_device"
-    api.post("/v1/devices", {"public_key": device.public_b64, "name": "d"})
+    device.pair(api, "d")
     forged = device.envelope({**record, "text": "not what was signed"})
     forged["record"] = record | {"text": "tampered"}
     r = api.post("/v1/records", forged)
@@ -141,7 +141,8 @@ def test_session_lists_records_in_order_with_status(api: Api) -> None:
 def test_session_ids_with_any_visible_character_work(api: Api) -> None:
     chain = Chain(session_id="https://example.org/weird/..x/id?&=%20#1")
     record = chain.next()
-    assert api.post("/v1/records", record).status_code == 201
+    r = api.post("/v1/records", record)
+    assert r.status_code == 201, r.get_json()
     from urllib.parse import quote
     session = api.get(f"/v1/sessions/chatgpt/{quote(chain.session_id, safe='')}").get_json()
     assert session["id"] == chain.session_id and len(session["records"]) == 1
@@ -249,3 +250,71 @@ def test_openapi_documents_exactly_the_routes_the_app_serves(api: Api) -> None:
                 served.add((path, method))
     assert documented == served
     json.dumps(spec)  # serializable as served
+
+
+def test_pairing_proves_possession_of_the_key_for_this_account(api: Api, services: Services) -> None:
+    device, stranger = Device(), Device()
+    challenge = api.post("/v1/devices/challenge").get_json()
+    assert challenge["challenge"].startswith(f"promptstamp-pairing v1 account {api.account} nonce ")
+    # Someone else's public key, signed by another key: possession is not proven, nothing is registered.
+    body = device.pairing(challenge) | {"challenge_sig": stranger.pairing(challenge)["challenge_sig"]}
+    r = api.post("/v1/devices", body)
+    assert r.status_code == 400 and r.get_json()["error"] == "bad_device_signature"
+    # A challenge issued for another account is refused, whatever signs it.
+    other, other_token = services.accounts.create("mallory")
+    other_api = Api(api.client, other_token, other.id)
+    r = other_api.post("/v1/devices", device.pairing(challenge))
+    assert r.status_code == 400 and r.get_json()["error"] == "bad_challenge"
+    # A challenge the service never issued (its signature does not hold) is refused.
+    forged = challenge | {"challenge": challenge["challenge"].replace("nonce ", "nonce 0", 1)[:-1]}
+    assert api.post("/v1/devices", device.pairing(forged)).status_code == 400
+    # Without a challenge: told how to pair.
+    r = api.post("/v1/devices", {"public_key": device.public_b64, "name": "old client"})
+    assert r.status_code == 400 and "POST /v1/devices/challenge" in r.get_json()["detail"]
+    assert api.get("/v1/devices").get_json()["devices"] == []
+    assert device.pair(api).status_code == 201
+
+
+def test_the_account_states_its_owner_and_clients_cannot_forge_service_records(api: Api) -> None:
+    assert api.get("/v1/account").get_json()["record"] is None
+    r = api.client.put("/v1/account", json={"display_name": "Ada Lovelace", "contact": "ada@example.org"},
+                       headers=api.headers())
+    assert r.status_code == 201, r.get_json()
+    view = api.get("/v1/account").get_json()
+    assert view["display_name"] == "Ada Lovelace" and view["contact"] == "ada@example.org" and view["record"]
+    record = api.get(f"/v1/records/{view['record']}").get_json()["record"]
+    assert record["type"] == "account" and record["session"] == {"site": "promptstamp", "id": "account"}
+    assert record["params"] == {"account": api.account, "display_name": "Ada Lovelace", "contact": "ada@example.org"}
+    r = api.client.put("/v1/account", json={"display_name": "Ada\nLovelace"}, headers=api.headers())
+    assert r.status_code == 400
+    again = api.client.put("/v1/account", json={"display_name": "A. Lovelace"}, headers=api.headers()).get_json()
+    assert again["display_name"] == "A. Lovelace" and again["contact"] is None
+    assert api.get(f"/v1/records/{again['record']}").get_json()["record"]["seq"] == 2
+    forged = Chain(site="promptstamp", session_id="account").next("account", params={
+        "account": api.account, "display_name": "Someone Else"})
+    r = api.post("/v1/records", forged)
+    assert r.status_code == 400 and r.get_json()["error"] == "reserved_record"
+    # Sessions list only captured sessions; the account records go with every bundle.
+    assert all(s["site"] != "promptstamp" for s in api.get("/v1/sessions").get_json()["sessions"])
+
+
+def test_a_chain_break_is_stored_and_named_in_the_answer(api: Api) -> None:
+    chain = Chain()
+    first, second = chain.next(text="one"), chain.next(text="two")
+    answer = api.post("/v1/records", [first, second]).get_json()
+    assert [r["chain"] for r in answer["results"]] == [{"status": "ok"}, {"status": "ok"}]
+    wrong_prev = chain.next(text="three") | {"prev": first["id"] and digest_of(first)}
+    r = api.post("/v1/records", wrong_prev)
+    assert r.status_code == 201 and r.get_json()["chain"]["problem"] == "prev_mismatch"
+    gap = Chain(session_id=chain.session_id)
+    gap.seq, gap.prev = 9, digest_of(wrong_prev)
+    r = api.post("/v1/records", gap.next(text="ten"))
+    assert r.get_json()["chain"] == {"status": "broken", "problem": "seq_gap",
+                                     "detail": "seq 9 of this session and device has not arrived (yet): a step is "
+                                               "missing before this one"}
+    twin = Chain(session_id=chain.session_id).next(text="another first step")
+    r = api.post("/v1/records", twin)
+    assert r.get_json()["chain"]["problem"] == "duplicate_seq"
+    # Evidence is never dropped: every one of them is stored, and a resend gives the same answer.
+    assert len(api.get(f"/v1/sessions/chatgpt/{chain.session_id}").get_json()["records"]) == 5
+    assert api.post("/v1/records", twin).get_json()["chain"]["problem"] == "duplicate_seq"

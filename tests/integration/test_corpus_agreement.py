@@ -54,9 +54,15 @@ def test_promptstamp_verify(bundle: str, root: str, key: str, code: int, verdict
 @pytest.mark.skipif(not all(shutil.which(t) for t in ("sh", "unzip", "sha256sum", "openssl")),
                     reason="verify.sh needs sh, unzip, sha256sum and openssl")
 @pytest.mark.parametrize(("bundle", "root", "key", "code", "verdict"), CASES, ids=IDS)
-def test_published_verify_sh(bundle: str, root: str, key: str, code: int, verdict: str, tmp_path: Path) -> None:
+def test_published_verify_sh(api: Any, bundle: str, root: str, key: str, code: int, verdict: str,
+                             tmp_path: Path) -> None:
+    # The script as the service publishes it (GET /verify.sh, SHA-256 on /v1/keys), not the bundle's copy.
+    published = api.client.get("/verify.sh")
+    assert published.status_code == 200 and published.data == bundle_names.published_verify_sh()
+    assert api.client.get("/v1/keys").get_json()["verify_sh"] == {
+        "url": "/verify.sh", "sha256": bundle_names.published_verify_sh_sha256()}
     script = tmp_path / "verify.sh"
-    script.write_bytes(bundle_names.asset_text("verify.sh").encode())  # the published copy, not the bundle's
+    script.write_bytes(published.data)
     args = ["sh", str(script)]
     if key != "-":
         args += ["-k", str(CORPUS / key)]

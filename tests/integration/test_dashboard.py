@@ -481,3 +481,26 @@ def test_pending_steps_say_which_tsa_failed_and_when_it_is_asked_again(tmp_path:
         assert f'href="/app/bundle/chatgpt/{chain.session_id}"' not in page
     finally:
         services.close()
+
+
+def test_the_owner_states_their_name_and_a_broken_chain_shows_in_red(api: Api) -> None:
+    client = api.client
+    sign_in(client, api.token)
+    page = client.get("/app/account")
+    assert page.status_code == 200 and "not yet: it is stated with your first upload" in page.text
+    bad = client.post("/app/account", data={"display_name": "", "csrf": csrf_of(page.text)})
+    assert bad.status_code == 400
+    done = client.post("/app/account", data={"display_name": "Ada <b>Lovelace</b>", "contact": "ada@example.org",
+                                             "csrf": csrf_of(page.text)})
+    assert done.status_code == 302
+    page = client.get("/app/account")
+    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in page.text and "ada@example.org" in page.text
+    assert api.get("/v1/account").get_json()["display_name"] == "Ada <b>Lovelace</b>"
+
+    chain = Chain()
+    first = chain.next(text="one")
+    chain.next(text="two (never sent)")
+    post_all(api, [first, chain.next(text="three")])
+    timeline = client.get(f"/app/sessions/chatgpt/{chain.session_id}")
+    assert 'data-testid="chain-broken"' in timeline.text
+    assert "gap, seq 2 missing before it" in timeline.text

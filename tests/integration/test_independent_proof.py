@@ -74,7 +74,7 @@ def test_session_on_seaweedfs_with_openssl_tsa_verifies_with_openssl_alone(
     account, token = s3_services.accounts.create("creator")
     api = Api(app.test_client(), token, account.id)
     device = Device()
-    assert api.post("/v1/devices", {"public_key": device.public_b64, "name": "laptop"}).status_code == 201
+    assert device.pair(api, "laptop").status_code == 201
     image = png(4, 4, (10, 200, 90))
     att = attachment(image)
     assert api.put(f"/v1/blobs/{att['digest']}", image, "image/png").status_code == 201

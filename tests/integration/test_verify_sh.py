@@ -56,9 +56,13 @@ def test_verify_sh_accepts_a_real_bundle(made: tuple[bytes, SampleSession], tsa:
     assert code == 0, out
     assert not fails(out)
     assert "RESULT: VALID" in out
-    assert out.count("Merkle inclusion proof") == 5
-    assert out.count("receipt signature verifies") == 5
-    assert "chain: 5 records, seq unbroken" in out
+    # Five captured records plus the account record and the device's pairing record.
+    assert out.count("Merkle inclusion proof") == 7
+    assert out.count("receipt signature verifies") == 7
+    assert out.count("device signature verifies with the creator's device key") == 5
+    assert "chain: 7 records, seq unbroken" in out
+    assert "OK    account: every receipt names account acct-sample" in out
+    assert f"OK    device {made[1].records[0].device}: pairing record" in out
 
 
 def test_verify_sh_without_a_key_exits_2_and_prints_the_fingerprint(made: tuple[bytes, SampleSession],

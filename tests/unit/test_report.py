@@ -124,7 +124,7 @@ def test_rendering_is_deterministic_whatever_the_record_order(evidence: SessionE
 def test_first_page_says_who_what_when_and_the_limits(pages: dict[str, str]) -> None:
     page = pages["report.html"]
     first = page[:page.index("<section")]
-    assert "account id acct-sample" in first and "no display name recorded" in first
+    assert "Ada Lovelace; account id acct-sample" in first  # the account record the bundle carries
     assert "chatgpt: Ada L. &lt;ada@example.org&gt; (id user-42)" in first and "GET /backend-api/me" in first
     assert "session s-1 on chatgpt" in first
     assert "no later than the time-stamp authority&#x27;s time" in first
@@ -244,7 +244,8 @@ def test_bundle_carries_both_reports_and_the_verifier_re_creates_them(tsa: Opens
     report = check_bundle(out.getvalue(), trust)
     assert report.exit_code == 0
     derived = [c for c in report.checks if c.step == "derived"]
-    assert sorted(c.subject for c in derived) == ["README.txt", "report.html", "report.zh.html"]
+    # and whether the bundle's verify.sh is the published one
+    assert sorted(c.subject for c in derived) == ["README.txt", "report.html", "report.zh.html", "verify.sh"]
 
     entries["report.zh.html"] = entries["report.zh.html"].replace("人的贡献".encode(), "全部由他人完成".encode())
     forged = check_bundle(rebuild_bundle(entries, tsa.stamp), trust)

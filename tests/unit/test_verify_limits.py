@@ -91,8 +91,9 @@ def test_token_bomb_verifies_each_distinct_token_once(session: SampleSession, ts
     report = check_bundle(bomb, Trust.build(tokens.load_pem_certificates(tsa.root_pem), [session.key.id]))
     assert report.exit_code == 1  # the copies are not listed in SHA256SUMS and hold no record
     batches = {c.subject for c in report.checks if c.name == "time-stamp over the batch root"}
-    assert len(batches) == 300 + 2  # every copy has its own row (the sample has two batches)...
-    assert len(calls) == 2 + 2  # ...but only the distinct tokens (two batches, manifest, sums) were verified
+    # every copy has its own row (the sample has two batches and one of its account and pairing records)...
+    assert len(batches) == 300 + 3
+    assert len(calls) == 3 + 2  # ...but only the distinct tokens (three batches, manifest, sums) were verified
 
 
 def test_token_bomb_past_the_token_limit_is_a_422_naming_it(session: SampleSession, tsa: OpensslTsa,
@@ -101,7 +102,7 @@ def test_token_bomb_past_the_token_limit_is_a_422_naming_it(session: SampleSessi
     runner = VerifyProcesses(UploadLimits(tokens=100))
     with pytest.raises(LimitExceeded, match=r"time-stamp tokens: the limit is 100 tokens per bundle"):
         runner.run(VerifyJob(_write(tmp_path, bomb), Trust.build()))
-    with pytest.raises(LimitExceeded, match=r"the bundle has 122 batches: the limit is 50 batches per bundle"):
+    with pytest.raises(LimitExceeded, match=r"the bundle has 123 batches: the limit is 50 batches per bundle"):
         VerifyProcesses(UploadLimits(batches=50)).run(VerifyJob(_write(tmp_path, bomb), Trust.build()))
 
 

@@ -32,6 +32,9 @@ class _Ledger:
     def stamp_digest(self, digest: bytes) -> Mapping[str, bytes]:
         return self.tsa.stamp(digest)
 
+    def session_record_ids(self, account: str, site: str, session_id: str) -> list[str]:
+        return [r.id for r in self.session.records]
+
 
 def _authenticate(token: str | None) -> str:
     if token != "secret":
@@ -52,9 +55,11 @@ def session(tsa: OpensslTsa) -> SampleSession:
 @pytest.fixture()
 def app(session: SampleSession, tsa: OpensslTsa) -> Flask:
     app = Flask(__name__)
+    # The sample session carries its account record already: stating it again is not this test's subject.
     app.extensions["promptstamp"] = SimpleNamespace(ledger=_Ledger(session, tsa), verifier=VerifyProcesses(),
                                                     accounts=SimpleNamespace(authenticate=_authenticate),
-                                                    keyring=SimpleNamespace(signing_key=session.key))
+                                                    keyring=SimpleNamespace(signing_key=session.key),
+                                                    authorship=SimpleNamespace(ensure_account_record=lambda a: None))
     app.register_blueprint(evidence.bp)
     errors.register(app)
     return app

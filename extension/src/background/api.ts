@@ -1,4 +1,5 @@
 /** The PromptStamp service's JSON API (v1), as documented for the server. */
+import { toBase64 } from "../core/digest.ts";
 import type { Envelope } from "../core/record.ts";
 
 export class ApiError extends Error {
@@ -62,8 +63,21 @@ export class Api {
     await this.call("GET", "/healthz");
   }
 
-  async registerDevice(publicKey: string, name: string): Promise<string> {
-    const { json } = await this.call("POST", "/v1/devices", JSON.stringify({ public_key: publicKey, name }), "application/json");
+  /**
+   * Pairing proves possession (docs/format.md, "Pairing record"): the service issues a challenge that
+   * names the token's account, the device key signs it, and the service registers the key only if the
+   * signature holds. So nobody can register a key they do not hold, nor move a pairing to another account.
+   */
+  async registerDevice(publicKey: string, name: string, sign: (data: Uint8Array<ArrayBuffer>) => Promise<Uint8Array>): Promise<string> {
+    const { json: issued } = await this.call("POST", "/v1/devices/challenge");
+    const c = (issued ?? {}) as { challenge?: unknown; service_key?: unknown; service_sig?: unknown };
+    if (typeof c.challenge !== "string" || typeof c.service_key !== "string" || typeof c.service_sig !== "string") {
+      throw new ApiError(200, "bad_response", "the server did not answer a pairing challenge");
+    }
+    const challengeSig = toBase64(await sign(new TextEncoder().encode(c.challenge)));
+    const body = { public_key: publicKey, name, challenge: c.challenge, challenge_sig: challengeSig,
+      service_key: c.service_key, service_sig: c.service_sig };
+    const { json } = await this.call("POST", "/v1/devices", JSON.stringify(body), "application/json");
     const key = (json as { key?: unknown } | undefined)?.key;
     if (typeof key !== "string") throw new ApiError(200, "bad_response", "the server did not answer a device key id");
     return key;

@@ -9,7 +9,7 @@ import { compact, refsOf, type Draft } from "../core/record.ts";
 import { checkToken } from "../core/pairing.ts";
 import { Api } from "./api.ts";
 import { byIndex, countByIndex, get, sessionKey, type OutboxItem, type SessionItem } from "./db.ts";
-import { deviceKey } from "./devicekey.ts";
+import { deviceKey, deviceSigner } from "./devicekey.ts";
 import { explainPairError, forgetAccount, learnAccount, pairingState } from "./pairing.ts";
 import { MENU_IMAGE, MENU_SELECTION, originsNeeded, stampFromPage } from "./pagestamp.ts";
 import { recordIdentity, recordSnapshot, recordUserStep, setOnRecorded } from "./recorder.ts";
@@ -113,7 +113,8 @@ async function pair(serverUrl: string, token: string, deviceName: string): Promi
   try {
     await api.health();
     const device = await deviceKey();
-    const key = await api.registerDevice(device.publicKey, deviceName || "browser");
+    const signer = await deviceSigner();
+    const key = await api.registerDevice(device.publicKey, deviceName || "browser", (data) => signer.sign(data));
     if (key !== device.keyId) {
       return { ok: false, error: `the server names this device ${key}, but its key id is ${device.keyId}` };
     }

@@ -513,6 +513,43 @@ elif [ "$n" -gt 1 ]; then
 fi
 n=$(sort -u "$work/sessions" | wc -l | tr -d ' ')
 [ "$n" -gt 1 ] && fail "session: records of $n sessions ($(sort -u "$work/sessions" | tr '\n' ' '))"
+# Device keys the receipts name (field 15 of the per-record lines; see the awk pass above).
+awk -F "$(printf '\034')" '$3 == "ok" && $15 != "" { print $15 }' "$r6/info" > "$work/devices"
+acct=$(sed -n 1p "$work/accounts")
+
+# Who: the account record names the account; each device key that signed a record has a pairing record
+# whose challenge (naming the account) that key signed: proof of possession.
+for rec in $(grep -l '"type":"account"' records/*.json 2>/dev/null); do
+  if grep -q "\"params\":{\"account\":\"$acct\"," "$rec"; then
+    ok "account record $(basename "$rec" .json): states the display name of account $acct"
+  else
+    fail "account record $(basename "$rec" .json): does not name account $acct"
+  fi
+done
+for kid in $(sort -u "$work/devices"); do
+  pr=$(grep -l '"type":"pairing"' records/*.json 2>/dev/null | xargs grep -l "\"device_key\":\"$kid\"" 2>/dev/null | sed -n 1p)
+  if [ -z "$pr" ]; then
+    fail "device $kid: no pairing record binds it to account $acct"
+    continue
+  fi
+  ch=$(sed -n 's/.*"challenge":"\([^"\\]*\)".*/\1/p' "$pr")
+  chsig=$(sed -n 's/.*"challenge_sig":"\([A-Za-z0-9+/=]*\)".*/\1/p' "$pr")
+  pub=$(sed -n 's/.*"public_key":"\([A-Za-z0-9+/=]*\)".*/\1/p' "$pr")
+  pemkey=$(grep -v -- '-----' "keys/devices/$kid.pem" 2>/dev/null | tr -d ' \r\n' | openssl base64 -d -A 2>/dev/null |
+    dd bs=1 skip=12 2>/dev/null | openssl base64 -A)
+  printf '%s' "$ch" > "$work/challenge"
+  printf '%s' "$chsig" | openssl base64 -d -A > "$work/chsig" 2>/dev/null
+  case $ch in
+    "promptstamp-pairing v1 account $acct nonce "*) ;;
+    *) fail "device $kid: its pairing challenge does not name account $acct"; continue ;;
+  esac
+  if [ "$pub" = "$pemkey" ] && openssl pkeyutl -verify -pubin -inkey "keys/devices/$kid.pem" -rawin \
+       -in "$work/challenge" -sigfile "$work/chsig" >/dev/null 2>&1; then
+    ok "device $kid: pairing record $(basename "$pr" .json): the key signed the challenge naming account $acct"
+  else
+    fail "device $kid: pairing record $(basename "$pr" .json): the challenge signature does not verify with the paired key"
+  fi
+done
 
 # 7. Session chain: seq 1, 2, 3... each prev = digest of the step before (per device) ------------
 sort -k1,1 -k2,2n "$work/chain" > "$work/chain.sorted"

@@ -44,7 +44,8 @@ def from_evidence(evidence: SessionEvidence) -> EvidenceFiles:
             data = f.read(MAX_IMAGE_EMBED + 1)
         return data if len(data) <= MAX_IMAGE_EMBED else None
 
-    return EvidenceFiles(records=[(r.record_bytes, r.receipt_bytes) for r in evidence.records],
+    # The service's own records (account, pairing) are in the bundle too: the verifier renders from all.
+    return EvidenceFiles(records=[(r.record_bytes, r.receipt_bytes) for r in (*evidence.records, *evidence.statements)],
                          batch_tokens={bid: dict(b.tokens) for bid, b in evidence.batches.items()},
                          keys=dict(evidence.keys), image=image)
 

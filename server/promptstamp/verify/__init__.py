@@ -7,19 +7,26 @@ reason, and a failure in one never stops the others (the person verifying sees e
  2. manifest    ``META-INF/ASiCManifest001.xml`` lists every file outside META-INF/ with its SHA-256,
                 and ``META-INF/timestamp001.tst`` is a valid RFC 3161 token over the manifest bytes
  3. sums        ``SHA256SUMS`` lists every file it must, each digest matches; ``SHA256SUMS.tst`` over it
- 4. keys        each ``keys/<id>.pem`` is an Ed25519 key with that id; trusted only if the verifier said so
+ 4. keys        each ``keys/<id>.pem`` is an Ed25519 key with that id; trusted only if the verifier said so;
+                each ``keys/devices/<id>.pem`` is the device key it is named after (not an anchor)
  5. batches     ``batch.json`` is canonical and names its root; every token verifies over the root
                 (tokens.verify_token: signature, ESS, EKU, chain to a *given* root at genTime)
  6. records     per record: canonical bytes and schema, digest, attachments, receipt (canonical, names the
-                record, signed by a bundle key), Merkle inclusion proof to the batch root, time-stamped,
-                receipt time not after the TSA time
- 7. chain       per device: seq 1, 2, 3... with every ``prev`` the digest of the step before; gaps,
-                duplicates and reordering are named
- 8. coverage    no receipt, blob or batch that no record explains
- 9. derived     README.txt, report.html and report.zh.html are re-created from the records and must be
-                byte for byte what the bundle holds (nothing in a bundle is trusted as text)
-10. exhibit     report.pdf, if present: signature and time-stamps intact over the whole file, by a
+                record, signed by a bundle key), the creator's device signature kept in the receipt, Merkle
+                inclusion proof to the batch root, time-stamped, receipt time not after the TSA time
+ 7. author      every receipt names one account, the captured records are of one session; the account
+                record; a pairing record (proof of possession) for every device key that signed a record
+ 8. chain       per session and device: seq 1, 2, 3... with every ``prev`` the digest of the step before;
+                gaps, duplicates, reordering and chains that cross sessions, devices or accounts are named
+ 9. coverage    no receipt, blob, batch or key that no record explains
+10. derived     README.txt, report.html and report.zh.html are re-created from the records and must be
+                byte for byte what the bundle holds (nothing in a bundle is trusted as text); whether the
+                bundle's verify.sh is the published one
+11. exhibit     report.pdf, if present: signature and time-stamps intact over the whole file, by a
                 certificate that a service key of the bundle issued
+
+The modules follow these seams: ``container`` (1-3), ``trust`` (4-5), ``records`` (6), ``author`` (7),
+``chain`` (8), ``coverage`` (9), ``derived`` (10); docs/format.md states the same algorithm.
 
 Trust is passed in (``Trust``): TSA roots and service keys. Certificates and keys inside the bundle
 are used to build chains and check signatures, never as anchors.

@@ -11,6 +11,7 @@ deterministic: the same records, receipts and tokens give the same bytes on ever
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -83,6 +84,7 @@ def check_derived(ctx: Ctx, facts: Mapping[str, object], derivers: Sequence[Deri
             else:
                 ctx.run.add("derived", name, "re-rendered from the records", "ok",
                             f"{len(data)} bytes, identical to what the verified records render")
+    _verify_sh(ctx)
     for name in DERIVED_NAMES:
         if name in ctx.files.data and name not in covered:
             ctx.run.add("derived", name, "re-rendered from the records", "note",
@@ -98,3 +100,19 @@ def first_difference(expected: bytes, found: bytes) -> str:
     show_found = found[max(0, at - 20): at + 40].decode("utf-8", "replace")
     return (f"first difference at byte {at} (line {line}): expected {show_expected!r}, found {show_found!r} "
             f"({len(expected)} bytes expected, {len(found)} found)")
+
+
+def _verify_sh(ctx: Ctx) -> None:
+    """The bundle's verify.sh is a convenience copy; say whether it is the script this verifier ships."""
+    data = ctx.files.data.get(names.VERIFY_SH)
+    if data is None:
+        return
+    published = names.published_verify_sh_sha256()
+    found = hashlib.sha256(data).hexdigest()
+    if found == published:
+        ctx.run.add("derived", names.VERIFY_SH, "the published verify.sh", "ok",
+                    f"identical to the project's published script (SHA-256 {published})")
+    else:
+        ctx.run.add("derived", names.VERIFY_SH, "the published verify.sh", "note",
+                    f"not the script this verifier ships (SHA-256 {found}, published {published}): an older "
+                    "version or altered; never run the copy in a bundle, take it from the project")

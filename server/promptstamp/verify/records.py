@@ -9,6 +9,7 @@ from .. import canonical, merkle, signing
 from ..errors import CanonicalizationError, UntrustedAnchor
 from ..forkmap import chunks, forkmap
 from ..model import TIMESTAMP_RE, Receipt, Record, parse_timestamp
+from ..statements import SERVICE_SITE
 from ..verdict import Check, Outcome, Run, iso_utc
 from .context import CLOCK_SKEW, Ctx, Step, fail
 
@@ -58,9 +59,12 @@ def check_records(ctx: Ctx, workers: int = 1) -> dict[str, object]:
         ctx.used_device_keys |= device_keys
         ctx.rests_on += rests
         stamped_times += times
-    facts: dict[str, object] = {"records": len(ctx.records)}
-    if ctx.records:
-        caps = sorted(r.captured_at for r in ctx.records.values())
+    captured = [r for r in ctx.records.values() if r.site != SERVICE_SITE]
+    facts: dict[str, object] = {"records": len(captured)}
+    if len(captured) != len(ctx.records):
+        facts["service records"] = len(ctx.records) - len(captured)  # account and pairing records
+    if captured:
+        caps = sorted(r.captured_at for r in captured)
         facts["captured"] = f"{caps[0]} .. {caps[-1]}"
     if stamped_times:
         facts["time-stamped"] = f"{iso_utc(min(stamped_times))} .. {iso_utc(max(stamped_times))}"

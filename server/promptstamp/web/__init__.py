@@ -18,6 +18,7 @@ from . import (
     keys,
     observability,
     openapi,
+    published,
     records,
     security,
     sessions,
@@ -37,7 +38,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
     errors.register(app)
     observability.register(app)  # request ids, access log, /metrics
-    for module in (health, records, blobs, sessions, evidence, batches, keys, devices, account, openapi):
+    for module in (health, records, blobs, sessions, evidence, batches, keys, devices, account, published,
+                   openapi):
         app.register_blueprint(module.bp)
     dashboard.register(app, services)  # sign-in, sessions, timeline, verify and keys pages
     security.register(app)  # CSP and security headers on every response

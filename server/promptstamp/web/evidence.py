@@ -60,6 +60,8 @@ def bundle_response(account: str, site: str, session_id: str) -> Response:
     ``?lang=en|zh|both`` chooses the report languages (default both)."""
     languages = _languages()
     ledger: EvidenceSource = services().ledger
+    services().ledger.session_record_ids(account, site, session_id)  # NotFound before anything is written
+    services().authorship.ensure_account_record(account)  # the evidence names its owner (docs/format.md §7)
     evidence = ledger.session_evidence(account, site, session_id)
     out = tempfile.TemporaryFile()  # streamed to the client, deleted when the response closes
     # Without a CJK font (a machine without Debian's fonts-noto-cjk) the bundle is still whole: the

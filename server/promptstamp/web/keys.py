@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from .. import tokens
+from ..bundle_names import published_verify_sh_sha256
 from ..config import TsaConfig
 from ..errors import PromptStampError
 from .context import services
@@ -38,4 +39,6 @@ def list_keys() -> Response:
         dev = development_tsa(t)
         tsas.append({"name": t.name, "url": t.url, "untrusted": dev,
                      "roots": None if dev or t.ca_file is None else t.ca_file.read_text()})
-    return jsonify({"keys": [e.to_json() for e in svc.keyring.entries()], "tsas": tsas})
+    # The script to verify bundles with: take it from here or the repository, never from a bundle.
+    return jsonify({"keys": [e.to_json() for e in svc.keyring.entries()], "tsas": tsas,
+                    "verify_sh": {"url": "/verify.sh", "sha256": published_verify_sh_sha256()}})

@@ -138,24 +138,63 @@ SPEC: dict[str, Any] = {
             "summary": "A batch this account has records in: root, size, tokens (base64 DER) with TSA and genTime",
             "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _json("batch", _OBJ), **_AUTH_ERRORS, "404": _err("no such batch")}}},
+        "/v1/devices/challenge": {
+            "post": {"summary": "Pairing step 1: a challenge naming this account, signed by the service "
+                                "(docs/format.md, \"Pairing record\")",
+                     "responses": {"200": _json("challenge, service_key, service_sig", _OBJ), **_AUTH_ERRORS}}},
         "/v1/devices": {
-            "post": {"summary": "Register a device's Ed25519 public key (pairing)",
+            "post": {"summary": "Pairing step 2: register the device's Ed25519 public key with its signature over "
+                                "the challenge (proof of possession); written as a stamped pairing record",
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                         "type": "object", "required": ["public_key", "name"],
-                         "properties": {"public_key": {"type": "string", "format": "byte"},
-                                        "name": {"type": "string"}}}}}},
+                         "type": "object",
+                         "required": ["public_key", "name", "challenge", "challenge_sig", "service_key", "service_sig"],
+                         "properties": {
+                             "public_key": {"type": "string", "format": "byte",
+                                            "description": "base64 of the raw 32-byte Ed25519 public key"},
+                             "name": {"type": "string", "description": "the device's name, 1..200 characters"},
+                             "challenge": {"type": "string", "description": "exactly as POST /v1/devices/challenge "
+                                           "returned it"},
+                             "challenge_sig": {"type": "string", "format": "byte",
+                                               "description": "base64 Ed25519 signature of the challenge's UTF-8 "
+                                                              "bytes by the key being paired"},
+                             "service_key": {"type": "string", "description": "as the challenge response gave it"},
+                             "service_sig": {"type": "string", "description": "as the challenge response gave it"}}}}}},
                      "responses": {"201": _json("registered", _OBJ), "200": _json("already registered", _OBJ),
-                                   "400": _err("not an Ed25519 key"), **_AUTH_ERRORS}},
+                                   "400": _err("bad_challenge or bad_device_signature: possession not proven"),
+                                   **_AUTH_ERRORS}},
             "get": {"summary": "Devices of this account", "responses": {"200": _json("devices", _OBJ),
                                                                         **_AUTH_ERRORS}}},
-        "/v1/account": {"get": {
-            "summary": "The account the bearer token belongs to (what a paired device shows as its owner)",
-            "responses": {"200": _json("the account", {
-                "type": "object", "required": ["id", "name", "created_at"],
-                "properties": {"id": {"type": "string", "description": "24 hex characters"},
-                               "name": {"type": "string", "description": "the name given at creation"},
-                               "created_at": {"type": "string", "format": "date-time"}}}),
-                          **_AUTH_ERRORS}}},
+        "/verify.sh": {
+            "get": {"summary": "The project's verify.sh (public; its SHA-256 is on /v1/keys and in the README): run "
+                               "this one, never the copy inside a bundle",
+                    "responses": {"200": {"description": "POSIX sh script",
+                                          "content": {"text/x-shellscript": {"schema": {"type": "string"}}}}}}},
+        "/v1/account": {
+            "get": {
+                "summary": "The account the bearer token belongs to, as its evidence states it (what a paired device "
+                           "shows as its owner)",
+                "responses": {"200": _json("the account", {
+                    "type": "object", "required": ["id", "name", "created_at", "display_name"],
+                    "properties": {"id": {"type": "string", "description": "24 hex characters"},
+                                   "name": {"type": "string", "description": "the display name the evidence states "
+                                            "(the latest account record; the name given at creation before one)"},
+                                   "created_at": {"type": "string", "format": "date-time"},
+                                   "display_name": {"type": "string", "description": "the same as name"},
+                                   "contact": {"type": ["string", "null"], "description": "optional contact"},
+                                   "record": {"type": ["string", "null"],
+                                              "description": "id of the latest account record, null before one"}}}),
+                              **_AUTH_ERRORS}},
+            "put": {"summary": "State the owner's display name and optional contact: a new account record, signed "
+                               "and time-stamped, carried by every bundle of the account",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["display_name"],
+                        "properties": {"display_name": {"type": "string", "description": "1..200 characters, one "
+                                                        "line"},
+                                       "contact": {"type": "string", "description": "optional, up to 320 "
+                                                   "characters, one line"}}}}}},
+                    "responses": {"201": _json("stated and time-stamped", _OBJ),
+                                  "202": _json("stated; the time-stamp is pending", _OBJ),
+                                  "400": _err("not one line of 1..200 characters"), **_AUTH_ERRORS}}},
     },
 }
 

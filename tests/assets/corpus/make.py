@@ -88,6 +88,14 @@ def main() -> None:
         rows.append(("device-key-swapped.asice", "tsa-root.pem", "service-key.pem", 1,
                      "the creator's device key replaced by another key; listings resealed"))
 
+        e = dict(entries)
+        pairing = next(n for n in e if n.startswith("records/") and b'"type":"pairing"' in e[n])
+        del e[pairing], e["receipts/" + pairing.split("/")[1]]
+        files["unpaired-device.asice"] = rebuild_bundle(e, tsa.stamp)
+        rows.append(("unpaired-device.asice", "tsa-root.pem", "service-key.pem", 1,
+                     "the device's pairing record removed; listings resealed: nothing binds the signing key to the "
+                     "account"))
+
         forged = sample_session(forger_tsa.stamp, chains={forger_tsa.name: forger_tsa.chain_pem}, n_records=6,
                                 batch_size=3, key=signing.SigningKeyPair(b"\x07" * 32), start=start)
         files["forged.asice"] = _bundle(forged, forger_tsa)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from flask import Flask
 
 from ...services import Services
-from . import auth, pages, public
+from . import auth, owner, pages, public
 from .catalog import Catalog
 
-PAGE_BLUEPRINTS = frozenset({auth.bp.name, pages.bp.name, public.bp.name})  # HTML, not API v1
+PAGE_BLUEPRINTS = frozenset({auth.bp.name, pages.bp.name, owner.bp.name, public.bp.name})  # HTML, not API v1
 
 
 def register(app: Flask, services: Services) -> None:
     auth.configure(app, services.keyring.signing_key.seed)
     app.extensions[pages.CATALOG] = Catalog(services)
-    for bp in (auth.bp, pages.bp, public.bp):
+    for bp in (auth.bp, pages.bp, owner.bp, public.bp):
         app.register_blueprint(bp)

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import tokens
+from ...chain_links import session_breaks
 from ...errors import PromptStampError
 from ...index import Located
 from ...lru import Lru
 from ...model import Record, iso_utc
 from ...report import PromptState, ReportSession, ReportStep, selection_html, summary
 from ...services import Services
+from ...statements import SERVICE_SITE
 
 PAGE_STEPS = 100
 PAGE_SESSIONS = 25
@@ -57,6 +59,7 @@ class SessionPass:
     selection: str  # report.selection_html, links pointing at record pages
     starts: tuple[PromptState, ...]  # diff state before the first step of each page
     title: str
+    breaks: tuple[tuple[str, str], ...] = ()  # chain breaks (record id, what), shown in red
 
 
 class Catalog:
@@ -100,6 +103,8 @@ class Catalog:
         rows = []
         for records in self._svc.ledger.index.sessions(account):
             entries = self._entries(records)
+            if not entries or entries[0]["site"] == SERVICE_SITE:  # account and pairing records: not a session
+                continue
             title = next((e["title"] for e in reversed(entries) if e.get("title")), None)
             batches = {e["batch"] for e in entries}
             pending_batches = {b for b in batches if not self.batch_times(b).stamped}
@@ -136,7 +141,8 @@ class Catalog:
                 state = state.after(r)
             title = next((str(r.value["session"]["title"]) for r in reversed(records)
                           if isinstance(r.value["session"], dict) and r.value["session"].get("title")), "")
-            return SessionPass(tuple(r.id for r in records), facts, selection, tuple(starts), title)
+            return SessionPass(tuple(r.id for r in records), facts, selection, tuple(starts), title,
+                               tuple(session_breaks(records)))
 
         return self._passes.get((account, site, session_id, version), compute), entries
 

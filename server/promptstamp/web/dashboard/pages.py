@@ -102,7 +102,8 @@ def timeline(site: str, session_id: str) -> str:
         pending=pending, page=page, pages=pages, first_seq=(page - 1) * PAGE_STEPS + 1,
         last_shown=(page - 1) * PAGE_STEPS + len(ids),
         summary=Markup(report.summary_html(facts)), selection=Markup(whole.selection),
-        items=Markup("\n".join(items)), dev_tsas=sorted(dev), stamping=stamping_state(services().settings))
+        items=Markup("\n".join(items)), dev_tsas=sorted(dev), stamping=stamping_state(services().settings),
+        breaks=whole.breaks)
 
 
 @bp.get("/bundle/<site>/<path:session_id>")
