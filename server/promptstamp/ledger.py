@@ -21,6 +21,7 @@ from .batcher import Batcher
 from .canonical import JsonValue, canonicalize
 from .chain_links import OK as CHAIN_OK
 from .chain_links import ChainLinks, ChainStatus
+from .clock import CLOCK_TOLERANCE_S, clock_gap_s, describe_gap
 from .errors import (
     AlreadyExists,
     Conflict,
@@ -51,11 +52,20 @@ class IngestResult:
     record_id: str
     outcome: Outcome
     chain: ChainStatus = CHAIN_OK  # where the record sits in its chain as it arrived (chain_links.py)
+    captured_at: str = ""  # the device's claim, compared with the receipt's received_at (clock.py)
 
     def to_json(self, *, with_tokens: bool = True) -> dict[str, Any]:
+        receipt = fastjson.loads(self.outcome.receipt)
         body = {"record_id": self.record_id, "status": self.outcome.status,
-                "receipt": fastjson.loads(self.outcome.receipt), "batch": self.outcome.batch_id,
+                "receipt": receipt, "batch": self.outcome.batch_id,
                 "chain": self.chain.to_json()}
+        gap = clock_gap_s(self.captured_at, str(receipt.get("received_at", "")))
+        if gap is not None:
+            when, amount = describe_gap(gap)
+            body["clock"] = {"gap_s": round(gap, 3), "tolerance_s": CLOCK_TOLERANCE_S,
+                             "detail": f"captured_at is {amount} {when} the service received the record "
+                                       f"(tolerance {CLOCK_TOLERANCE_S // 60} min): accepted, and flagged "
+                                       "wherever the step is shown"}
         if with_tokens:
             body["tokens"] = [t.to_json() for t in self.outcome.tokens]
         return body
@@ -137,7 +147,7 @@ class Ledger:
                 except FutureTimeout as e:
                     raise StorageError("the batch holding this record did not finish in time; resend it "
                                        "later (resending is safe)") from e
-            results.append(IngestResult(sub.record.id, outcome, chain[sub.record.id]))
+            results.append(IngestResult(sub.record.id, outcome, chain[sub.record.id], sub.record.captured_at))
         return results, is_array
 
     def _submission(self, account: str, item: JsonValue, received_at: str, service: bool = False) -> Submission:

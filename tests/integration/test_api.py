@@ -318,3 +318,25 @@ def test_a_chain_break_is_stored_and_named_in_the_answer(api: Api) -> None:
     # Evidence is never dropped: every one of them is stored, and a resend gives the same answer.
     assert len(api.get(f"/v1/sessions/chatgpt/{chain.session_id}").get_json()["records"]) == 5
     assert api.post("/v1/records", twin).get_json()["chain"]["problem"] == "duplicate_seq"
+
+
+@pytest.mark.parametrize(("captured_at", "when"), [("9999-12-31T23:59:59.000Z", "after"),
+                                                   ("0001-01-01T00:00:00.000Z", "before"),
+                                                   ("2020-01-01T00:00:00.000Z", "before")])
+def test_a_capture_time_far_from_the_server_time_is_accepted_and_flagged(api: Api, captured_at: str,
+                                                                         when: str) -> None:
+    chain = Chain()
+    answer = api.post("/v1/records", chain.next(text="a cat", captured_at=captured_at))
+    assert answer.status_code == 201
+    clock = answer.get_json()["clock"]
+    assert f" {when} the service received the record (tolerance 10 min)" in clock["detail"]
+    assert clock["tolerance_s"] == 600 and (clock["gap_s"] > 0) == (when == "before")
+    on_time = api.post("/v1/records", chain.next(text="a dog"))
+    assert "clock" not in on_time.get_json()
+    from test_dashboard import sign_in
+
+    browser = api.client.application.test_client()
+    sign_in(browser, api.token)
+    page = browser.get(f"/app/sessions/chatgpt/{chain.session_id}").get_data(as_text=True)
+    assert page.count('class="warn clock"') == 1
+    assert f"The device&#x27;s capture time is" in page and f" {when} the service received this step" in page

@@ -119,6 +119,10 @@ EN: Mapping[str, str] = {
     "gap_mark": ("Evidenced gap: the extension recorded here that it could not capture a step ({code}). What it "
                  "says is missing is missing from this record; the chain around it is intact."),
     "devsig_none": "No device signature: only the service vouches for this step.",
+    "clock_before": "The device's capture time is {amount} before the service received this step (more than "
+                    "{tolerance} min): it was queued on the device, or the device's clock was wrong.",
+    "clock_after": "The device's capture time is {amount} after the service received this step (more than "
+                   "{tolerance} min): the device's clock was ahead; the capture time is only the device's claim.",
     "devsig": "Signed by device key {key}.",
     "chain_break": "CHAIN BREAK: {what}",
     "chain_gap": "steps {a} to {b} of device {device} are missing",
@@ -242,6 +246,10 @@ ZH: Mapping[str, str] = {
     "gap_mark": ("有据可查的缺口：扩展在此记录了它未能采集到某个步骤（{code}）。"
                  "所述缺失的内容确实不在本记录中；其前后的哈希链完整。"),
     "devsig_none": "无设备签名：仅由服务方证明此步骤。",
+    "clock_before": ("设备记录的捕获时间比服务方收到此步骤早 {amount}（超过 {tolerance} 分钟）："
+                     "该步骤曾在设备上排队，或设备时钟有误。"),
+    "clock_after": ("设备记录的捕获时间比服务方收到此步骤晚 {amount}（超过 {tolerance} 分钟）："
+                    "设备时钟偏快；捕获时间仅是设备的声明。"),
     "devsig": "由设备密钥 {key} 签名。",
     "chain_break": "哈希链断裂：{what}",
     "chain_gap": "设备 {device} 的步骤 {a} 至 {b} 缺失",

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..clock import CLOCK_TOLERANCE_S, clock_gap_s, describe_gap
 from ..model import Record
 from . import diff, timefmt
 from .facts import ChainBreak, chain_breaks, drift_text, superseded_ids
@@ -143,6 +144,11 @@ def _step(session: ReportSession, step: ReportStep, state: PromptState, budget: 
     else:
         out.append(f"<dt>{e(t('t_stamped', tsa='TSA'))}</dt><dd class=\"warn\">{e(t('t_pending'))}</dd>")
     out.append("</dl>")
+    gap = clock_gap_s(r.captured_at, step.received_at) if step.received_at else None
+    if gap is not None:
+        when, amount = describe_gap(gap)
+        words = t("clock_" + when, amount=amount, tolerance=CLOCK_TOLERANCE_S // 60)
+        out.append(f"<p class=\"warn clock\">{e(words)}</p>")
     if step.device_key:
         out.append(f"<p class=\"devsig\">{e(t('devsig', key=step.device_key))}</p>")
     else:
