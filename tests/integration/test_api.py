@@ -339,4 +339,4 @@ def test_a_capture_time_far_from_the_server_time_is_accepted_and_flagged(api: Ap
     sign_in(browser, api.token)
     page = browser.get(f"/app/sessions/chatgpt/{chain.session_id}").get_data(as_text=True)
     assert page.count('class="warn clock"') == 1
-    assert f"The device&#x27;s capture time is" in page and f" {when} the service received this step" in page
+    assert "The device&#x27;s capture time is" in page and f" {when} the service received this step" in page
