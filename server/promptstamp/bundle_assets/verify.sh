@@ -567,6 +567,7 @@ while read -r ck seq h prev id dev; do
 done < "$work/chain.sorted"
 [ $chainbad -eq 0 ] && ok "chain: $(wc -l < "$work/chain" | tr -d ' ') records, seq unbroken and every prev matches"
 
+note "report.html, report.zh.html, report.pdf, README.txt: derived text, not checked here (promptstamp verify re-creates them); the lines above are what the evidence proves"
 echo
 if [ $fails -gt 0 ]; then
   echo "RESULT: INVALID ($fails failed checks)"
