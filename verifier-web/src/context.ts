@@ -15,6 +15,7 @@ export interface BatchState {
 
 export interface Step {
   id: string;
+  type: string;
   seq: number;
   prev: string | null;
   digest: string;

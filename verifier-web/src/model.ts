@@ -7,7 +7,8 @@ const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 const NODE_RE = /^[0-9a-f]{64}$/;
 const KEY_ID_RE = /^[0-9a-f]{16}$/;
 export const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const TYPES = ["prompt", "output", "edit", "regenerate", "parameters", "selection", "note", "import", "identity", "drift"];
+const TYPES = ["prompt", "output", "edit", "regenerate", "parameters", "selection", "note", "import", "identity", "drift",
+  "account", "pairing"];
 const MEDIA_TYPE_RE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
 
 type Obj = Record<string, Json>;

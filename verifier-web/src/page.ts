@@ -8,6 +8,7 @@ import { fromHex } from "./bytes.js";
 import type { Report } from "./report.js";
 import { buildTrust } from "./trust.js";
 import { checkToken } from "./token-report.js";
+import { plainVerdict } from "./plain.js";
 import { checkBundle } from "./verify.js";
 
 const WORDS: Record<string, string> = { ok: "holds", fail: "fails", untrusted: "not trusted", note: "note" };
@@ -49,6 +50,7 @@ function render(report: Report, name: string, out: HTMLElement): void {
   download.setAttribute("href", URL.createObjectURL(new Blob([json], { type: "application/json" })));
   const section = el("section", { class: "result", id: "result" },
     el("h2", {}, `Result for ${name}`),
+    el("p", { class: `plain ${verdictClass}`, id: "plain-verdict" }, plainVerdict(report)),
     el("p", { class: `verdict ${verdictClass}`, role: "status", "data-exit-code": String(report.exit_code) }, report.verdict),
     el("p", {}, download, " ", el("span", { class: "note" }, `exit code ${report.exit_code}, as `, el("code", {}, "promptstamp verify"), " would give; checked in this browser, nothing was uploaded")),
     el("h3", {}, "Rests on"),
@@ -75,7 +77,7 @@ function render(report: Report, name: string, out: HTMLElement): void {
         el("tbody", {}, ...g.checks.map((c) => el("tr", { class: c.outcome },
           el("td", {}, el("span", { class: `badge ${({ ok: "ok", fail: "bad", untrusted: "warn" } as Record<string, string>)[c.outcome] ?? ""}` }, WORDS[c.outcome] ?? c.outcome)),
           el("td", {}, el("code", {}, c.subject)), el("td", {}, c.check), el("td", {}, c.detail))))));
-    details.open = counts.has("fail") || counts.has("untrusted") || g.checks.length <= 12;
+    details.open = false;  // folded: the plain-words verdict above says what matters first
     section.append(details);
   }
   section.append(el("details", {}, el("summary", {}, "The result as JSON"), el("pre", { id: "report-json" }, json)));

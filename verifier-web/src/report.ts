@@ -20,6 +20,8 @@ export interface Report {
   facts: Record<string, string | number>;
   counts: Partial<Record<Outcome, number>>;
   checks: Check[];
+  /** Record id -> its place and kind in the session (bundles only; not part of the CLI's JSON). */
+  steps?: Record<string, { seq: number; type: string }>;
 }
 
 /** An error whose outcome is "untrusted": intact, but resting on an anchor the visitor did not give. */

@@ -36,6 +36,12 @@ export function checkAuthor(ctx: Ctx): Record<string, string> {
       if (other !== session) ctx.run.add("author", other, "one session", "fail", `expected every record in session ${session}, found ${n} record(s) of ${other}`);
     }
   }
+  // The service's own statements (account and pairing records, and which devices they bind) are judged
+  // by promptstamp verify; the browser says so rather than passing them over in silence.
+  for (const r of steps.filter((s) => s.site === SERVICE_SITE && (s.type === "account" || s.type === "pairing"))) {
+    ctx.run.add("author", `records/${r.id}.json`, `${r.type} record`, "note",
+      "not judged in the browser: run promptstamp verify for the account and pairing statements");
+  }
   const unsigned = steps.filter((r) => r.site !== SERVICE_SITE && !r.deviceSigned).length;
   if (unsigned) {
     ctx.run.add("author", "records", "device signatures", "note",

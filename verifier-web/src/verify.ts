@@ -45,7 +45,10 @@ export async function checkBundle(zip: Uint8Array, trust: Trust): Promise<Report
   checkCoverage(ctx);
   checkDerived(ctx);
   checkExhibit(ctx);
-  return run.report("bundle", ctx.restsOn, facts);
+  const report = run.report("bundle", ctx.restsOn, facts);
+  // Which step each record is, for the plain-words verdict ("step 3, the edited prompt, ...").
+  report.steps = Object.fromEntries([...ctx.records].map(([id, s]) => [id, { seq: s.seq, type: s.type }]));
+  return report;
 }
 
 // 1. container -------------------------------------------------------------------------------------
@@ -283,7 +286,7 @@ async function checkRecords(ctx: Ctx): Promise<Record<string, string | number>> 
     });
     if (!rec) continue;
     const r: RecordView = rec;
-    ctx.records.set(rid, { id: r.id, seq: r.seq, prev: r.prev, digest, device: r.device, site: r.site, sessionId: r.sessionId,
+    ctx.records.set(rid, { id: r.id, type: r.type, seq: r.seq, prev: r.prev, digest, device: r.device, site: r.site, sessionId: r.sessionId,
       capturedAt: r.capturedAt, account: "", deviceSigned: false });
     await checkAttachments(ctx, r);
     const receipt = await checkReceipt(ctx, r, digest);
@@ -338,8 +341,12 @@ async function checkReceipt(ctx: Ctx, rec: RecordView, digest: string): Promise<
     const data = ctx.files.data.get(name);
     if (!data) throw new Error("expected a receipt for every record, found missing");
     const receipt = receiptFrom(parseJson(data, name));
-    if (receipt.record !== digest || receipt.record_id !== rec.id) {
-      throw new Error(`expected record ${rec.id} with digest ${digest}, found the receipt names ${receipt.record_id} with digest ${receipt.record}`);
+    // Expected is what the service signed (the receipt); found is what the bundle's file now is.
+    if (receipt.record_id !== rec.id) {
+      throw new Error(`expected the receipt of record ${rec.id}, found a receipt for record ${receipt.record_id}`);
+    }
+    if (receipt.record !== digest) {
+      throw new Error(`expected the digest the service signed, ${receipt.record}, found ${digest}: the record was changed after it was signed and time-stamped`);
     }
     const key = ctx.keys.get(receipt.key);
     if (!key) throw new Error(`expected keys/${receipt.key}.pem (a readable Ed25519 key), found no such key in the bundle`);

@@ -120,9 +120,12 @@ def _receipt(ctx: Ctx, rec: Record) -> Receipt | None:
             raise fail("expected a receipt for every record, found missing")
         data = ctx.files.data[name]
         receipt = Receipt.from_json(canonical.parse_json(data))
-        if receipt.record != rec.digest or receipt.record_id != rec.id:
-            raise fail(f"expected record {rec.id} with digest {rec.digest}, found the receipt names "
-                        f"{receipt.record_id} with digest {receipt.record}")
+        # Expected is what the service signed (the receipt); found is what the bundle's file now is.
+        if receipt.record_id != rec.id:
+            raise fail(f"expected the receipt of record {rec.id}, found a receipt for record {receipt.record_id}")
+        if receipt.record != rec.digest:
+            raise fail(f"expected the digest the service signed, {receipt.record}, found {rec.digest}: the record "
+                       "was changed after it was signed and time-stamped")
         key = ctx.keys.get(receipt.key)
         if key is None:
             raise fail(f"expected keys/{receipt.key}.pem (a readable Ed25519 key), found no such key in the bundle")
