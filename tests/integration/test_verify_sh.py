@@ -180,3 +180,15 @@ def test_service_bundle_end_to_end(api: Any, tmp_path: Path) -> None:
         "trust_key": (io.BytesIO(key_pem.encode()), "key.pem")}, content_type="multipart/form-data",
         headers={"Authorization": f"Bearer {api.token}"}).get_json()
     assert answer["exit_code"] == 2 and answer["counts"].get("fail", 0) == 0
+
+
+def test_verify_sh_help_prints_its_usage_from_the_first_line() -> None:
+    script = Path(__file__).resolve().parents[2] / "server" / "promptstamp" / "bundle_assets" / "verify.sh"
+    done = subprocess.run(["sh", str(script), "--help"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Usage: sh verify.sh [-k SERVICE_KEY.pem]...")
+    assert not any(line.startswith("#") for line in lines)
+    assert lines[-1].endswith("never from the bundle you are checking.")
+    wrong = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=30)
+    assert wrong.returncode == 1 and wrong.stderr.startswith("Usage: sh verify.sh")

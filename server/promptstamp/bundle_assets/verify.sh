@@ -26,7 +26,9 @@ untrusted=0
 ok()   { printf 'OK    %s\n' "$*"; }
 fail() { printf 'FAIL  %s\n' "$*"; fails=$((fails + 1)); }
 note() { printf 'NOTE  %s\n' "$*"; }
-usage() { sed -n '6,13p' "$0" >&2 2>/dev/null || echo "usage: sh verify.sh [-k KEY.pem]... BUNDLE TSA_ROOT.pem" >&2; exit 1; }
+# The help is the comment block from "# Usage:" to the line before "set -u", without its "# ".
+help_text() { sed -n '/^# Usage:/,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p;}' "$0" 2>/dev/null; }
+usage() { help_text >&2 || echo "usage: sh verify.sh [-k KEY.pem]... BUNDLE TSA_ROOT.pem" >&2; exit 1; }
 
 work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
         nkeys=$((nkeys + 1))
         grep -v -- '-----' "$2" | tr -d ' \r\n' > "$work/trusted/$nkeys"
         shift 2 ;;
-    -h|--help) usage ;;
+    -h|--help) help_text; exit 0 ;;
     --) shift; break ;;
     -*) usage ;;
     *) break ;;
