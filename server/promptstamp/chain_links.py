@@ -3,24 +3,27 @@ per session per device, seq 1, 2, 3... with every prev the digest of the step be
 
 A break (wrong prev, a seq gap, a duplicate seq) never loses evidence: the record is stored and stamped
 like any other, and the answer says ``"chain": {"status": "broken", ...}`` so the creator sees it now,
-not when the bundle is verified later. Each (session, device, seq) is claimed once, write-once, in the
-store; the first record to claim a seq holds it, so concurrent instances agree without a coordinator.
-A gap may close later (a step queued offline arrives after its successor); the dashboard and the
-verifier judge the chain as it stands then.
+not when the bundle is verified later.
+
+The check reads the session's index (index.py: every sealed record's id, seq, device and digest) as this
+process knows it, listed afresh only when a predecessor seems missing, plus the records earlier in the
+same post: no object is written per record, so a post of 200 steps costs at most one list, not 200
+writes, and a post following one this process sealed costs nothing. What it cannot see is a record of the
+same session that another request is sealing at this very moment; the extension sends one session's
+steps in order, one post after the other, and the dashboard and the verifier judge the chain as it
+stands once everything is stored, so such a race is still named there. A gap may close later (a step
+queued offline arrives after its successor).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import layout
-from .canonical import canonicalize
-from .errors import AlreadyExists, ObjectMissing
+from .index import Index
 from .model import Record
-from .storage import ObjectStore
 
 Problem = Literal["duplicate_seq", "seq_gap", "prev_mismatch", "first_prev_not_null"]
 
@@ -40,61 +43,63 @@ class ChainStatus:
 
 OK = ChainStatus("ok")
 
+# (site, session id, device key id or "none", seq) -> (record id, digest; None for a previous release's index)
+_Place = tuple[str, str, str, int]
+
 
 class ChainLinks:
-    def __init__(self, store: ObjectStore) -> None:
-        self._store = store
+    def __init__(self, index: Index) -> None:
+        self._index = index
 
     def link(self, account: str, records: Sequence[Record]) -> dict[str, ChainStatus]:
-        """Claim each record's place (request order) and say whether it continues its chain."""
-        seen: dict[str, dict[str, Any]] = {}
-        out: dict[str, ChainStatus] = {}
-        for rec in records:
-            key = self._key(account, rec, rec.seq)
-            holder = seen.get(key) or self._claim(key, rec)
-            seen[key] = holder
-            out[rec.id] = self._status(account, rec, holder, seen)
+        """Say for each record (in request order) whether it continues its chain.
+
+        First from what this process already knows of each session (no request at all when it sealed
+        the step before); a step that seems to have no predecessor is looked for again after listing
+        the session afresh, since another worker or instance may have sealed it."""
+        out = self._link(account, records, refresh=False)
+        if any(status.problem == "seq_gap" for status in out.values()):
+            out = self._link(account, records, refresh=True)
         return out
 
+    def _link(self, account: str, records: Sequence[Record], *, refresh: bool) -> dict[str, ChainStatus]:
+        known: dict[_Place, tuple[str, str | None]] = {}
+        listed: set[tuple[str, str]] = set()
+        out: dict[str, ChainStatus] = {}
+        for rec in records:
+            if (rec.site, rec.session_id) not in listed:
+                listed.add((rec.site, rec.session_id))
+                self._load(account, rec, known, refresh)
+            place = (rec.site, rec.session_id, rec.device or "none", rec.seq)
+            holder = known.setdefault(place, (rec.id, rec.digest))
+            out[rec.id] = self._status(rec, holder, known.get((*place[:3], rec.seq - 1)))
+        return out
+
+    def _load(self, account: str, rec: Record, known: dict[_Place, tuple[str, str | None]], refresh: bool) -> None:
+        state = self._index.state(layout.session_prefix(account, rec.site, rec.session_id), refresh=refresh)
+        for located in self._index.entries(account, state):
+            entry = located.entry
+            place = (rec.site, rec.session_id, str(entry.get("device") or "none"), int(entry["seq"]))
+            digest = entry.get("digest")
+            known.setdefault(place, (located.id, digest if isinstance(digest, str) else None))
+
     @staticmethod
-    def _key(account: str, rec: Record, seq: int) -> str:
-        return layout.chain_link(account, rec.site, rec.session_id, rec.device or "none", seq)
-
-    def _claim(self, key: str, rec: Record) -> dict[str, Any]:
-        mine = {"id": rec.id, "digest": rec.digest}
-        try:
-            self._store.put(key, canonicalize(mine))
-        except AlreadyExists:
-            held: dict[str, Any] = json.loads(self._store.get(key))
-            return held
-        return mine
-
-    def _held(self, key: str) -> dict[str, Any] | None:
-        try:
-            held: dict[str, Any] = json.loads(self._store.get(key))
-        except ObjectMissing:
-            return None
-        return held
-
-    def _status(self, account: str, rec: Record, holder: dict[str, Any],
-                seen: dict[str, dict[str, Any]]) -> ChainStatus:
-        if holder["id"] != rec.id:
+    def _status(rec: Record, holder: tuple[str, str | None], before: tuple[str, str | None] | None) -> ChainStatus:
+        if holder[0] != rec.id:
             return ChainStatus("broken", "duplicate_seq", f"seq {rec.seq} of this session and device is already "
-                               f"record {holder['id']}; both are kept, the chain forks here")
+                               f"record {holder[0]}; both are kept, the chain forks here")
         if rec.seq == 1:
             return OK if rec.prev is None else ChainStatus(
                 "broken", "first_prev_not_null", f"seq 1 must have prev null, found {rec.prev}")
         if rec.prev is None:
             return ChainStatus("broken", "prev_mismatch", f"seq {rec.seq} has prev null; expected the digest of "
                                f"seq {rec.seq - 1}")
-        before_key = self._key(account, rec, rec.seq - 1)
-        before = seen.get(before_key) or self._held(before_key)
         if before is None:
             return ChainStatus("broken", "seq_gap", f"seq {rec.seq - 1} of this session and device has not "
                                "arrived (yet): a step is missing before this one")
-        if before["digest"] != rec.prev:
+        if before[1] is not None and before[1] != rec.prev:
             return ChainStatus("broken", "prev_mismatch", f"prev {rec.prev} is not the digest of seq "
-                               f"{rec.seq - 1} (record {before['id']}, {before['digest']})")
+                               f"{rec.seq - 1} (record {before[0]}, {before[1]})")
         return OK
 
 

@@ -89,11 +89,6 @@ def session_index(account: str, site: str, session_id: str, batch_id: str) -> st
     return session_prefix(account, site, session_id) + batch_id + ".json"
 
 
-def chain_link(account: str, site: str, session_id: str, device: str, seq: int) -> str:
-    """Which record claimed seq ``seq`` of a session's chain on one device (write-once; chain_links.py)."""
-    return f"a/{account}/chains/{site}/{session_key(session_id)}/{device}/{seq:012d}.json"
-
-
 def account_batch(account: str, batch_id: str) -> str:
     return f"a/{account}/batches/{batch_id}"
 

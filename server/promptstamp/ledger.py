@@ -95,7 +95,7 @@ class Ledger:
         self.tsas = list(tsas)
         self.index = Index(store)  # the one read side, shared with the sealer and the dashboard
         self.sealer = BatchSealer(store, keyring, tsas, self.index)
-        self.chain_links = ChainLinks(store)
+        self.chain_links = ChainLinks(self.index)
         self.batcher: Batcher[Submission, Outcome] = Batcher(
             self.sealer.seal, window_s=batch_window_s, max_items=batch_max)
         self.max_records_per_post = max_records_per_post

@@ -93,3 +93,24 @@ def test_two_processes_appending_to_one_session_take_turns(tmp_path: Path) -> No
     finally:
         for w in workers:
             w.close()
+
+
+def test_chain_status_is_right_when_another_process_sealed_the_step_before(tmp_path: Path) -> None:
+    """Two services over one store, as two workers: each answers "ok" for a step whose predecessor the
+    other sealed (its cached view of the session is refreshed when a predecessor seems missing), and a
+    real gap is still named."""
+    one, two = make_services(tmp_path), make_services(tmp_path)
+    try:
+        _, token = one.accounts.create("alice")
+        auth = {"Authorization": f"Bearer {token}"}
+        first, second = create_app(services=one).test_client(), create_app(services=two).test_client()
+        chain = Chain()
+        answers = [client.post("/v1/records", json=chain.next(text=f"step {i}"), headers=auth).get_json()
+                   for i, client in enumerate((second, first, second, first))]
+        assert [a["chain"] for a in answers] == [{"status": "ok"}] * 4
+        chain.next(text="lost on the way")  # seq 5 never sent
+        gap = second.post("/v1/records", json=chain.next(text="step 6"), headers=auth).get_json()
+        assert gap["chain"]["status"] == "broken" and gap["chain"]["problem"] == "seq_gap"
+    finally:
+        one.close()
+        two.close()
