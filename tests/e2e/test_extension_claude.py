@@ -20,8 +20,10 @@ def test_claude_session_with_retry_edits_and_first_prompt_edit_arrives_as_a_sign
     popup = browser.ext_page(f"popup.html?tab={tab}")
 
     def step(action: str, total: int) -> None:
+        # At least: when the tree re-read reaches the extension before the stream, the stream's fuller
+        # sighting may add a superseding record (refs.supersedes), which the type list below leaves out.
         page.evaluate(action)
-        wait_for(f"{total} steps after {action}", lambda: recorded(popup) == total)
+        wait_for(f"{total} steps after {action}", lambda: recorded(popup) >= total)
 
     # The site account (GET /api/account), parameters (model), prompt, output.
     step("send('Write a two-line poem about a harbour at dawn')", 4)
@@ -35,12 +37,13 @@ def test_claude_session_with_retry_edits_and_first_prompt_edit_arrives_as_a_sign
     assert "Capture on" in (popup.text_content("[data-testid=capture]") or "")
 
     view = stamp.get(f"/v1/sessions/claude/{session_id}")
-    records: list[dict[str, Any]] = sorted(view["records"], key=lambda r: int(r["record"]["seq"]))
+    every: list[dict[str, Any]] = sorted(view["records"], key=lambda r: int(r["record"]["seq"]))
+    assert_unbroken_chain(every)
+    records = [r for r in every if "supersedes" not in r["record"].get("refs", {})]  # first sightings
     assert [r["record"]["type"] for r in records] == ["identity", "parameters", "prompt", "output", "prompt", "output",
                                                       "regenerate", "output", "edit", "output",
                                                       "parameters", "edit", "output"]
-    assert_unbroken_chain(records)
-    for item in records:
+    for item in every:
         assert item["record"]["client"]["adapter"] == "claude@2"
         assert item["receipt"]["device_key"] == device
     r = [item["record"] for item in records]
