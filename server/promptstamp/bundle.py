@@ -34,6 +34,7 @@ from typing import BinaryIO, Protocol
 
 from . import canonical, report, signing
 from .bundle_names import (
+    EVIDENCE_RECORD,
     MANIFEST,
     MANIFEST_TOKEN,
     MIMETYPE,
@@ -51,7 +52,7 @@ from .bundle_names import (
     sums_text,
 )
 from .errors import InvalidInput, TimestampError
-from .evidence import BatchEvidence, EvidenceSource, RecordEvidence, SessionEvidence, Stamper
+from .evidence import BatchEvidence, EvidenceSource, RecordEvidence, SessionEvidence, Stamper, batch_files
 
 __all__ = ["BatchEvidence", "EvidenceSource", "Exhibit", "RecordEvidence", "SessionEvidence", "Stamper",
            "bundle_filename", "write_bundle"]
@@ -151,14 +152,13 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper,
             if not ULID_RE.match(batch_id):
                 raise InvalidInput(f"batch id {batch_id!r}: expected a ULID")
             w.put(f"batches/{batch_id}/batch.json", batch.batch_json)
-            for tsa, token in batch.tokens.items():
+            for tsa in batch.tokens:
                 if not TSA_NAME_RE.match(tsa):
                     raise InvalidInput(f"TSA name {tsa!r}: expected lowercase letters, digits, '-' or '_'")
-                w.put(f"batches/{batch_id}/{tsa}.tst", token)
-                if tsa in batch.chains:
-                    w.put(f"batches/{batch_id}/{tsa}-chain.pem", batch.chains[tsa].encode("ascii"))
-                if tsa in batch.revocation:
-                    w.put(f"batches/{batch_id}/{tsa}.ocsp.json", batch.revocation[tsa])
+            for name, data in batch_files(batch):
+                w.put(f"batches/{batch_id}/{name}", data)
+            if batch.evidence_record is not None:
+                w.put(f"batches/{batch_id}/{EVIDENCE_RECORD}", batch.evidence_record)
         for kid, pem in evidence.keys.items():
             raw = signing.public_key_from_pem(pem)
             if signing.key_id(raw) != kid:

@@ -27,6 +27,7 @@ REPORT = "report.html"
 REPORT_ZH = "report.zh.html"
 REPORT_PDF = "report.pdf"
 VERIFY_SH = "verify.sh"
+EVIDENCE_RECORD = "evidence.ers"  # under batches/<id>/: RFC 4998 archive time-stamps (``ers``, ``renewal``)
 ASIC_NS = "http://uri.etsi.org/02918/v1.2.1#"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 SHA256_URI = "http://www.w3.org/2001/04/xmlenc#sha256"
@@ -45,6 +46,7 @@ NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("token", re.compile(rf"^batches/({ULID})/([a-z0-9][a-z0-9_-]{{0,31}})\.tst$")),
     ("chain", re.compile(rf"^batches/({ULID})/([a-z0-9][a-z0-9_-]{{0,31}})-chain\.pem$")),
     ("revocation", re.compile(rf"^batches/({ULID})/([a-z0-9][a-z0-9_-]{{0,31}})\.ocsp\.json$")),
+    ("evidence_record", re.compile(rf"^batches/({ULID})/evidence\.ers$")),
     ("key", re.compile(r"^keys/([0-9a-f]{16})\.pem$")),
     ("device_key", re.compile(r"^keys/devices/([0-9a-f]{16})\.pem$")),
 )

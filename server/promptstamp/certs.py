@@ -6,6 +6,7 @@ that the RFC 3161 checks read as one piece. No I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from asn1crypto import pem, x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -71,6 +72,14 @@ def is_development_certificate(cert_der: bytes) -> bool:
     if policies is not None and any(p["policy_identifier"].dotted == DEV_TSA_POLICY for p in policies):
         return True
     return DEV_TSA_LABEL in name_rfc4514(cert.subject)
+
+
+def earliest_expiry(chain: Sequence[bytes]) -> datetime | None:
+    """The first notAfter among the certificates of a chain that are not self-issued (a root is a trust
+    anchor: its own validity is not what a path rests on, RFC 5280 §6.1); None for no such certificate."""
+    ends = [c["tbs_certificate"]["validity"]["not_after"].native for c in map(load_certificate, chain)
+            if not c.self_issued]
+    return min(ends) if ends else None
 
 
 def certificate_subject(cert_der: bytes) -> str:

@@ -271,6 +271,50 @@ main.add_command(export_command)
 main.add_command(verify_command)
 
 
+@main.command(epilog="Example: promptstamp renew --margin-days 365   (or --force to renew whatever is not renewed)")
+@click.option("--margin-days", type=float, default=None,
+              help="Renew once a certificate expires within this many days. Default: PROMPTSTAMP_RENEW_MARGIN_DAYS "
+                   "or 180")
+@click.option("--force", is_flag=True, help="Renew now whatever no renewal covers yet, due or not")
+@click.option("--settle-s", type=float, default=None,
+              help="Leave batches sealed less than this many seconds ago to the next renewal. Default: 3600")
+@settings_options
+@_guard
+def renew(margin_days: float | None, force: bool, settle_s: float | None, **overrides: Any) -> None:
+    """Archive time-stamps (RFC 4998): keep the proof of every batch valid after its TSA certificates expire.
+
+    Time-stamps one hash tree over the time-stamp files of every batch no renewal covers yet, and over
+    earlier renewals whose certificates are expiring, once the earliest certificate expiry among them is
+    within the margin. The service does the same on its own (PROMPTSTAMP_RENEW_CHECK_S). Bundles exported
+    afterwards carry each batch's evidence record (batches/<id>/evidence.ers)."""
+    from datetime import timedelta
+
+    from .renewal import SETTLE_S, Renewals
+    from .services import build_services
+
+    settings = _settings(**overrides)
+    services = build_services(settings, recover=False, upkeep=False)
+    try:
+        ledger = services.ledger
+        margin = timedelta(days=settings.renew_margin_days if margin_days is None else margin_days)
+        renewals = Renewals(services.store, ledger.index, ledger.tsas, margin=margin,
+                            settle_s=SETTLE_S if settle_s is None else settle_s)
+        plan = renewals.plan()
+        run = renewals.renew(force=force)
+        if run is None:
+            when = plan.earliest.date().isoformat() if plan.earliest else "no certificate to watch"
+            click.echo(f"nothing to renew: {len(plan.batches)} batch(es) and {len(plan.heads)} renewal(s) not renewed "
+                       f"yet; earliest expiry {when}" + (f" ({plan.earliest_what})" if plan.earliest else "")
+                       + f"; margin {margin.days} days")
+            return
+        batches = sum(s.count for s in run.segments if s.kind == "batches")
+        click.echo(f"renewal {run.id}: {batches} batch(es) and {len(run.renews)} earlier renewal(s) time-stamped "
+                   f"by TSA {run.tsa}; its certificate expires {run.not_after.date() if run.not_after else 'never'}"
+                   + (f"; OCSP not archived: {run.ocsp_error}" if run.ocsp_error else ""))
+    finally:
+        services.close()
+
+
 @main.command(epilog="Example: PROMPTSTAMP_RECOVERY_GRACE_S=0 promptstamp recover   (with every instance stopped)")
 @settings_options
 @_guard

@@ -84,6 +84,10 @@ class Settings:
     # after 120 s).
     recovery_grace_s: float = 120.0
     recovery_interval_s: float = 60.0
+    # Archive time-stamps (``renewal``): renew once the earliest certificate expiry among what is not
+    # renewed yet is this close; look this often (0: never in the service, only ``promptstamp renew``).
+    renew_margin_days: float = 180.0
+    renew_check_s: float = 6 * 3600.0
     host: str = "127.0.0.1"
     port: int = 8080
     verify_slots: int = 1  # uploads verified at once per web worker (each in its own bounded process)
@@ -94,6 +98,9 @@ class Settings:
             raise ConfigError(f"batch window must be >= 0 ms, found {self.batch_window_ms}")
         if self.batch_max < 1:
             raise ConfigError(f"batch size must be >= 1, found {self.batch_max}")
+        if self.renew_margin_days < 0 or self.renew_check_s < 0:
+            raise ConfigError(f"renewal margin and check interval must be >= 0, found {self.renew_margin_days} days "
+                              f"and {self.renew_check_s} s")
         if self.verify_slots < 1:
             raise ConfigError(f"verify slots must be >= 1, found {self.verify_slots}")
         if self.max_body_bytes < 1024:
@@ -157,6 +164,8 @@ class Settings:
             retry_interval_s=number("RETRY_INTERVAL_S", float),
             recovery_grace_s=number("RECOVERY_GRACE_S", float),
             recovery_interval_s=number("RECOVERY_INTERVAL_S", float),
+            renew_margin_days=number("RENEW_MARGIN_DAYS", float),
+            renew_check_s=number("RENEW_CHECK_S", float),
             host=get("HOST"),
             port=number("PORT", int),
             verify_slots=number("VERIFY_SLOTS", int),

@@ -28,6 +28,21 @@ class BatchEvidence:
     chains: Mapping[str, str]
     untrusted: Mapping[str, bool] = field(default_factory=dict)
     revocation: Mapping[str, bytes] = field(default_factory=dict)  # tsa -> OCSP data (``tsa_revocation``)
+    evidence_record: bytes | None = None  # RFC 4998 archive time-stamps over the files above (``renewal``)
+
+
+def batch_files(batch: BatchEvidence) -> list[tuple[str, bytes]]:
+    """A batch's time-stamp files as a bundle holds them under ``batches/<id>/``, in writing order: per
+    TSA its token, the certificates it came with, and its revocation data. Renewals (``renewal``)
+    time-stamp the hashes of exactly these bytes."""
+    out = []
+    for tsa, token in batch.tokens.items():
+        out.append((f"{tsa}.tst", token))
+        if tsa in batch.chains:
+            out.append((f"{tsa}-chain.pem", batch.chains[tsa].encode("ascii")))
+        if tsa in batch.revocation:
+            out.append((f"{tsa}.ocsp.json", batch.revocation[tsa]))
+    return out
 
 
 # Opens the original bytes of a blob by its lowercase hex SHA-256; the writer closes the file.

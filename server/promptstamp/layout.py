@@ -179,3 +179,23 @@ KEYS = "keys/"
 
 def public_key(key_id: str) -> str:
     return f"keys/{key_id}.pem"
+
+
+# -- archive time-stamps (``renewal``) -----------------------------------------------------------------
+
+RENEWAL_RUNS = "renewals/runs/"
+
+
+def renewal_run(run_id: str) -> str:
+    """A renewal's manifest: written last, so a renewal exists once this object does."""
+    return f"{RENEWAL_RUNS}{run_id}.json"
+
+
+def renewal_segment(run_id: str, number: int) -> str:
+    """Up to ``renewal.SEGMENT_LEAVES`` of the renewal's groups (what it covers), in id order."""
+    return f"renewals/segments/{run_id}/{number:08d}.json"
+
+
+def renewal_claim(period: str) -> str:
+    """Taken (conditional create) by the one instance whose periodic job renews in ``period``."""
+    return f"renewals/claims/{period}"

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, BinaryIO, Literal
 
 from . import fastjson, layout
@@ -36,6 +37,7 @@ from .evidence import BatchEvidence, RecordEvidence, SessionEvidence
 from .index import Index, Located, SessionState
 from .keyring import Keyring
 from .model import SERVICE_RECORD_TYPES, Record, utc_now
+from .renewal import DEFAULT_MARGIN_DAYS, Renewals
 from .sealer import BatchSealer, Outcome, Submission
 from .signing import b64, unb64
 from .statements import ACCOUNT_SESSION, SERVICE_SITE, device_session
@@ -88,7 +90,7 @@ def _indexed(index: int | None, e: InvalidInput) -> InvalidInput:
 class Ledger:
     def __init__(self, store: ObjectStore, keyring: Keyring, accounts: Accounts, tsas: Sequence[TsaClient], *,
                  batch_window_s: float, batch_max: int, max_records_per_post: int = 1000,
-                 wait_timeout_s: float = 120.0) -> None:
+                 wait_timeout_s: float = 120.0, renew_margin: timedelta = timedelta(days=DEFAULT_MARGIN_DAYS)) -> None:
         self.store = store
         self.keyring = keyring
         self.accounts = accounts
@@ -96,6 +98,7 @@ class Ledger:
         self.index = Index(store)  # the one read side, shared with the sealer and the dashboard
         self.sealer = BatchSealer(store, keyring, tsas, self.index)
         self.chain_links = ChainLinks(self.index)
+        self.renewals = Renewals(store, self.index, tsas, margin=renew_margin)
         self.batcher: Batcher[Submission, Outcome] = Batcher(
             self.sealer.seal, window_s=batch_window_s, max_items=batch_max)
         self.max_records_per_post = max_records_per_post
@@ -392,7 +395,8 @@ class Ledger:
             chains[view.tsa] = view.chain
             untrusted[view.tsa] = view.untrusted
         return BatchEvidence(batch_json=self.index.batch_json(batch), tokens=tokens, chains=chains,
-                             untrusted=untrusted, revocation=self.index.revocation(batch_id))
+                             untrusted=untrusted, revocation=self.index.revocation(batch_id),
+                             evidence_record=self.renewals.evidence_record(batch_id))
 
     def stamp_digest(self, digest: bytes) -> dict[str, bytes]:
         """Tokens over an arbitrary digest from every TSA that answers (for bundle manifests)."""

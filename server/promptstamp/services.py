@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 from .accounts import Accounts
@@ -58,14 +59,18 @@ class Services:
         batch waited for a TSA)."""
         def loop() -> None:
             next_recovery = time.monotonic() + self.settings.recovery_interval_s
+            next_renewal = time.monotonic() + min(self.settings.renew_check_s, 60.0)  # soon after start
             while not self._stop.wait(self.settings.retry_interval_s):
                 try:
                     self.ledger.sealer.retry_pending()
                     if time.monotonic() >= next_recovery:
                         next_recovery = time.monotonic() + self.settings.recovery_interval_s
                         self.recover()
+                    if self.settings.renew_check_s and time.monotonic() >= next_renewal:
+                        next_renewal = time.monotonic() + self.settings.renew_check_s
+                        self.renew()
                 except Exception:  # keep going: one failed round must not stop the loop
-                    log.exception("retrying pending batches failed")
+                    log.exception("upkeep round failed")
         self._upkeep = threading.Thread(target=loop, name="promptstamp-upkeep", daemon=True)
         self._upkeep.start()
 
@@ -74,6 +79,13 @@ class Services:
         if report["finished"]:
             log.info("recovered interrupted batches: %s", report)
         return report
+
+    def renew(self) -> None:
+        """Archive time-stamps once due (``renewal``); one instance per day does it (a claimed object)."""
+        run = self.ledger.renewals.renew(claim=True)
+        if run is not None:
+            log.info("renewed the proof of %d batches and %d earlier renewals (TSA %s)",
+                     sum(s.count for s in run.segments if s.kind == "batches"), len(run.renews), run.tsa)
 
     def close(self) -> None:
         self._stop.set()
@@ -95,7 +107,8 @@ def build_services(settings: Settings, *, recover: bool = True, upkeep: bool = T
     accounts = Accounts(store)
     ledger = Ledger(store, keyring, accounts, [TsaClient(t) for t in settings.tsas],
                     batch_window_s=settings.batch_window_ms / 1000, batch_max=settings.batch_max,
-                    max_records_per_post=settings.max_records_per_post)
+                    max_records_per_post=settings.max_records_per_post,
+                    renew_margin=timedelta(days=settings.renew_margin_days))
     services = Services(settings=settings, store=store, keyring=keyring, accounts=accounts, ledger=ledger,
                         authorship=Authorship(ledger, accounts, keyring),
                         verifier=VerifyProcesses(slots=settings.verify_slots), _dev_tsas=dev_tsas)
