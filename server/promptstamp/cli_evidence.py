@@ -11,6 +11,8 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,15 @@ from .pdfsign import PdfExhibitSigner
 from .report import LANG_CHOICES
 from .verdict import Trust
 from .verify import trust_from_pems, verify_input
+
+
+def _moment(text: str) -> datetime:
+    """A date or an RFC 3339 time; without a zone it is UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as e:
+        raise InvalidInput(f"--at: expected a date (2041-06-01) or an RFC 3339 time, found {text[:40]!r}") from e
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def trust_from_files(root_files: tuple[Path, ...], keys: tuple[str, ...]) -> tuple[Trust, tuple[bytes, ...]]:
@@ -45,10 +56,14 @@ def trust_from_files(root_files: tuple[Path, ...], keys: tuple[str, ...]) -> tup
 @click.option("--digest", "digest_hex", help="For a bare .tsr/.tst: the hex digest that was time-stamped.")
 @click.option("--certs", "cert_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Extra (untrusted) certificates, e.g. the signer of a token issued without certificates.")
+@click.option("--at", "at_text", metavar="TIME",
+              help="Judge certificate validity at this moment instead of now (2041-06-01 or RFC 3339), e.g. to see "
+                   "that archive time-stamps carry the evidence past its TSA certificates' expiry.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @click.option("--verbose", "-v", is_flag=True, help="List every passing check, not only counts.")
 def verify_command(file: Path, tsa_roots: tuple[Path, ...], trust_keys: tuple[str, ...], data_file: Path | None,
-                   digest_hex: str | None, cert_files: tuple[Path, ...], as_json: bool, verbose: bool) -> None:
+                   digest_hex: str | None, cert_files: tuple[Path, ...], at_text: str | None, as_json: bool,
+                   verbose: bool) -> None:
     """Verify an evidence bundle (.asice) or a bare RFC 3161 token (.tsr/.tst) offline.
 
     Exit 0: valid and every anchor trusted; 1: something invalid; 2: valid but resting on a TSA root
@@ -56,6 +71,8 @@ def verify_command(file: Path, tsa_roots: tuple[Path, ...], trust_keys: tuple[st
     """
     try:
         trust, intermediates = trust_from_files(tsa_roots, trust_keys)
+        if at_text is not None:
+            trust = replace(trust, at=_moment(at_text))
         extra = intermediates + tuple(d for p in cert_files for d in tokens.load_pem_certificates(p.read_bytes()))
         report = verify_input(file.read_bytes(), trust,
                               stamped=data_file.read_bytes() if data_file else None,

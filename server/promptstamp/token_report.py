@@ -27,7 +27,7 @@ def check_token(token_der: bytes, trust: Trust, *, data: bytes | None = None, di
     failed_at: str | None = None
     try:
         verdict = tokens.verify_token(token_der, data=data, digest=digest, roots=trust.tsa_roots,
-                                      extra_certs=extra_certs)
+                                      extra_certs=extra_certs, at=trust.at)
     except tokens.UntrustedTokenRoot as e:
         failed_at, outcome, detail = "chain", "untrusted", e.detail
         rests.append(f"UNTRUSTED TSA root: chain stops at '{e.stopped_at}'")

@@ -121,8 +121,9 @@ class TokenVerdict:
     info: TokenInfo
     root_subject: str  # RFC 4514 subject of the trust anchor the chain ended in
     chain: tuple[bytes, ...]  # signer .. root, DER
-    valid_now: bool  # the path is also valid today (False e.g. when the TSA certificate expired since)
+    valid_now: bool  # the path is also valid today, or at the ``at`` given (False e.g. once a certificate expired)
     notes: tuple[str, ...]
+    expires: datetime | None = None  # the first notAfter on the path below its anchor: valid_now flips then
 
 
 class UntrustedTokenRoot(UntrustedAnchor):
@@ -344,6 +345,7 @@ def verify_token(
     extra_certs: Sequence[bytes] = (),
     nonce: int | None = None,
     policy: str | None = None,
+    at: datetime | None = None,
 ) -> TokenVerdict:
     """Run every check of the module docstring on a bare token or a TimeStampResp; raise at the first failure.
 
@@ -384,7 +386,7 @@ def verify_token(
         _check_eku(signer)  # 10
         check = "chain"
         anchors = [x509.Certificate.load(r) for r in roots]
-        return _check_chain(tok, signer, anchors, list(tok.certs + extra))  # 11
+        return _check_chain(tok, signer, anchors, list(tok.certs + extra), at or datetime.now(UTC))  # 11
     except _ASN1_ERRORS as e:
         # asn1crypto parses lazily: a malformed part deep inside surfaces in the check that reads it
         raise _fail(check, f"malformed data met during the {check} check: {e}") from e
@@ -552,7 +554,8 @@ def _find_path(
 
 
 def _check_chain(
-    tok: _Token, signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate]
+    tok: _Token, signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate],
+    at: datetime,
 ) -> TokenVerdict:
     info = tok.info
     if signer.self_issued and all(a.dump() != signer.dump() for a in anchors):
@@ -579,7 +582,8 @@ def _check_chain(
         notes.append(f"TSTInfo.tsa names '{info.tsa_name}', the signer is '{name_rfc4514(signer.subject)}'")
     # The path found at genTime, judged today: only validity periods change with time here (no revocation
     # data is consulted), so re-running path validation would add nothing but cost.
-    lapsed = _lapsed_now(list(path.iter_certs(include_root=False)), signer)
+    below_anchor = list(path.iter_certs(include_root=False))
+    lapsed = _lapsed_now(below_anchor, signer, at)
     valid_now = not lapsed
     if lapsed:
         notes.append("validated at genTime only; " + "; ".join(lapsed))
@@ -589,12 +593,12 @@ def _check_chain(
         chain=tuple(c.dump() for c in certs),
         valid_now=valid_now,
         notes=tuple(notes),
+        expires=min((c["tbs_certificate"]["validity"]["not_after"].native for c in below_anchor), default=None),
     )
 
 
-def _lapsed_now(certs: list[x509.Certificate], signer: x509.Certificate) -> list[str]:
-    """'leaf 'CN=..' expired 2026-01-17' for each non-anchor certificate of the path not valid today."""
-    now = datetime.now(UTC)
+def _lapsed_now(certs: list[x509.Certificate], signer: x509.Certificate, now: datetime) -> list[str]:
+    """'leaf 'CN=..' expired 2026-01-17' for each non-anchor certificate of the path not valid ``now``."""
     out = []
     for cert in certs:
         validity = cert["tbs_certificate"]["validity"]

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from . import signing
@@ -43,6 +44,9 @@ class Trust:
     tsa_roots: tuple[bytes, ...] = ()
     key_ids: frozenset[str] = frozenset()  # 16-hex key ids
     key_fingerprints: frozenset[str] = frozenset()  # 64-hex SHA-256 of raw keys
+    # The moment to judge certificate validity at (``promptstamp verify --at``); None: now. Tokens are always
+    # checked at their genTime; this is when the path must still hold, or archive time-stamps must carry it.
+    at: datetime | None = None
 
     @classmethod
     def build(cls, tsa_roots: Iterable[bytes] = (), keys: Iterable[str | bytes] = ()) -> Trust:

@@ -10,7 +10,9 @@ reason, and a failure in one never stops the others (the person verifying sees e
  4. keys        each ``keys/<id>.pem`` is an Ed25519 key with that id; trusted only if the verifier said so;
                 each ``keys/devices/<id>.pem`` is the device key it is named after (not an anchor)
  5. batches     ``batch.json`` is canonical and names its root; every token verifies over the root
-                (tokens.verify_token: signature, ESS, EKU, chain to a *given* root at genTime)
+                (tokens.verify_token: signature, ESS, EKU, chain to a *given* root at genTime); then,
+                long-term, each batch's time rests on a path valid at the verification time, directly or
+                through its RFC 4998 evidence record (``renewals``)
  6. records     per record: canonical bytes and schema, digest, attachments, receipt (canonical, names the
                 record, signed by a bundle key), the creator's device signature kept in the receipt, Merkle
                 inclusion proof to the batch root, time-stamped, receipt time not after the TSA time
@@ -52,6 +54,7 @@ from .coverage import check_coverage
 from .derived import DERIVERS, Deriver, check_derived
 from .exhibit import check_exhibit_file
 from .records import check_records
+from .renewals import check_renewals
 from .trust import check_batches, check_device_keys, check_keys, trust_from_pems
 
 __all__ = ["Trust", "Report", "check_bundle", "check_token", "verify_bundle", "verify_input",
@@ -79,6 +82,7 @@ def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = 
     check_keys(ctx)
     check_device_keys(ctx)
     check_batches(ctx, workers)
+    check_renewals(ctx)
     facts = check_records(ctx, workers)
     facts.update(check_author(ctx))
     check_chain(ctx)

@@ -15,12 +15,24 @@ from ..verdict import Outcome, Run, Trust
 CLOCK_SKEW = timedelta(seconds=5)
 
 
+@dataclass(frozen=True)
+class Standing:
+    """A token that holds at its genTime, and whether its path still holds at the verification time."""
+
+    name: str  # the token's file in the bundle
+    gen_time: datetime
+    expires: datetime | None  # first notAfter on its path below the anchor
+    valid_at: bool  # the path is valid at the verification time (``Trust.at``, default now)
+    signer: str
+
+
 @dataclass
 class BatchState:
     root: bytes | None = None
     size: int = 0
     state: str = "unstamped"  # 'stamped' | 'untrusted' | 'unstamped'
     times: list[tuple[str, datetime]] = field(default_factory=list)  # (tsa, genTime) of tokens that hold
+    standing: list[Standing] = field(default_factory=list)  # trusted tokens that hold, for the long-term check
 
 
 @dataclass(frozen=True, slots=True)

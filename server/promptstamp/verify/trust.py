@@ -15,7 +15,7 @@ from ..cms_envelope import check_envelope
 from ..errors import InvalidInput, UntrustedAnchor
 from ..forkmap import forkmap
 from ..verdict import Check, Outcome, Run, Trust, iso_utc
-from .context import BatchState, Ctx, canonical_json, fail
+from .context import BatchState, Ctx, Standing, canonical_json, fail
 from .revocation import revocation_detail
 
 # Below this many tokens forking costs more than it saves.
@@ -36,9 +36,11 @@ def all_chain_certs(ctx: Ctx) -> list[bytes]:
 
 def token_detail(ctx: Ctx, token: bytes, *, extra: list[bytes], data: bytes | None = None,
                   digest: bytes | None = None, times: list[tuple[str, datetime]] | None = None,
-                  tsa: str = "", revocation: bytes | None = None) -> str:
+                  tsa: str = "", revocation: bytes | None = None, standing: list[Standing] | None = None,
+                  name: str = "") -> str:
     try:
-        verdict = tokens.verify_token(token, data=data, digest=digest, roots=ctx.trust.tsa_roots, extra_certs=extra)
+        verdict = tokens.verify_token(token, data=data, digest=digest, roots=ctx.trust.tsa_roots, extra_certs=extra,
+                                      at=ctx.trust.at)
     except tokens.UntrustedTokenRoot as e:
         _embedded_accounted(ctx, e.info, e.chain)
         check_envelope(token)
@@ -57,6 +59,9 @@ def token_detail(ctx: Ctx, token: bytes, *, extra: list[bytes], data: bytes | No
     notes = "; ".join(verdict.notes)
     if revocation is not None:
         notes = "; ".join(n for n in (notes, revocation_detail(revocation, verdict.chain, verdict.info.gen_time)) if n)
+    if standing is not None:
+        standing.append(Standing(name=name, gen_time=verdict.info.gen_time, expires=verdict.expires,
+                                 valid_at=verdict.valid_now, signer=verdict.info.signer_subject or "?"))
     return f"genTime {when}, signed by '{verdict.info.signer_subject}', root '{verdict.root_subject}'" + (
         f"; {notes}" if notes else "")
 
@@ -118,17 +123,19 @@ def _public_key(pem: bytes | str) -> bytes:
 # 5. batches -----------------------------------------------------------------------------------------
 # batch id, token file, tsa, root, extra certs, revocation data file ("" for none)
 _TokenJob = tuple[str, str, str, bytes, tuple[bytes, ...], str]
-_TokenResult = tuple[Check, list[str], list[tuple[str, datetime]]]
+_TokenResult = tuple[Check, list[str], list[tuple[str, datetime]], list[Standing]]
 
 
 def _batch_token(ctx: Ctx, job: _TokenJob) -> _TokenResult:
     _bid, name, tsa, root, extra, revocation = job
     sub = Ctx(ctx.files, ctx.trust, Run(), chain_certs=ctx.chain_certs)
     times: list[tuple[str, datetime]] = []
+    standing: list[Standing] = []
     sub.check("batches", name, "time-stamp over the batch root",
               lambda: token_detail(sub, ctx.files.data[name], digest=root, extra=list(extra), times=times, tsa=tsa,
-                                   revocation=ctx.files.data[revocation] if revocation else None))
-    return sub.run.checks[0], sub.rests_on, times
+                                   revocation=ctx.files.data[revocation] if revocation else None, standing=standing,
+                                   name=name))
+    return sub.run.checks[0], sub.rests_on, times, standing
 
 
 def _distinct_token_results(ctx: Ctx, jobs: list[_TokenJob], workers: int) -> list[_TokenResult]:
@@ -147,8 +154,9 @@ def _distinct_token_results(ctx: Ctx, jobs: list[_TokenJob], workers: int) -> li
                     strict=True))
     out: list[_TokenResult] = []
     for job, key in zip(jobs, keys, strict=True):
-        check, rests, times = done[key]
-        out.append((replace(check, subject=job[1]), rests, [(job[2], t) for _, t in times]))
+        check, rests, times, standing = done[key]
+        out.append((replace(check, subject=job[1]), rests, [(job[2], t) for _, t in times],
+                    [replace(s, name=job[1]) for s in standing]))
     return out
 
 
@@ -166,7 +174,7 @@ def _batch_root(ctx: Ctx, bid: str, state: BatchState) -> str:
 def check_batches(ctx: Ctx, workers: int = 1) -> None:
     """Batch roots first (cheap), then every token (path validation: spread over workers), then verdicts."""
     f = ctx.files
-    ids = sorted({e.groups[0] for e in f.entries.values() if e.kind in ("batch", "token", "chain")})
+    ids = sorted({e.groups[0] for e in f.entries.values() if e.kind in ("batch", "token", "chain", "evidence_record")})
     early: dict[str, Run] = {}
     jobs: list[_TokenJob] = []
     all_chain_certs(ctx)  # computed once, before any fork
@@ -215,10 +223,11 @@ def check_batches(ctx: Ctx, workers: int = 1) -> None:
         if state.root is None:
             continue
         outcomes: list[Outcome] = []
-        for check, rests, times in by_batch.get(bid, []):
+        for check, rests, times, standing in by_batch.get(bid, []):
             ctx.run.checks.append(check)
             ctx.rests_on += rests
             state.times += times
+            state.standing += standing
             outcomes.append(check.outcome)
         if "fail" in outcomes:
             state.state = "failed"
