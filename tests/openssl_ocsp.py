@@ -71,19 +71,20 @@ class OcspPki:
         (self.directory / "index.txt").write_text(line + "\n")
 
 
-def make_pki(directory: Path) -> OcspPki:
+def make_pki(directory: Path, *, tsa_days: int = 1825, name: str = "OCSP Test") -> OcspPki:
+    """``tsa_days``: how long the TSA leaf is valid from now (a short one expires within a test's future)."""
     directory.mkdir(parents=True)
     pki = OcspPki(directory, free_port())
     (directory / "ext.cnf").write_text(EXT.format(ocsp_url=pki.url))
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
     run("req", "-x509", "-new", *ec, "-keyout", "root.key", "-out", "root.pem", "-days", "3650",
-        "-subj", "/CN=OCSP Test Root/O=Local Test", "-extensions", "root_ext", "-config", "ext.cnf",
+        "-subj", f"/CN={name} Root/O=Local Test", "-extensions", "root_ext", "-config", "ext.cnf",
         cwd=directory)
-    for name, subject, ext in (("tsa", "/CN=OCSP Test TSA/O=Local Test", "tsa_ext"),
-                               ("responder", "/CN=OCSP Test Responder/O=Local Test", "ocsp_ext")):
-        run("req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=directory)
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
-            "-out", f"{name}.pem", "-days", "1825", "-extfile", "ext.cnf", "-extensions", ext, cwd=directory)
+    for cert, subject, ext, days in (("tsa", f"/CN={name} TSA/O=Local Test", "tsa_ext", tsa_days),
+                                     ("responder", f"/CN={name} Responder/O=Local Test", "ocsp_ext", 1825)):
+        run("req", "-new", *ec, "-keyout", f"{cert}.key", "-out", f"{cert}.csr", "-subj", subject, cwd=directory)
+        run("x509", "-req", "-in", f"{cert}.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
+            "-out", f"{cert}.pem", "-days", str(days), "-extfile", "ext.cnf", "-extensions", ext, cwd=directory)
     pki.write_index()
     return pki
 

@@ -194,7 +194,7 @@ def encode(chain: Sequence[ArchiveStamp]) -> bytes:
         "version": 1,
         "digest_algorithms": [{"algorithm": "sha256"}],
         "archive_time_stamp_sequence": [[_archive_time_stamp(s) for s in chain]],
-    }).dump(force=True)
+    }).dump()
     return der
 
 

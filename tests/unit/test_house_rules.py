@@ -25,9 +25,9 @@ WINGS: dict[str, tuple[str, ...]] = {
     # the command line: the CLI and its evidence commands
     "click": ("promptstamp.cli", "promptstamp.cli_evidence"),
     # X.509 and CMS: token checks with their certificate helpers, the built-in TSA that makes tokens,
-    # OCSP for TSA certificates, and the PDF exhibit's certificate
+    # OCSP for TSA certificates, RFC 4998 evidence records, and the PDF exhibit's certificate
     "asn1crypto": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens",
-                   "promptstamp.pdfsign", "promptstamp.ocsp"),
+                   "promptstamp.pdfsign", "promptstamp.ocsp", "promptstamp.ers"),
     "cryptography": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens",
                      "promptstamp.pdfsign", "promptstamp.ocsp"),
     # pyHanko: RFC 3161 token checks, and signing and checking the PDF exhibit (PAdES)

@@ -1,0 +1,186 @@
+"""Archive time-stamps (RFC 4998) with real parts: OpenSSL TSAs whose certificates expire in two and ten
+days, each with an ``openssl ocsp`` responder, and a long-lived third. The tests' clock is the
+verifier's ``--at``: the bundle is verified today, after the first certificate expired, after the second,
+and years ahead, before and after each renewal."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_recovery import Api, api_for
+
+from conftest import make_services
+from factories import Chain
+from openssl_ocsp import OcspPki, make_pki, ocsp_responder, ocsp_tsa
+from promptstamp import ers, layout
+from promptstamp.cli import main
+from promptstamp.config import TsaConfig
+from promptstamp.renewal import Renewals
+from promptstamp.services import Services
+from promptstamp.timestamping import TsaClient
+from promptstamp.verdict import Check, Report, Trust
+from promptstamp.verify import check_bundle
+
+DAY = timedelta(days=1)
+
+
+@dataclass
+class Tsa:
+    pki: OcspPki
+    config: TsaConfig
+
+
+@dataclass
+class World:
+    services: Services
+    api: Api
+    chain: Chain
+    short: Tsa  # expires in 2 days: stamps the batches
+    medium: Tsa  # expires in 10 days: the first renewal
+    long: Tsa  # five years: the renewal of the renewal
+
+    def trust(self, at: datetime | None = None) -> Trust:
+        roots = [t.pki.der("root") for t in (self.short, self.medium, self.long)]
+        trust = Trust.build(roots, [self.services.keyring.signing_key.public.pem])
+        return replace(trust, at=at)
+
+    def bundle(self) -> bytes:
+        r = self.api.get(f"/v1/sessions/{self.chain.site}/{self.chain.session_id}/bundle?lang=en")
+        try:
+            data: bytes = r.data
+        finally:
+            r.close()
+        assert r.status_code == 200
+        return data
+
+    def renewals(self, tsa: Tsa, margin_days: float = 30) -> Renewals:
+        ledger = self.services.ledger
+        return Renewals(self.services.store, ledger.index, [TsaClient(tsa.config)], margin=timedelta(days=margin_days),
+                        settle_s=0)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with ExitStack() as stack:
+        tsas = []
+        for name, days in (("short", 2), ("medium", 10), ("long", 1825)):
+            pki = make_pki(tmp_path / name, tsa_days=days, name=f"Renewal {name}")
+            stack.enter_context(ocsp_responder(pki))
+            url = stack.enter_context(ocsp_tsa(pki))
+            tsas.append(Tsa(pki, TsaConfig(name=f"tsa-{name}", url=url, ca_file=pki.directory / "root.pem",
+                                           timeout=5)))
+        services = make_services(tmp_path / "data", tsas=(tsas[0].config,))
+        stack.callback(services.close)
+        api, chain = api_for(services), Chain()
+        for text in ("a prompt", "the answer", "an edit"):
+            r = api.post("/v1/records", chain.next(text=text))
+            assert r.status_code == 201, r.get_json()
+        world = World(services, api, chain, *tsas)
+        world.bundle()  # writes the account record, in a batch of its own
+        batches = {k.split("/")[1] for k in services.store.list(layout.BATCHES)}
+        deadline = time.monotonic() + 30  # revocation data is fetched in the background right after stamping
+        while not all(services.store.exists(layout.revocation(b, "tsa-short")) for b in batches):
+            assert time.monotonic() < deadline, "revocation data never stored"
+            time.sleep(0.05)
+        yield world
+
+
+def long_term(report: Report) -> list[Check]:
+    return [c for c in report.checks if c.name == "time-stamp valid long-term"]
+
+
+def test_renewals_carry_a_bundle_past_the_expiry_of_every_tsa_certificate(world: World) -> None:
+    now = datetime.now(UTC)
+    before = world.bundle()
+    assert check_bundle(before, world.trust()).exit_code == 0
+    # Three days on, the stamping TSA's certificate has expired and nothing renewed it.
+    lapsed = check_bundle(before, world.trust(now + 3 * DAY))
+    assert lapsed.exit_code == 2, lapsed.text()
+    checks = long_term(lapsed)
+    assert checks and {c.outcome for c in checks} == {"untrusted"}
+    assert "or an archive time-stamp made before it expired, found neither" in checks[0].detail
+    assert any(r.startswith("LAPSED TSA certificate") for r in lapsed.rests_on)
+
+    # Not due while the margin is shorter than the time left; due with a month's margin.
+    assert world.renewals(world.medium, margin_days=1).renew() is None
+    first = world.renewals(world.medium).renew()
+    assert first is not None and first.tsa == "tsa-medium" and not first.renews and first.ocsp
+    assert world.renewals(world.medium, margin_days=5).renew() is None  # every batch covered, the renewal lasts
+
+    renewed = world.bundle()
+    with zipfile.ZipFile(io.BytesIO(renewed)) as z:
+        records = [n for n in z.namelist() if n.endswith("/evidence.ers")]
+        assert records
+        (stamp,) = ers.decode(z.read(records[0]))
+    assert stamp.token == first.token and stamp.ocsp_responses and stamp.certificates
+    report = check_bundle(renewed, world.trust(now + 3 * DAY))
+    assert report.exit_code == 0, report.text()
+    detail = long_term(report)[0].detail
+    assert "is carried to" in detail and "archive time-stamp (RFC 4998)" in detail and "Renewal medium TSA" in detail
+
+    # Twelve days on, the renewal's own certificate has expired too: renew the renewal.
+    assert check_bundle(renewed, world.trust(now + 12 * DAY)).exit_code == 2
+    second = world.renewals(world.long).renew()
+    assert second is not None and second.renews == (first.id,)
+    assert not [s for s in second.segments if s.kind == "batches"]  # every batch was covered already
+    twice = world.bundle()
+    for at in (now, now + 3 * DAY, now + 12 * DAY, now + 1000 * DAY):
+        report = check_bundle(twice, world.trust(at))
+        assert report.exit_code == 0, (at, report.text())
+    assert "archive time-stamps (RFC 4998)" in long_term(check_bundle(twice, world.trust(now + 12 * DAY)))[0].detail
+    # Past the long-lived certificate as well, nothing carries it on any more.
+    assert check_bundle(twice, world.trust(now + 2000 * DAY)).exit_code == 2
+
+
+def test_an_altered_evidence_record_fails_with_the_reason(world: World) -> None:
+    assert world.renewals(world.medium).renew() is not None
+    original = world.bundle()
+    with zipfile.ZipFile(io.BytesIO(original)) as z:
+        names = z.namelist()
+        data = {n: z.read(n) for n in names}
+    name = next(n for n in names if n.endswith("/evidence.ers"))
+    (stamp,) = ers.decode(data[name])
+    forged_tree = (stamp.reduced[0], *((bytes(32),),) * len(stamp.reduced[1:]))
+    data[name] = ers.encode([replace(stamp, reduced=forged_tree if len(stamp.reduced) > 1
+                                     else (stamp.reduced[0] + (bytes(32),),))])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for n in names:
+            z.writestr(n, data[n], compress_type=zipfile.ZIP_STORED if n == "mimetype" else zipfile.ZIP_DEFLATED)
+    report = check_bundle(out.getvalue(), world.trust(datetime.now(UTC) + 3 * DAY))
+    assert report.exit_code == 1
+    (check,) = [c for c in long_term(report) if c.subject == name]
+    assert check.outcome == "fail" and "archive time-stamp 1: the imprint check failed" in check.detail
+
+
+def test_promptstamp_renew_and_the_periodic_job(world: World, tmp_path: Path) -> None:
+    medium = world.medium.config
+    env = {"PROMPTSTAMP_DATA": str(tmp_path / "data"), "PROMPTSTAMP_TSA": f"tsa-medium={medium.url}|{medium.ca_file}",
+           "PROMPTSTAMP_RECOVERY_GRACE_S": "0"}
+    runner = CliRunner()
+    result = runner.invoke(main, ["renew", "--margin-days", "1", "--settle-s", "0"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("nothing to renew: ") and "earliest expiry" in result.output
+    result = runner.invoke(main, ["renew", "--margin-days", "30", "--settle-s", "0"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("renewal ") and "batch(es) and 0 earlier renewal(s) time-stamped by TSA " \
+        "tsa-medium" in result.output
+    # The service's periodic job: due once the renewal's own certificate nears its end; one instance a day.
+    renewals = world.services.ledger.renewals
+    renewals.margin = timedelta(days=30)
+    run = renewals.renew(claim=True)
+    assert run is not None and len(run.renews) == 1 and run.tsa == "tsa-short"
+    assert world.services.store.exists(layout.renewal_claim(datetime.now(UTC).strftime("%Y-%m-%d")))
+    assert renewals.renew(claim=True, force=True) is None  # claimed for today already
+    result = runner.invoke(main, ["renew", "--force", "--settle-s", "0"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "0 batch(es) and 1 earlier renewal(s)" in result.output
