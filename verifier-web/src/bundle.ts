@@ -33,6 +33,9 @@ export const NAME_PATTERNS: [string, RegExp][] = [
   // OCSP responses archived with a token: covered by SHA256SUMS and the manifest; judged at genTime by
   // `promptstamp verify` (this page does not read OCSP, and its report says so).
   ["revocation", new RegExp(`^batches/(${ULID})/(${TSA})\\.ocsp\\.json$`)],
+  // RFC 4998 archive time-stamps that carry the batch's proof past its TSA certificates' expiry: covered
+  // by SHA256SUMS and the manifest; checked by `promptstamp verify --at` (this page notes them).
+  ["evidence_record", new RegExp(`^batches/(${ULID})/evidence\\.ers$`)],
   ["key", /^keys\/([0-9a-f]{16})\.pem$/],
   ["device_key", /^keys\/devices\/([0-9a-f]{16})\.pem$/],
 ];

@@ -214,7 +214,7 @@ async function checkDeviceKeys(ctx: Ctx): Promise<void> {
 // 5. batches -----------------------------------------------------------------------------------------
 async function checkBatches(ctx: Ctx): Promise<void> {
   const f = ctx.files;
-  const ids = [...new Set([...f.entries.values()].filter((e) => ["batch", "token", "chain"].includes(e.kind)).map((e) => e.groups[0]!))].sort();
+  const ids = [...new Set([...f.entries.values()].filter((e) => ["batch", "token", "chain", "evidence_record"].includes(e.kind)).map((e) => e.groups[0]!))].sort();
   allChainCerts(ctx);
   const tokensOf = new Map<string, string[]>(); // indexed once, not scanned per batch (a bundle may hold thousands)
   for (const e of ofKind(f, "token")) tokensOf.set(e.groups[0]!, [...(tokensOf.get(e.groups[0]!) ?? []), e.name]);
@@ -259,6 +259,11 @@ async function checkBatches(ctx: Ctx): Promise<void> {
         ctx.run.add("batches", revocationName, "revocation at genTime", "note",
           "OCSP responses archived with this token are not judged in the browser; `promptstamp verify` judges them");
       }
+    }
+    const evidenceRecord = `batches/${bid}/evidence.ers`;
+    if (f.data.has(evidenceRecord)) {
+      ctx.run.add("batches", evidenceRecord, "time-stamp valid long-term", "note",
+        "archive time-stamps (RFC 4998) are not checked in the browser; `promptstamp verify --at TIME` checks that they carry this batch past its TSA certificates' expiry");
     }
     if (outcomes.includes("fail")) state.state = "failed";
     else if (outcomes.includes("ok")) state.state = "stamped";

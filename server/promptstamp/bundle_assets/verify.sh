@@ -303,6 +303,8 @@ for b in batches/*/; do
   else
     fail "batch $bid: no token (pending): its records are not time-stamped"
   fi
+  [ -f "${b}evidence.ers" ] &&
+    note "batch $bid: archive time-stamps (RFC 4998, evidence.ers) are not checked here; 'promptstamp verify --at TIME' checks that they carry the batch past its TSA certificates' expiry"
 done
 
 # 6. Records: digest, attachments, receipt signature, Merkle inclusion proof ---------------------
