@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import layout
-from .index import Index
+from .index import Index, SessionState
 from .model import Record
 
 Problem = Literal["duplicate_seq", "seq_gap", "prev_mismatch", "first_prev_not_null"]
@@ -63,25 +63,28 @@ class ChainLinks:
         return out
 
     def _link(self, account: str, records: Sequence[Record], *, refresh: bool) -> dict[str, ChainStatus]:
-        known: dict[_Place, tuple[str, str | None]] = {}
-        listed: set[tuple[str, str]] = set()
+        # The session's places come from its index state (kept up to date as segments are read, so a
+        # lookup per record); the records earlier in this post are laid over them.
+        states: dict[tuple[str, str], SessionState] = {}
+        posted: dict[_Place, tuple[str, str | None]] = {}
         out: dict[str, ChainStatus] = {}
         for rec in records:
-            if (rec.site, rec.session_id) not in listed:
-                listed.add((rec.site, rec.session_id))
-                self._load(account, rec, known, refresh)
-            place = (rec.site, rec.session_id, rec.device or "none", rec.seq)
-            holder = known.setdefault(place, (rec.id, rec.digest))
-            out[rec.id] = self._status(rec, holder, known.get((*place[:3], rec.seq - 1)))
+            state = states.get((rec.site, rec.session_id))
+            if state is None:
+                state = self._index.state(layout.session_prefix(account, rec.site, rec.session_id), refresh=refresh)
+                states[(rec.site, rec.session_id)] = state
+            device = rec.device or "none"
+            place = (rec.site, rec.session_id, device, rec.seq)
+            holder = self._known(state, posted, place)
+            if holder is None:
+                holder = posted[place] = (rec.id, rec.digest)
+            out[rec.id] = self._status(rec, holder, self._known(state, posted, (*place[:3], rec.seq - 1)))
         return out
 
-    def _load(self, account: str, rec: Record, known: dict[_Place, tuple[str, str | None]], refresh: bool) -> None:
-        state = self._index.state(layout.session_prefix(account, rec.site, rec.session_id), refresh=refresh)
-        for located in self._index.entries(account, state):
-            entry = located.entry
-            place = (rec.site, rec.session_id, str(entry.get("device") or "none"), int(entry["seq"]))
-            digest = entry.get("digest")
-            known.setdefault(place, (located.id, digest if isinstance(digest, str) else None))
+    def _known(self, state: SessionState, posted: dict[_Place, tuple[str, str | None]],
+               place: _Place) -> tuple[str, str | None] | None:
+        held = self._index.place_holder(state, (place[2], place[3]))
+        return (held.id, held.digest) if held is not None else posted.get(place)
 
     @staticmethod
     def _status(rec: Record, holder: tuple[str, str | None], before: tuple[str, str | None] | None) -> ChainStatus:

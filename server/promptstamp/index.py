@@ -79,15 +79,40 @@ class Located:
         return None if at is None else Span.from_json(at, f"record {self.id}")
 
 
+#: A place in a session's chains: (device key id or "none", seq) (chain_links.py).
+Place = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class PlaceHolder:
+    """The record holding a chain place: of several, the first in capture order (captured_at, id)."""
+
+    captured_at: str
+    id: str
+    digest: str | None  # None for a previous release's index line, which has no digest
+
+
 @dataclass
 class SessionState:
-    """A session's index objects known so far, and which of them holds each record id (first wins)."""
+    """A session's index objects known so far, which of them holds each record id (first wins), and
+    which record holds each chain place, kept up to date as objects are absorbed so that checking a
+    new record's link costs a lookup, not a pass over the whole session."""
 
     prefix: str
     keys: list[str] = field(default_factory=list)  # sorted
     by_id: dict[str, str] = field(default_factory=dict)  # record id -> key of the first object holding it
+    places: dict[Place, PlaceHolder] = field(default_factory=dict)
     last_number: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _hold_place(places: dict[Place, PlaceHolder], entry: dict[str, Any]) -> None:
+    place = (str(entry.get("device") or "none"), int(entry["seq"]))
+    captured_at, record_id = str(entry["captured_at"]), str(entry["id"])
+    held = places.get(place)
+    if held is None or (captured_at, record_id) < (held.captured_at, held.id):
+        digest = entry.get("digest")
+        places[place] = PlaceHolder(captured_at, record_id, digest if isinstance(digest, str) else None)
 
 
 class Index:
@@ -161,9 +186,15 @@ class Index:
                     held = state.by_id.get(entry["id"])
                     if held is None or key < held:
                         state.by_id[entry["id"]] = key
+                    _hold_place(state.places, entry)
                 number = layout.segment_number(key)
                 if number is not None:
                     state.last_number = max(state.last_number, number)
+
+    @staticmethod
+    def place_holder(state: SessionState, place: Place) -> PlaceHolder | None:
+        with state.lock:
+            return state.places.get(place)
 
     @staticmethod
     def _known(state: SessionState, key: str) -> bool:

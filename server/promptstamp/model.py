@@ -369,6 +369,18 @@ class Receipt:
     def canonical(self) -> bytes:
         return canonicalize(self.to_json())
 
+    @staticmethod
+    def signed_canonical(signed_bytes: bytes, sig: str) -> bytes:
+        """``canonical()`` of the receipt whose ``signed_bytes()`` are given, once ``sig`` is set,
+        without serializing it all again (the sealer does this once per record).
+
+        RFC 8785 §3.2.3 orders members by name: "sig" sorts after every other member but "v", which is
+        last and always 1, so the signed receipt is the unsigned one with ``"sig":"..."`` before
+        ``"v":1``. A base64 signature needs no escaping (§3.2.2.2)."""
+        if not signed_bytes.endswith(_RECEIPT_TAIL) or not _BASE64_RE.fullmatch(sig):
+            raise ValueError("expected the unsigned receipt's RFC 8785 bytes and a base64 signature")
+        return signed_bytes[: -len(_RECEIPT_TAIL)] + b',"sig":"' + sig.encode("ascii") + b'"' + _RECEIPT_TAIL
+
     @classmethod
     def from_json(cls, value: Any) -> Receipt:
         obj = _object(value, "receipt")
@@ -394,6 +406,9 @@ class Receipt:
             device_sig=device_sig,
         )
 
+
+_RECEIPT_TAIL = b',"v":1}'
+_BASE64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

@@ -16,7 +16,6 @@ A batch is therefore 2 + (sessions it touches) + (accounts it touches) object wr
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import threading
@@ -122,8 +121,8 @@ class BatchSealer:
                                proof=tuple(n.hex() for n in tree.proof(index))),
                 device_key=p.item.device_key, key=key.id, device_sig=p.item.device_sig,
             )
-            signed = dataclasses.replace(unsigned, sig=b64(key.sign(unsigned.signed_bytes())))
-            receipts.append(signed.canonical())
+            signed_bytes = unsigned.signed_bytes()
+            receipts.append(Receipt.signed_canonical(signed_bytes, b64(key.sign(signed_bytes))))
         batch_doc = {"v": 1, "id": batch_id, "root": root, "size": tree.size, "sealed_at": utc_now()}
         data, spans = encode_pack(batch_doc, [PackEntry(p.item.account, p.item.record.canonical, r)
                                               for p, r in zip(members, receipts, strict=True)])
