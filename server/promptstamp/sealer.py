@@ -16,7 +16,6 @@ A batch is therefore 2 + (sessions it touches) + (accounts it touches) object wr
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -150,8 +149,12 @@ class BatchSealer:
                 p.future.set_result(self.outcome_for(result))  # an earlier copy's receipt, with its tokens
             else:
                 p.future.set_result(Outcome(receipt=result, batch_id=batch_id, tokens=tokens))
-        for follower, first in followers:
-            first.future.add_done_callback(functools.partial(_copy_result, target=follower.future))
+        for follower, first in followers:  # the same record twice at once: the first copy's answer
+            error = first.future.exception(timeout=0)
+            if error is not None:
+                follower.future.set_exception(error)
+            else:
+                follower.future.set_result(first.future.result(timeout=0))
 
     def _request_tokens(self, root: bytes, only: Collection[str] | None = None) -> list[StampedToken]:
         futures: list[tuple[TsaClient, Future[StampedToken]]] = [
@@ -433,10 +436,3 @@ class BatchSealer:
         for batch_id in list(self._pending):
             self._drop_pending(batch_id)
 
-
-def _copy_result(source: Future[Outcome], target: Future[Outcome]) -> None:
-    exc = source.exception()
-    if exc is not None:
-        target.set_exception(exc)
-    else:
-        target.set_result(source.result())

@@ -108,6 +108,23 @@ def test_receipt_round_trips_and_signs_without_sig() -> None:
     assert b'"sig"' not in receipt.signed_bytes()
 
 
+@pytest.mark.parametrize("device", [None, ("0123456789abcdef", "ZGV2aWNlIHNpZw==")])
+def test_the_spliced_signed_receipt_is_its_rfc8785_serialization(device: tuple[str, str] | None) -> None:
+    receipt = Receipt(record=digest_of(BASE), record_id=BASE["id"], account="a" * 24,
+                      received_at="2026-11-28T12:00:00.200Z",
+                      batch=BatchRef(id=new_ulid(), root="sha256:" + "1" * 64, size=3, index=2,
+                                     proof=("2" * 64, "3" * 64)),
+                      device_key=device[0] if device else None, key="0123456789abcdef",
+                      device_sig=device[1] if device else None)
+    sig = "q+/wSig0sP9Xa0=="
+    signed = Receipt(**{**receipt.__dict__, "sig": sig})
+    assert Receipt.signed_canonical(receipt.signed_bytes(), sig) == signed.canonical() == canonicalize(signed.to_json())
+    with pytest.raises(ValueError):
+        Receipt.signed_canonical(receipt.signed_bytes(), 'not "base64"')
+    with pytest.raises(ValueError):
+        Receipt.signed_canonical(signed.canonical() + b" ", sig)
+
+
 def test_identity_and_drift_records_are_accepted_with_what_they_must_name() -> None:
     identity = Record.from_json(record(type="identity", text=...,
                                        params={"site_user_id": "user-1", "source": "GET /me"}))
