@@ -124,6 +124,7 @@ class Index:
         self._locators: Lru[str, dict[str, tuple[str, str]]] = Lru(4096)
         self._tokens: Lru[str, tuple[TokenView, ...]] = Lru(20_000)
         self._previous_layout: bool | None = None
+        self._layout_lock = threading.Lock()
 
     # -- session index ---------------------------------------------------------------------------
 
@@ -157,8 +158,10 @@ class Index:
         """Whether the store holds batches of the previous release (they are its oldest, so the first
         key under batches/ tells); asked once per process."""
         if self._previous_layout is None:
-            first = next(iter(self._store.list(layout.BATCHES)), None)
-            self._previous_layout = first is not None and first.rsplit("/", 1)[1] not in ("pack", "stamp")
+            with self._layout_lock:  # the first requests arrive together: one of them lists
+                if self._previous_layout is None:
+                    first = next(iter(self._store.list(layout.BATCHES)), None)
+                    self._previous_layout = first is not None and first.rsplit("/", 1)[1] not in ("pack", "stamp")
         return self._previous_layout
 
     def refresh(self, state: SessionState) -> None:

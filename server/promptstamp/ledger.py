@@ -135,7 +135,7 @@ class Ledger:
             seen[sub.record.id] = sub.record
             submissions.append(sub)
         self._check_attachments(account, submissions, is_array)
-        existing = self._existing_outcomes(account, submissions, single=not is_array)
+        existing = self._existing_outcomes(account, submissions, single=len(submissions) == 1)
         # A break is stored and stamped like any record (evidence is never dropped) and named in the answer.
         chain = self.chain_links.link(account, [s.record for s in submissions])
         fresh = [s for s in submissions if s.record.id not in existing]
@@ -208,10 +208,11 @@ class Ledger:
         what another worker added since is found when the batch is indexed): records already stored
         answer with their original receipt; a changed record is a 409 before anything is written.
 
-        A single-record post does not list a session this process has not seen: appending to the
-        session's index finds its earlier copy all the same (and then answers with that receipt, or
-        409), and with one record there is nothing else the answer could have let through. An array
-        is checked whole first, so that a changed record refuses the array before any of it is stored.
+        A post of one record (alone or in an array) does not list a session this process has not
+        seen: appending to the session's index finds its earlier copy all the same (and then answers
+        with that receipt, or 409), and with one record there is nothing else the answer could have
+        let through. A longer array is checked whole first, so that a changed record refuses the
+        array before any of it is stored.
         """
         found: dict[str, Outcome] = {}
         states: dict[str, SessionState] = {}
