@@ -336,7 +336,8 @@ class Ledger:
     def batch_view(self, account: str, batch_id: str) -> dict[str, Any]:
         batch = self.index.batch(account, batch_id)
         tokens = [{**t.to_json(), "chain": t.chain or None} for t in self.index.tokens(batch_id)]
-        return {**batch, "status": "stamped" if tokens else "pending", "tokens": tokens}
+        return {**batch, "status": "stamped" if tokens else "pending", "tokens": tokens,
+                "archive_timestamps": self.renewals.views(batch_id)}
 
     def session_evidence(self, account: str, site: str, session_id: str) -> SessionEvidence:
         """Everything the bundle exporter needs for one session; blobs are opened one at a time."""

@@ -43,9 +43,11 @@ from .errors import AlreadyExists, InvalidInput, StorageError, TimestampError
 from .evidence import BatchEvidence, batch_files
 from .index import Index
 from .lru import Lru
-from .model import ULID_RE, format_timestamp, new_ulid, ulid_time_ms
+from .model import ULID_RE, format_timestamp, iso_utc, new_ulid, ulid_time_ms
+from .ocsp import judge, read_response
 from .storage import ObjectStore
 from .timestamping import StampedToken, TsaClient
+from .tokens import token_info
 
 log = logging.getLogger(__name__)
 
@@ -206,19 +208,29 @@ class Renewals:
                                     certificates=run.chain, ocsp_responses=run.ocsp)
         return None
 
-    def evidence_record(self, batch_id: str) -> bytes | None:
-        """The batch's RFC 4998 evidence record: the renewal that first covered it, then each renewal of
-        that renewal's token in turn; None while no renewal covers the batch."""
-        runs = self.runs()
-        chain: list[ers.ArchiveStamp] = []
+    def chain(self, batch_id: str) -> list[tuple[Run, ers.ArchiveStamp]]:
+        """The batch's archive time-stamps: the renewal that first covered it, then each renewal of that
+        renewal's token in turn (empty while no renewal covers the batch)."""
+        out: list[tuple[Run, ers.ArchiveStamp]] = []
         kind: Kind = "batches"
         item = batch_id
-        for run in runs:
+        for run in self.runs():
             stamp = self._stamp_of(run, kind, item)
             if stamp is not None:
-                chain.append(stamp)
+                out.append((run, stamp))
                 kind, item = "renewals", run.id
-        return ers.encode(chain) if chain else None
+        return out
+
+    def evidence_record(self, batch_id: str) -> bytes | None:
+        """The batch's RFC 4998 evidence record (``batches/<id>/evidence.ers``), or None."""
+        chain = self.chain(batch_id)
+        return ers.encode([stamp for _, stamp in chain]) if chain else None
+
+    def views(self, batch_id: str) -> list[dict[str, Any]]:
+        """The batch's archive time-stamps as ``/v1/batches/<id>`` shows them."""
+        return [{"renewal": run.id, "tsa": run.tsa, "time": iso_utc(token_info(run.token).gen_time),
+                 "certificate_expires": None if run.not_after is None else format_timestamp(run.not_after)}
+                for run, _ in self.chain(batch_id)]
 
     # -- planning --------------------------------------------------------------------------------
 
@@ -319,8 +331,7 @@ class Renewals:
                 objects.append((layout.renewal_segment(run_id, number), fastjson.dumps(
                     {"v": 1, "run": run_id, "kind": kind, "leaves": [leaf.to_json() for leaf in part]})))
         root, _ = ers.tree([r.root for r in refs])
-        stamped = self._stamp(root)
-        ocsp, ocsp_error = _revocation(stamped)
+        stamped, ocsp, ocsp_error = self._stamp(root)
         run = Run(id=run_id, created_at=format_timestamp(now), tsa=stamped.tsa, token=stamped.token,
                   chain=stamped.chain, ocsp=ocsp, root=root, segments=tuple(refs),
                   renews=tuple(r.id for r in heads), through=plan.through, left=tuple(plan.left),
@@ -334,15 +345,37 @@ class Renewals:
                  stamped.tsa)
         return run
 
-    def _stamp(self, root: bytes) -> StampedToken:
-        """A token over the root from the first configured TSA that answers (trusted TSAs first)."""
+    def _stamp(self, root: bytes) -> tuple[StampedToken, tuple[bytes, ...], str | None]:
+        """A token over the root, with its chain's OCSP responses, from the first configured TSA that answers
+        (trusted TSAs first) and whose certificate its responder does not call revoked: a renewal by a
+        revoked TSA would carry nothing forward."""
         errors = []
         for tsa in sorted(self._tsas, key=lambda t: t.config.untrusted):
             try:
-                return tsa.stamp(root)
+                stamped = tsa.stamp(root)
             except TimestampError as e:
                 errors.append(e.detail)
+                continue
+            ocsp, ocsp_error = _revocation(stamped)
+            revoked = revoked_detail(stamped, ocsp)
+            if revoked is None:
+                return stamped, ocsp, ocsp_error
+            errors.append(f"TSA {tsa.name}: {revoked}")
+            log.error("renewal: TSA %s not used: %s", tsa.name, revoked)
         raise TimestampError("renewal: no TSA answered: " + "; ".join(errors) if errors else "renewal: no TSA")
+
+
+def revoked_detail(stamped: StampedToken, responses: Sequence[bytes]) -> str | None:
+    """Why the token's own OCSP responses make it worthless at its genTime, or None."""
+    for cert, issuer in zip(stamped.chain, stamped.chain[1:], strict=False):
+        for response in responses:
+            try:
+                judgement = judge(read_response(response, cert, issuer), stamped.info.gen_time)
+            except InvalidInput:
+                continue  # about another certificate of the chain
+            if not judgement.valid:
+                return f"certificate revoked: {judgement.detail}"
+    return None
 
 
 def _chain_expiry(chain_pem: str) -> datetime | None:

@@ -21,9 +21,10 @@ from test_recovery import Api, api_for
 from conftest import make_services
 from factories import Chain
 from openssl_ocsp import OcspPki, make_pki, ocsp_responder, ocsp_tsa
-from promptstamp import ers, layout
+from promptstamp import ers, layout, renewal
 from promptstamp.cli import main
 from promptstamp.config import TsaConfig
+from promptstamp.errors import TimestampError
 from promptstamp.renewal import Renewals
 from promptstamp.services import Services
 from promptstamp.timestamping import TsaClient
@@ -116,6 +117,9 @@ def test_renewals_carry_a_bundle_past_the_expiry_of_every_tsa_certificate(world:
     assert first is not None and first.tsa == "tsa-medium" and not first.renews and first.ocsp
     assert world.renewals(world.medium, margin_days=5).renew() is None  # every batch covered, the renewal lasts
 
+    (view,) = world.api.get(f"/v1/batches/{first.segments[0].first}").get_json()["archive_timestamps"]
+    assert view["renewal"] == first.id and view["tsa"] == "tsa-medium" and view["certificate_expires"]
+
     renewed = world.bundle()
     with zipfile.ZipFile(io.BytesIO(renewed)) as z:
         records = [n for n in z.namelist() if n.endswith("/evidence.ers")]
@@ -184,3 +188,32 @@ def test_promptstamp_renew_and_the_periodic_job(world: World, tmp_path: Path) ->
     result = runner.invoke(main, ["renew", "--force", "--settle-s", "0"], env=env)
     assert result.exit_code == 0, result.output
     assert "0 batch(es) and 1 earlier renewal(s)" in result.output
+
+
+def test_a_tsa_revoked_for_a_compromise_is_refused_for_renewal_and_its_archive_time_stamp_fails(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    with ExitStack() as stack:
+        pki = make_pki(world.short.pki.directory.parent / "compromised", tsa_days=365, name="Renewal compromised")
+        url = stack.enter_context(ocsp_tsa(pki))
+        # Revoked for a key compromise an hour ago: the responder says so when the renewal asks.
+        pki.write_index(revoked_at=(datetime.now(UTC) - timedelta(hours=1)).strftime("%y%m%d%H%M%SZ"))
+        stack.enter_context(ocsp_responder(pki))
+        config = TsaConfig(name="tsa-compromised", url=url, ca_file=pki.directory / "root.pem", timeout=5)
+
+        def renewals() -> Renewals:
+            return Renewals(world.services.store, world.services.ledger.index, [TsaClient(config)],
+                            margin=timedelta(days=30), settle_s=0)
+        with pytest.raises(TimestampError, match="tsa-compromised: certificate revoked: .*key_compromise"):
+            renewals().renew()
+        assert not list(world.services.store.list(layout.RENEWAL_RUNS))
+        # A renewal made without that check (an older release, another tool) does not fool a verifier.
+        monkeypatch.setattr(renewal, "revoked_detail", lambda stamped, responses: None)
+        run = renewals().renew()
+    assert run is not None and run.ocsp
+    roots = [t.pki.der("root") for t in (world.short, world.medium, world.long)] + [pki.der("root")]
+    trust = replace(Trust.build(roots, [world.services.keyring.signing_key.public.pem]),
+                    at=datetime.now(UTC) + 3 * DAY)
+    report = check_bundle(world.bundle(), trust)
+    assert report.exit_code == 1
+    failed = [c for c in long_term(report) if c.outcome == "fail"]
+    assert failed and "TSA certificate revoked" in failed[0].detail and "key_compromise" in failed[0].detail

@@ -135,7 +135,9 @@ SPEC: dict[str, Any] = {
                           "422": _err("batches, tokens, CPU time or memory over its limit (named)"),
                           "429": _err("every verification slot is busy; retry after a few seconds")}}},
         "/v1/batches/{batch_id}": {"get": {
-            "summary": "A batch this account has records in: root, size, tokens (base64 DER) with TSA and genTime",
+            "summary": "A batch this account has records in: root, size, tokens (base64 DER) with TSA and genTime, "
+                       "and archive_timestamps: the renewals that carry its proof past its TSA certificates "
+                       "(renewal id, TSA, time, certificate_expires; docs/format.md §11)",
             "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _json("batch", _OBJ), **_AUTH_ERRORS, "404": _err("no such batch")}}},
         "/v1/devices/challenge": {
