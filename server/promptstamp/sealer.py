@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Collection, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from . import fastjson, layout, revocation_fetch, tsa_revocation
@@ -81,6 +81,8 @@ class BatchSealer:
         self._tsa_pool = ThreadPoolExecutor(max_workers=8 * max(1, len(self._tsas)), thread_name_prefix="tsa")
         self._pending: dict[str, bytes] = {}  # batch id -> root, batches waiting for any TSA
         self._incomplete: dict[str, bytes] = {}  # batch id -> root, stamped batches waiting for some TSA
+        # (batch id, tsa): a request still running after the batch was acknowledged on another TSA's token
+        self._in_flight: set[tuple[str, str]] = set()
         # (batch id, tsa) -> the token's verified chain, whose revocation data could not be fetched yet
         self._revocation_pending: dict[tuple[str, str], tuple[bytes, ...]] = {}
         self._recovered_upto: str | None = None  # last key of the last batch known finished
@@ -130,7 +132,7 @@ class BatchSealer:
         for p in members:
             if p.item.record.type == "drift":
                 self._metrics.drift_sealed(p.item.record.site, drift_adapter_label(p.item.record))
-        stamping = self._pool.submit(self._request_tokens, tree.root)
+        stamping = self._pool.submit(self._request_first, tree.root)
         try:
             results = self.indexer.index_batch(batch_doc, [
                 Sealed(p.item.account, p.item.record, r, span)
@@ -156,15 +158,25 @@ class BatchSealer:
             else:
                 follower.future.set_result(first.future.result(timeout=0))
 
-    def _request_tokens(self, root: bytes, only: Collection[str] | None = None) -> list[StampedToken]:
-        futures: list[tuple[TsaClient, Future[StampedToken]]] = [
-            (tsa, self._tsa_pool.submit(self._timed_stamp, tsa, root)) for tsa in self._tsas
-            if only is None or tsa.name in only
-        ]
+    def _request_first(self, root: bytes) -> tuple[list[StampedToken], list[tuple[str, Future[StampedToken]]]]:
+        """Ask every TSA at once and return as soon as one has answered (with any others done by then), and
+        the requests still running: a slow TSA must not hold up the acknowledgement (issue: every TSA,
+        eventually; the batch is acknowledged on the first token)."""
+        futures = {self._tsa_pool.submit(self._timed_stamp, tsa, root): tsa for tsa in self._tsas}
+        with self._lock:
+            self.tsa_requests += len(futures)
+        tokens: list[StampedToken] = []
+        running = set(futures)
+        while running and not tokens:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            tokens += self._results([(futures[f], f) for f in done])
+        finished = {f for f in running if f.done()}
+        tokens += self._results([(futures[f], f) for f in finished])
+        return tokens, [(futures[f].name, f) for f in running - finished]
+
+    def _results(self, requests: Sequence[tuple[TsaClient, Future[StampedToken]]]) -> list[StampedToken]:
         tokens = []
-        for tsa, f in futures:
-            with self._lock:
-                self.tsa_requests += 1
+        for tsa, f in requests:
             try:
                 tokens.append(f.result())
             except TimestampError as e:
@@ -172,6 +184,15 @@ class BatchSealer:
                     self.tsa_failures += 1
                 log.warning("time-stamp request failed: %s", e.detail, extra={"tsa": tsa.config.name})
         return tokens
+
+    def _request_tokens(self, root: bytes, only: Collection[str] | None = None) -> list[StampedToken]:
+        futures: list[tuple[TsaClient, Future[StampedToken]]] = [
+            (tsa, self._tsa_pool.submit(self._timed_stamp, tsa, root)) for tsa in self._tsas
+            if only is None or tsa.name in only
+        ]
+        with self._lock:
+            self.tsa_requests += len(futures)
+        return self._results(futures)
 
     def _timed_stamp(self, tsa: TsaClient, root: bytes) -> StampedToken:
         health = process_tsa_health()
@@ -200,12 +221,45 @@ class BatchSealer:
         self._metrics.pending_changed(-1, -size)
 
     def _finish(self, batch_id: str, root: bytes, size: int,
-                stamping: Future[list[StampedToken]]) -> tuple[TokenView, ...]:
-        stamped = stamping.result()
+                stamping: Future[tuple[list[StampedToken], list[tuple[str, Future[StampedToken]]]]],
+                ) -> tuple[TokenView, ...]:
+        stamped, stragglers = stamping.result()
         if not stamped:
             self._add_pending(batch_id, root, size)
             return ()
-        return self._store_tokens(batch_id, root, stamped)
+        views = self._store_tokens(batch_id, root, stamped)
+        for tsa, future in stragglers:
+            self._follow(batch_id, root, tsa, future)
+        return views
+
+    def _follow(self, batch_id: str, root: bytes, tsa: str, future: Future[StampedToken]) -> None:
+        """A TSA slower than the first to answer: its token becomes a late token when it comes (the batch
+        is acknowledged already; ``late_stamps``); if it fails, the retry loop asks it again."""
+        with self._lock:
+            self._in_flight.add((batch_id, tsa))
+
+        def arrived(f: Future[StampedToken]) -> None:
+            try:
+                self._pool.submit(self._late_answer, batch_id, root, tsa, f)
+            except RuntimeError:  # shutting down: the incomplete marker lets recovery ask again
+                with self._lock:
+                    self._in_flight.discard((batch_id, tsa))
+        future.add_done_callback(arrived)
+
+    def _late_answer(self, batch_id: str, root: bytes, tsa: str, future: Future[StampedToken]) -> None:
+        try:
+            token = future.result()
+        except TimestampError as e:
+            with self._lock:
+                self.tsa_failures += 1
+                self._in_flight.discard((batch_id, tsa))
+            log.warning("time-stamp request failed: %s", e.detail, extra={"tsa": tsa})
+            return
+        write_late(self._store, batch_id, self._stored(token))
+        self._archive_revocation(batch_id, [token])
+        with self._lock:
+            self._in_flight.discard((batch_id, tsa))
+        self.complete_batch(batch_id, root)
 
     def _store_tokens(self, batch_id: str, root: bytes, stamped: Sequence[StampedToken]) -> tuple[TokenView, ...]:
         stored = [self._stored(t) for t in stamped]
@@ -241,13 +295,16 @@ class BatchSealer:
         if state is None:
             return False
         missing = [] if state.final else state.missing([t.name for t in self._tsas])
+        with self._lock:  # a request still running from the seal is not asked twice
+            running = [m for m in missing if (batch_id, m) in self._in_flight]
+        missing = [m for m in missing if m not in running]
         if missing:
             late = self._request_tokens(root, only=missing)
             for token in late:
                 write_late(self._store, batch_id, self._stored(token))
                 missing.remove(token.tsa)
             self._archive_revocation(batch_id, late)
-        if missing:
+        if missing or running:
             with self._lock:
                 self._incomplete[batch_id] = root
             return False

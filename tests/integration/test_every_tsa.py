@@ -6,7 +6,10 @@ is down at first."""
 from __future__ import annotations
 
 import io
+import threading
+import time
 import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from test_recovery import api_for, down_tsa
@@ -15,6 +18,8 @@ from conftest import Api, make_services
 from factories import Chain
 from openssl_tsa import OpenSslTsa
 from promptstamp import layout
+from promptstamp.config import TsaConfig
+from promptstamp.devtsa import DevTsa
 from promptstamp.services import Services
 
 
@@ -102,3 +107,60 @@ def test_a_removed_tsa_is_no_longer_asked(tmp_path: Path, openssl_tsa: OpenSslTs
         assert batch_tsas(Api(api_for(second).client, api.token, api.account), batch_id) == ["steady"]
     finally:
         second.close()
+
+
+class HeldTsa:
+    """The built-in TSA behind an HTTP handler that holds every answer until the test lets it go."""
+
+    def __init__(self, directory: Path) -> None:
+        self.tsa = DevTsa.load_or_create(directory)
+        self.release = threading.Event()
+        self.asked = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                query = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.asked.set()
+                outer.release.wait(60)
+                body = outer.tsa.respond(query)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        assert self.tsa.ca_file is not None
+        self.config = TsaConfig(name="slow", url=f"http://127.0.0.1:{self.server.server_address[1]}/",
+                                ca_file=self.tsa.ca_file, timeout=60)
+
+
+def test_a_slow_tsa_does_not_hold_up_the_acknowledgement(tmp_path: Path, openssl_tsa: OpenSslTsa) -> None:
+    slow = HeldTsa(tmp_path / "slow")
+    services = make_services(tmp_path / "data", tsas=(openssl_tsa.config("steady"), slow.config))
+    try:
+        api, chain = api_for(services), Chain()
+        _, batch_id = post_one(api, chain)  # answered while the slow TSA still holds its answer
+        assert slow.asked.is_set() and not slow.release.is_set()
+        assert batch_tsas(api, batch_id) == ["steady"]
+        assert services.store.exists(layout.stamp_incomplete(batch_id))
+        sealer = services.ledger.sealer
+        assert sealer.retry_pending() == 0  # the running request is not asked twice
+        slow.release.set()
+        deadline = time.monotonic() + 30
+        while not services.store.exists(layout.stamp_complete(batch_id)):
+            assert time.monotonic() < deadline, "the slow TSA's token never became a late token"
+            time.sleep(0.05)
+        assert batch_tsas(api, batch_id) == ["slow", "steady"]
+        files = bundle_files(api, chain)
+        assert {f"batches/{batch_id}/slow.tst", f"batches/{batch_id}/steady.tst"} <= set(files)
+    finally:
+        slow.release.set()
+        services.close()
+        slow.server.shutdown()
+        slow.server.server_close()
