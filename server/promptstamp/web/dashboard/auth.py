@@ -19,8 +19,8 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
+from flask import Blueprint, Flask, Request, abort, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.wrappers import Response as BaseResponse
 
 from ...accounts import token_hash
@@ -43,6 +43,13 @@ class _SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure or bool(app.config.get("SESSION_COOKIE_SECURE"))
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # API calls carry no cookie: an empty session then, without building the signing serializer
+        # (Flask builds it before looking for the cookie; it was a twentieth of a single post's time).
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def session_secret(seed: bytes) -> bytes:
