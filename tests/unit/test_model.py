@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 
 from promptstamp.canonical import canonicalize, digest_of
-from promptstamp.errors import InvalidInput
+from promptstamp.errors import CanonicalizationError, InvalidInput
 from promptstamp.model import (
     BatchRef,
     Receipt,
@@ -123,6 +123,26 @@ def test_the_spliced_signed_receipt_is_its_rfc8785_serialization(device: tuple[s
         Receipt.signed_canonical(receipt.signed_bytes(), 'not "base64"')
     with pytest.raises(ValueError):
         Receipt.signed_canonical(signed.canonical() + b" ", sig)
+
+
+@pytest.mark.parametrize("account", ["a" * 24, 'quote " and \\ backslash', "caf\u00e9 \U0001f600", "tab\there", ""])
+@pytest.mark.parametrize("size", [1, 7, 2**53 - 1, 2**53])
+@pytest.mark.parametrize("device", [None, ("0123456789abcdef", "ZGV2aWNlIHNpZw=="), (None, "c2ln")])
+def test_receipt_signed_bytes_are_rfc8785_whatever_the_values(
+        account: str, size: int, device: tuple[str | None, str] | None) -> None:
+    receipt = Receipt(record=digest_of(BASE), record_id=BASE["id"], account=account,
+                      received_at="2026-11-28T12:00:00.200Z",
+                      batch=BatchRef(id=new_ulid(), root="sha256:" + "1" * 64, size=size, index=size - 1,
+                                     proof=tuple(f"{i:x}" * 64 for i in range(3))),
+                      device_key=device[0] if device else None, key="0123456789abcdef",
+                      device_sig=device[1] if device else None)
+    if size > 2**53 - 1:
+        with pytest.raises(CanonicalizationError):
+            canonicalize(receipt.unsigned_json())
+        with pytest.raises(CanonicalizationError):
+            receipt.signed_bytes()
+        return
+    assert receipt.signed_bytes() == canonicalize(receipt.unsigned_json())
 
 
 def test_identity_and_drift_records_are_accepted_with_what_they_must_name() -> None:
