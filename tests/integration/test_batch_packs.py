@@ -114,3 +114,32 @@ def test_chain_status_is_right_when_another_process_sealed_the_step_before(tmp_p
     finally:
         one.close()
         two.close()
+
+
+def test_posting_on_in_a_session_reads_nothing_and_still_names_breaks(tmp_path: Path) -> None:
+    """The chain check looks up the places of the session this process holds (no re-reading of its
+    segments however long it grows), and one record alone, or in an array of one, in a session the
+    process has not seen lists nothing: appending its first segment is what finds an earlier one."""
+    services = make_services(tmp_path)
+    try:
+        account, token = services.accounts.create("alice")
+        api = client(services, token, account.id)
+        chain = Chain()
+        for _ in range(3):
+            assert api.post("/v1/records", [chain.next(text="step") for _ in range(50)]).status_code == 201
+        counts = services.store.request_counts
+        reads = lambda: counts["get"] + counts["list"] + counts["head"]  # noqa: E731
+        assert api.post("/v1/records", Chain().next(text="first")).status_code == 201  # lists batches/ once
+        before = reads()
+        answer = api.post("/v1/records", [chain.next(text="step") for _ in range(50)]).get_json()
+        assert {r["chain"]["status"] for r in answer["results"]} == {"ok"}
+        assert api.post("/v1/records", [Chain().next(text="a new session")]).status_code == 201
+        assert api.post("/v1/records", Chain().next(text="another")).status_code == 201
+        assert reads() == before
+        # Another step at the last seq, continuing the one before it: a fork.
+        last = chain.next(text="a fork")
+        fork = {**last, "seq": last["seq"] - 1, "prev": answer["results"][-2]["receipt"]["record"]}
+        broken = api.post("/v1/records", fork).get_json()["chain"]
+        assert broken["problem"] == "duplicate_seq"
+    finally:
+        services.close()
