@@ -19,6 +19,12 @@ def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
         raise TypeError(str(e)) from e
 
 
+def raw(data: bytes) -> Any:
+    """Bytes that are JSON already, to be embedded in a ``dumps`` answer exactly as they are (a stored
+    receipt in an ingest answer: no parse and re-encode per record). Only ``dumps`` accepts it."""
+    return orjson.Fragment(data)
+
+
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises ValueError (``orjson.JSONDecodeError`` is one) for anything that is not JSON."""
     return orjson.loads(data)

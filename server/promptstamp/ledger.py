@@ -57,11 +57,13 @@ class IngestResult:
     captured_at: str = ""  # the device's claim, compared with the receipt's received_at (clock.py)
 
     def to_json(self, *, with_tokens: bool = True) -> dict[str, Any]:
-        receipt = fastjson.loads(self.outcome.receipt)
+        """The answer for this record; its receipt is embedded as the exact stored bytes (a ``fastjson``
+        fragment, so only ``fastjson.dumps`` can encode the result, as the API's JSON provider does)."""
+        received_at = self.outcome.received_at or str(fastjson.loads(self.outcome.receipt).get("received_at", ""))
         body = {"record_id": self.record_id, "status": self.outcome.status,
-                "receipt": receipt, "batch": self.outcome.batch_id,
+                "receipt": fastjson.raw(self.outcome.receipt), "batch": self.outcome.batch_id,
                 "chain": self.chain.to_json()}
-        gap = clock_gap_s(self.captured_at, str(receipt.get("received_at", "")))
+        gap = clock_gap_s(self.captured_at, received_at)
         if gap is not None:
             when, amount = describe_gap(gap)
             body["clock"] = {"gap_s": round(gap, 3), "tolerance_s": CLOCK_TOLERANCE_S,

@@ -62,6 +62,7 @@ class Outcome:
     receipt: bytes
     batch_id: str
     tokens: tuple[TokenView, ...]
+    received_at: str = ""  # the receipt's, when known without parsing it (a record sealed just now)
 
     @property
     def status(self) -> str:
@@ -150,7 +151,8 @@ class BatchSealer:
             elif isinstance(result, Located):
                 p.future.set_result(self.outcome_for(result))  # an earlier copy's receipt, with its tokens
             else:
-                p.future.set_result(Outcome(receipt=result, batch_id=batch_id, tokens=tokens))
+                p.future.set_result(Outcome(receipt=result, batch_id=batch_id, tokens=tokens,
+                                              received_at=p.item.received_at))
         for follower, first in followers:  # the same record twice at once: the first copy's answer
             error = first.future.exception(timeout=0)
             if error is not None:
