@@ -11,6 +11,16 @@ export interface BatchState {
   size: number;
   state: "stamped" | "untrusted" | "unstamped" | "failed";
   times: [string, Date][];
+  standing: Standing[]; // trusted tokens that hold, for the long-term check
+}
+
+/** A token that holds at its genTime, and whether its path still holds at the verification time. */
+export interface Standing {
+  name: string; // the token's file in the bundle
+  genTime: Date;
+  expires: Date | null; // first notAfter on its path below the anchor
+  validAt: boolean; // the path is valid at the verification time (Trust.at, default now)
+  signer: string;
 }
 
 export interface Step {
@@ -48,5 +58,6 @@ export interface TokenResult {
   detail: string;
   rests: string[];
   genTime: Date | null;
+  standing: Omit<Standing, "name"> | null;
 }
 

@@ -24,7 +24,7 @@ export async function checkToken(token: Uint8Array, trust: Trust, over: { data?:
   let detail = "";
   let notes: string[] = [];
   try {
-    const verdict = await verifyToken(token, { ...over, roots: trust.tsaRoots, extraCerts });
+    const verdict = await verifyToken(token, { ...over, roots: trust.tsaRoots, extraCerts, ...(trust.at ? { at: trust.at } : {}) });
     const development = developmentDetail(verdict.info);
     if (development) {
       [failedAt, outcome, detail] = ["chain", "untrusted", development];

@@ -65,6 +65,8 @@ export interface TokenVerdict {
   rootSubject: string;
   chain: Uint8Array[]; // signer .. root, DER
   notes: string[];
+  validNow: boolean; // the path is also valid now, or at the ``at`` given (false e.g. once a certificate expired)
+  expires: Date | null; // the first notAfter on the path below its anchor: validNow flips then
 }
 
 interface Parsed {
@@ -259,6 +261,8 @@ export interface VerifyOptions {
   data?: Uint8Array;
   roots: Uint8Array[];
   extraCerts?: Uint8Array[];
+  /** When "now" is for judging whether the path still holds (the path itself is validated at genTime). */
+  at?: Date;
 }
 
 /** Run every check in order; throw TokenError at the first failure, UntrustedRoot when only trust is missing. */
@@ -285,7 +289,7 @@ export async function verifyToken(der: Uint8Array, options: VerifyOptions): Prom
   await checkSignature(tok, signer);
   await checkEss(tok, signer);
   checkEku(signer);
-  return checkChain(tok, signer, options.roots.map(loadCertificate), [...tok.certs, ...extra]);
+  return checkChain(tok, signer, options.roots.map(loadCertificate), [...tok.certs, ...extra], options.at ?? new Date());
 }
 
 async function checkSignature(tok: Parsed, signer: Cert): Promise<void> {
@@ -416,7 +420,7 @@ async function findPath(signer: Cert, anchors: Cert[], pool: Cert[]): Promise<Ce
   return walk([signer]);
 }
 
-async function checkChain(tok: Parsed, signer: Cert, anchors: Cert[], pool: Cert[]): Promise<TokenVerdict> {
+async function checkChain(tok: Parsed, signer: Cert, anchors: Cert[], pool: Cert[], now: Date): Promise<TokenVerdict> {
   const { info } = tok;
   const when = info.genTime.toISOString().replace(/\.000Z$/, "Z");
   let path: Cert[] | null = null;
@@ -445,8 +449,8 @@ async function checkChain(tok: Parsed, signer: Cert, anchors: Cert[], pool: Cert
   const notes: string[] = [];
   if (tok.status === "granted_with_mods") notes.push("the TSA granted the request with modifications (PKIStatus grantedWithMods)");
   if (path.length === 1) notes.push("the signer certificate is itself one of the given roots");
-  const now = new Date();
-  const lapsed = path.slice(0, -1).flatMap((c) => {
+  const belowAnchor = path.slice(0, -1);
+  const lapsed = belowAnchor.flatMap((c) => {
     const who = equal(c.der, signer.der) ? "leaf" : "CA";
     const after = c.cert.notAfter.value;
     const before = c.cert.notBefore.value;
@@ -455,7 +459,11 @@ async function checkChain(tok: Parsed, signer: Cert, anchors: Cert[], pool: Cert
     return [];
   });
   if (lapsed.length) notes.push("validated at genTime only; " + lapsed.join("; "));
-  return { info, rootSubject: nameText(root.cert.subject), chain: path.map((c) => c.der), notes };
+  const expiries = belowAnchor.map((c) => c.cert.notAfter.value.getTime());
+  return {
+    info, rootSubject: nameText(root.cert.subject), chain: path.map((c) => c.der), notes, validNow: !lapsed.length,
+    expires: expiries.length ? new Date(Math.min(...expiries)) : null,
+  };
 }
 
 function untrusted(info: TokenInfo, signer: Cert, anchors: Cert[], pool: Cert[]): UntrustedRoot {

@@ -9,6 +9,8 @@ export interface Trust {
   tsaRoots: Uint8Array[];
   keyIds: Set<string>;
   keyFingerprints: Set<string>;
+  /** The moment certificate validity is judged at instead of now (``promptstamp verify --at``). */
+  at?: Date;
 }
 
 // RFC 8410 §4: SubjectPublicKeyInfo of an Ed25519 key is this 12-byte prefix and the 32-byte key.

@@ -6,6 +6,7 @@
 import { decodeUtf8, fromBase64, fromHex, hex, utf8 } from "./bytes.js";
 import { type BatchState, CLOCK_SKEW_MS, Ctx, type TokenResult } from "./context.js";
 import { parseManifest, parseSums } from "./listings.js";
+import { checkRenewals } from "./renewals.js";
 import { checkAuthor, checkChain, checkCoverage, checkDerived, checkExhibit } from "./steps.js";
 import {
   type BundleFiles, ContainerError, FIXED_NAMES, OPTIONAL_NAMES, REPORTS, inManifest, inSums, MANIFEST, MANIFEST_TOKEN, MIMETYPE, ofKind,
@@ -39,6 +40,7 @@ export async function checkBundle(zip: Uint8Array, trust: Trust): Promise<Report
   await checkKeys(ctx);
   await checkDeviceKeys(ctx);
   await checkBatches(ctx);
+  await checkRenewals(ctx, allChainCerts(ctx));
   const facts = await checkRecords(ctx);
   Object.assign(facts, checkAuthor(ctx));
   checkChain(ctx);
@@ -143,12 +145,13 @@ function tokenResult(ctx: Ctx, token: Uint8Array, over: { data?: Uint8Array; dig
 async function verifyTokenDetail(ctx: Ctx, token: Uint8Array, over: { data?: Uint8Array; digest?: Uint8Array },
   extra: Uint8Array[]): Promise<TokenResult> {
   try {
-    const verdict = await verifyToken(token, { ...over, roots: ctx.trust.tsaRoots, extraCerts: extra });
+    const at = ctx.trust.at ? { at: ctx.trust.at } : {};
+    const verdict = await verifyToken(token, { ...over, roots: ctx.trust.tsaRoots, extraCerts: extra, ...at });
     const stray = strayCertificates(ctx, verdict.info.certificates, verdict.chain);
-    if (stray) return { outcome: "fail", detail: stray, rests: [], genTime: null };
+    if (stray) return { outcome: "fail", detail: stray, rests: [], genTime: null, standing: null };
     const development = developmentDetail(verdict.info);
     if (development) {
-      return { outcome: "untrusted", detail: development, rests: [`UNTRUSTED TSA: the development TSA (policy ${DEV_TSA_POLICY})`], genTime: null };
+      return { outcome: "untrusted", detail: development, rests: [`UNTRUSTED TSA: the development TSA (policy ${DEV_TSA_POLICY})`], genTime: null, standing: null };
     }
     const notes = verdict.notes.join("; ");
     return {
@@ -157,15 +160,16 @@ async function verifyTokenDetail(ctx: Ctx, token: Uint8Array, over: { data?: Uin
         (notes ? `; ${notes}` : ""),
       rests: [`TSA root '${verdict.rootSubject}' (given by you)`],
       genTime: verdict.info.genTime,
+      standing: { genTime: verdict.info.genTime, expires: verdict.expires, validAt: verdict.validNow, signer: verdict.info.signerSubject ?? "?" },
     };
   } catch (e) {
     if (e instanceof UntrustedRoot) {
       const stray = strayCertificates(ctx, e.info.certificates, e.chain);
-      if (stray) return { outcome: "fail", detail: stray, rests: [], genTime: null };
-      return { outcome: "untrusted", detail: e.message, rests: [`UNTRUSTED TSA root: chain stops at '${e.stoppedAt}' (not among the roots you gave)`], genTime: null };
+      if (stray) return { outcome: "fail", detail: stray, rests: [], genTime: null, standing: null };
+      return { outcome: "untrusted", detail: e.message, rests: [`UNTRUSTED TSA root: chain stops at '${e.stoppedAt}' (not among the roots you gave)`], genTime: null, standing: null };
     }
-    if (e instanceof TokenError) return { outcome: "fail", detail: e.message, rests: [], genTime: null };
-    return { outcome: "fail", detail: `malformed token: ${(e as Error).message}`, rests: [], genTime: null };
+    if (e instanceof TokenError) return { outcome: "fail", detail: e.message, rests: [], genTime: null, standing: null };
+    return { outcome: "fail", detail: `malformed token: ${(e as Error).message}`, rests: [], genTime: null, standing: null };
   }
 }
 
@@ -219,7 +223,7 @@ async function checkBatches(ctx: Ctx): Promise<void> {
   const tokensOf = new Map<string, string[]>(); // indexed once, not scanned per batch (a bundle may hold thousands)
   for (const e of ofKind(f, "token")) tokensOf.set(e.groups[0]!, [...(tokensOf.get(e.groups[0]!) ?? []), e.name]);
   for (const bid of ids) {
-    const state: BatchState = { root: null, size: 0, state: "unstamped", times: [] };
+    const state: BatchState = { root: null, size: 0, state: "unstamped", times: [], standing: [] };
     ctx.batches.set(bid, state);
     const name = `batches/${bid}/batch.json`;
     if (!f.data.has(name)) {
@@ -253,17 +257,13 @@ async function checkBatches(ctx: Ctx): Promise<void> {
       ctx.run.add("batches", tokenName, "time-stamp over the batch root", result.outcome, result.detail);
       ctx.restsOn.push(...result.rests);
       if (result.genTime) state.times.push([tsa, result.genTime]);
+      if (result.standing) state.standing.push({ ...result.standing, name: tokenName });
       outcomes.push(result.outcome);
       const revocationName = `batches/${bid}/${tsa}.ocsp.json`;
       if (f.data.has(revocationName)) {
         ctx.run.add("batches", revocationName, "revocation at genTime", "note",
           "OCSP responses archived with this token are not judged in the browser; `promptstamp verify` judges them");
       }
-    }
-    const evidenceRecord = `batches/${bid}/evidence.ers`;
-    if (f.data.has(evidenceRecord)) {
-      ctx.run.add("batches", evidenceRecord, "time-stamp valid long-term", "note",
-        "archive time-stamps (RFC 4998) are not checked in the browser; `promptstamp verify --at TIME` checks that they carry this batch past its TSA certificates' expiry");
     }
     if (outcomes.includes("fail")) state.state = "failed";
     else if (outcomes.includes("ok")) state.state = "stamped";
