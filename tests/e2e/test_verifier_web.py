@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from .conftest import CHROMIUM, Served
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 CORPUS = ASSETS / "corpus"
 REAL = ASSETS / "real-tsa"
+RENEWALS = ASSETS / "renewals"  # bundles whose TSA certificates expire, with and without evidence records
 
 
 def _corpus() -> list[tuple[str, str, str, int]]:
@@ -107,7 +110,7 @@ def page_url(request: pytest.FixtureRequest, service: Served, standalone: Path) 
 
 
 def in_browser(browser: Any, url: str, evidence: Path, *, roots: list[Path] = (), keys: list[Path] = (),  # type: ignore[assignment]
-               data: Path | None = None, certs: list[Path] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+               data: Path | None = None, certs: list[Path] = (), at: str = "") -> dict[str, Any]:  # type: ignore[assignment]
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -122,6 +125,8 @@ def in_browser(browser: Any, url: str, evidence: Path, *, roots: list[Path] = ()
                 page.set_input_files(selector, [str(f) for f in files])
         if data is not None:
             page.set_input_files("#data", str(data))
+        if at:
+            page.fill("#at", at)
         page.click("#verify-form button[type=submit]")
         page.wait_for_selector("#status[data-state=done]", state="attached", timeout=60_000)
         assert not errors, errors
@@ -137,15 +142,17 @@ def in_browser(browser: Any, url: str, evidence: Path, *, roots: list[Path] = ()
 
 
 def python_report(evidence: Path, roots: list[Path], keys: list[Path], *, data: Path | None = None,
-                  certs: list[Path] = ()) -> Report:  # type: ignore[assignment]
+                  certs: list[Path] = (), at: str = "") -> Report:  # type: ignore[assignment]
     # Playwright's sync API keeps an event loop running in this thread; the verifier runs its own.
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(_python_report, evidence, roots, keys, data, certs).result()
+        return pool.submit(_python_report, evidence, roots, keys, data, certs, at).result()
 
 
 def _python_report(evidence: Path, roots: list[Path], keys: list[Path], data: Path | None,
-                   certs: list[Path]) -> Report:
+                   certs: list[Path], at: str) -> Report:
     trust, intermediates = trust_from_pems([r.read_bytes() for r in roots], [k.read_bytes() for k in keys])
+    if at:
+        trust = replace(trust, at=datetime.fromisoformat(at.replace("Z", "+00:00")))
     from promptstamp import tokens
 
     extra = intermediates + tuple(d for c in certs for d in tokens.load_pem_certificates(c.read_bytes()))
@@ -162,9 +169,14 @@ AUTHOR_NOT_IN_THE_BROWSER = ("account record", "pairing record", "device paired 
 BROWSER_WEAKER = {"unpaired-device.asice"}
 
 
+# The browser notes a token's archived OCSP responses in a check of their own (promptstamp verify judges them
+# within the token's check).
+REVOCATION_NOTE = "revocation at genTime"
+
+
 def _in_browser_scope(c: dict[str, str]) -> bool:
     author_only = c["step"] == "author" and c["check"] in AUTHOR_NOT_IN_THE_BROWSER
-    return c["step"] not in NOT_IN_THE_BROWSER and not author_only
+    return c["step"] not in NOT_IN_THE_BROWSER and not author_only and c["check"] != REVOCATION_NOTE
 
 
 def rows(checks: list[dict[str, str]]) -> list[tuple[str, str, str, str]]:
@@ -196,6 +208,30 @@ def test_corpus_verdicts_match_promptstamp_verify(browser: Any, page_url: str, b
     assert got["plain"].startswith(lead), got["plain"]
     if bundle == "tampered-record.asice":
         assert "Step 1, the prompt, was changed after it was stamped." in got["plain"], got["plain"]
+
+
+def _renewals() -> list[tuple[str, str, int]]:
+    rows = []
+    for line in (RENEWALS / "MANIFEST").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            bundle, at, code, *_ = line.split("\t")
+            rows.append((bundle, at, int(code)))
+    return rows
+
+
+@pytest.mark.parametrize(("bundle", "at", "code"), _renewals(), ids=[f"{r[0]}@{r[1][:10]}" for r in _renewals()])
+def test_evidence_records_get_the_verdicts_of_promptstamp_verify_at_the_time_given(
+        browser: Any, page_url: str, bundle: str, at: str, code: int) -> None:
+    roots, keys = [RENEWALS / "tsa-roots.pem"], [RENEWALS / "service-key.pem"]
+    got = in_browser(browser, page_url, RENEWALS / bundle, roots=roots, keys=keys, at=at)
+    expected = python_report(RENEWALS / bundle, roots, keys, at=at).to_json()
+    assert got["exit_code"] == expected["exit_code"] == code, got["verdict"]
+    assert rows(got["checks"]) == rows(expected["checks"])
+    assert sorted(got["rests_on"]) == sorted(expected["rests_on"])
+    long_term = [[c for c in r["checks"] if c["check"] == "time-stamp valid long-term"] for r in (got, expected)]
+    for browser_check, python_check in zip(*long_term, strict=True):
+        # The same words; the browser adds that it did not judge the OCSP responses the archive time-stamps carry.
+        assert browser_check["detail"].startswith(python_check["detail"]), (browser_check, python_check)
 
 
 @pytest.mark.parametrize(("token", "data", "roots", "certs"), REAL_CASES, ids=[c[0] for c in REAL_CASES])

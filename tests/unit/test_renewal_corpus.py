@@ -26,7 +26,8 @@ def _rows() -> list[tuple[str, str, int]]:
 
 
 def verify_at(bundle: str, at: str) -> Report:
-    trust, _ = trust_from_pems([(RENEWALS / "tsa-roots.pem").read_bytes()], [(RENEWALS / "service-key.pem").read_text()])
+    trust, _ = trust_from_pems([(RENEWALS / "tsa-roots.pem").read_bytes()],
+                               [(RENEWALS / "service-key.pem").read_text()])
     moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
     return check_bundle((RENEWALS / bundle).read_bytes(), replace(trust, at=moment))
 

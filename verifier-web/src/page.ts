@@ -6,7 +6,7 @@
  */
 import { fromHex } from "./bytes.js";
 import type { Report } from "./report.js";
-import { buildTrust } from "./trust.js";
+import { buildTrust, parseMoment } from "./trust.js";
 import { checkToken } from "./token-report.js";
 import { plainVerdict } from "./plain.js";
 import { checkBundle } from "./verify.js";
@@ -116,6 +116,7 @@ export function mount(root: HTMLElement): void {
   const keys = fileInput("trust_key", true);
   const keyText = el("textarea", { id: "trust_key_text", rows: "2", spellcheck: "false", placeholder: "e.g. 3f2a9c0b1d4e5f60" });
   const certs = fileInput("certs", true);
+  const at = el("input", { id: "at", name: "at", type: "text", spellcheck: "false", placeholder: "e.g. 2041-06-01 (empty: now)" });
   const button = el("button", { type: "submit" }, "Verify");
   const status = el("p", { class: "note", id: "status", "aria-live": "polite" });
   const error = el("p", { class: "error", role: "alert", id: "error", hidden: "" });
@@ -129,6 +130,10 @@ export function mount(root: HTMLElement): void {
       ...field("TSA root certificates (PEM)", roots), ...field("Service public keys (PEM)", keys),
       ...field("or service key ids / fingerprints, one per line", keyText),
       ...field("Extra intermediate certificates (PEM, not trusted)", certs)),
+    el("fieldset", {}, el("legend", {}, "When"),
+      ...field("Judge certificate validity at (a date or an RFC 3339 time)", at),
+      el("p", { class: "note" }, "Tokens are always checked at their own time; this is when their certificates must " +
+        "still hold, or archive time-stamps (RFC 4998) must carry them, as promptstamp verify --at does.")),
     button, status);
   root.replaceChildren(error, out, form);
 
@@ -149,6 +154,7 @@ export function mount(root: HTMLElement): void {
         const keyLines = keyText.value.includes("-----BEGIN") ? [keyText.value]
           : keyText.value.split("\n").map((l) => l.trim()).filter(Boolean);
         const { trust, intermediates } = await buildTrust(await texts(roots), [...await texts(keys), ...keyLines]);
+        if (at.value.trim()) trust.at = parseMoment(at.value);
         const { pemCertificates } = await import("./tokens.js");
         const extra = [...intermediates, ...(await texts(certs)).flatMap(pemCertificates)];
         const bytes = await bytesOf(evidence);

@@ -3,7 +3,8 @@
  * WebCrypto. The checks and their names follow the service's verifier (server tokens.py), in its order:
  *  structure, status, imprint_algorithm, imprint, nonce, policy, signer, signature, ess, eku, chain.
  * Only the roots the visitor gives are anchors; embedded and extra certificates are intermediates.
- * Paths are judged at the token's genTime (RFC 3161 §4, Appendix B); no revocation data is fetched.
+ * Paths are judged at the token's genTime (RFC 3161 §4, Appendix B); no revocation data is fetched. Whether the
+ * path still holds now (or at the moment given) is reported beside, for the long-term check (renewals.ts).
  */
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
@@ -278,7 +279,8 @@ export async function verifyToken(der: Uint8Array, options: VerifyOptions): Prom
   }
   const expected = options.digest ?? await digest(alg[0], options.data ?? new Uint8Array());
   if (!equal(expected, info.imprint)) {
-    throw fail("imprint", `expected imprint ${alg[1]}:${hex(expected)}, found ${hex(info.imprint)}`);
+    const what = options.digest ? "the given digest" : `${alg[1]} of the data`;
+    throw fail("imprint", `expected imprint ${hex(expected)} (${what}), found ${alg[1]} ${hex(info.imprint)}`);
   }
   const extra = (options.extraCerts ?? []).map(loadCertificate);
   const signer = findSigner(tok, extra);

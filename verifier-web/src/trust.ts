@@ -71,6 +71,21 @@ export async function buildTrust(rootPems: string[], keys: string[]): Promise<{ 
   return { trust, intermediates };
 }
 
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$/i;
+
+/** A date (2041-06-01) or an RFC 3339 time, as ``promptstamp verify --at`` reads it: without a zone it is UTC. */
+export function parseMoment(text: string): Date {
+  const value = text.trim();
+  const match = TIME.exec(value);
+  const iso = DATE.test(value) ? `${value}T00:00:00Z` : match ? (match[1] ? value : `${value}Z`).replace(" ", "T") : null;
+  const moment = iso === null ? null : new Date(iso);
+  if (!moment || Number.isNaN(moment.getTime())) {
+    throw new Error(`at: expected a date (2041-06-01) or an RFC 3339 time, found ${JSON.stringify(value.slice(0, 40))}`);
+  }
+  return moment;
+}
+
 export async function trustsKey(trust: Trust, raw: Uint8Array): Promise<boolean> {
   return trust.keyIds.has(await keyId(raw)) || trust.keyFingerprints.has(await fingerprint(raw));
 }

@@ -1,6 +1,7 @@
 /**
  * Bundle verification in the browser, in the order and words of the service's verifier (server verify/):
- *  1 container, 2 manifest, 3 sums, 4 keys, 5 batches, 6 records, 7 author, 8 chain, coverage, derived.
+ *  1 container, 2 manifest, 3 sums, 4 keys, 5 batches (then long-term: renewals.ts), 6 records, 7 author, 8 chain,
+ *  coverage, derived.
  * A failure in one check never stops the others. Trust comes only from the visitor (Trust).
  */
 import { decodeUtf8, fromBase64, fromHex, hex, utf8 } from "./bytes.js";

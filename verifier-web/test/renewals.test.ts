@@ -6,7 +6,7 @@ import { unzipSync } from "fflate";
 import { concat, hex, sha256, utf8 } from "../src/bytes.ts";
 import { decodeEvidenceRecord, hashList, rootOf } from "../src/ers.ts";
 import type { Report } from "../src/report.ts";
-import { buildTrust } from "../src/trust.ts";
+import { buildTrust, parseMoment } from "../src/trust.ts";
 import { checkBundle } from "../src/verify.ts";
 
 // The renewal corpus: bundles the service made with TSAs whose certificates expire (tests/assets/renewals/make.py).
@@ -64,7 +64,7 @@ test("a forged hash tree in the evidence record fails the first archive time-sta
   const [bundle, at] = rowOf("tampered-evidence.asice", "1");
   const failed = longTerm(await verifyAt(bundle, at)).filter((c) => c.outcome === "fail");
   assert.equal(failed.length, 1);
-  assert.match(failed[0]!.detail, /^archive time-stamp 1: the imprint check failed: expected imprint sha256:/);
+  assert.match(failed[0]!.detail, /^archive time-stamp 1: the imprint check failed: expected imprint [0-9a-f]{64} \(the given digest\), found sha256 /);
 });
 
 test("an evidence record decodes as the service wrote it, and a cut one is refused", () => {
@@ -85,4 +85,12 @@ test("a reduced hash tree hashes sorted concatenations from the leaf group up (R
   assert.equal(hex(await rootOf([[b!, a!], [c!]], a!)), hex(await sha256(sorted(group, c!))));
   assert.equal(hex(await rootOf([], c!)), hex(c!));
   await assert.rejects(rootOf([[a!, b!], [c!]], c!), /not among the first list/);
+});
+
+test("the verification time is read as promptstamp verify --at reads it: a date, or RFC 3339, UTC without a zone", () => {
+  assert.equal(parseMoment("2041-06-01").toISOString(), "2041-06-01T00:00:00.000Z");
+  assert.equal(parseMoment(" 2041-06-01T12:30:00 ").toISOString(), "2041-06-01T12:30:00.000Z");
+  assert.equal(parseMoment("2041-06-01T12:30:00+02:00").toISOString(), "2041-06-01T10:30:00.000Z");
+  assert.throws(() => parseMoment("next year"), /expected a date \(2041-06-01\) or an RFC 3339 time, found "next year"/);
+  assert.throws(() => parseMoment("2041-13-45"), /expected a date/);
 });
