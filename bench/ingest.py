@@ -44,6 +44,10 @@ STORES = os.environ.get("BENCH_STORES", "fs,seaweedfs").split(",")
 DURATION = float(os.environ.get("BENCH_SECONDS", "8"))
 ARRAY = int(os.environ.get("BENCH_ARRAY", "200"))
 WINDOW_MS = int(os.environ.get("BENCH_WINDOW_MS", "200"))
+# Records built ahead of each timed run, shared among its clients: more than the service takes in DURATION.
+PREBUILT_ARRAY_RECORDS = int(os.environ.get("BENCH_PREBUILT_ARRAY_RECORDS", str(int(15_000 * DURATION))))
+PREBUILT_SINGLE_RECORDS = int(os.environ.get("BENCH_PREBUILT_SINGLE_RECORDS", str(int(2_000 * DURATION))))
+BASELINE_PREBUILT_RECORDS = int(200 * DURATION)  # one TSA call per record: about 100 records/s
 
 
 class CountingTsa:
@@ -158,22 +162,40 @@ class Figures:
         return self.tsa_requests * 1000 / max(1, self.records)
 
 
-def run_clients(port: int, token: str, per_request: int, clients: int, tsa: CountingTsa) -> Figures:
+Load = list[tuple[Chain, list[bytes]]]  # per client: its session and the bodies it will post
+
+
+def _body(chain: Chain, per_request: int) -> bytes:
+    records = [chain.next(text="a watercolour cat in a teacup, soft light " * 3) for _ in range(per_request)]
+    return json.dumps(records if per_request > 1 else records[0]).encode()
+
+
+def prebuild(per_request: int, clients: int, records: int) -> Load:
+    """Each client's session and about ``records / clients`` records of request bodies, built before a timed run.
+
+    The clients share the service's two CPUs: built ahead, the figures measure the service rather than the
+    benchmark's record factory (a client that runs out builds more as it goes, which only understates the
+    service).
+    """
+    chains = [Chain(site="chatgpt") for _ in range(clients)]
+    count = records // (clients * per_request)
+    return [(chain, [_body(chain, per_request) for _ in range(count)]) for chain in chains]
+
+
+def run_clients(port: int, token: str, per_request: int, load: Load, tsa: CountingTsa) -> Figures:
     latencies: list[float] = []
     counted = [0]
     lock = threading.Lock()
-    stop_at = time.monotonic() + DURATION
     errors: list[str] = []
 
-    def client() -> None:
+    def client(chain: Chain, bodies: list[bytes]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        chain = Chain(site="chatgpt")
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        queued = iter(bodies)
         while time.monotonic() < stop_at:
-            records = [chain.next(text="a watercolour cat in a teacup, soft light " * 3) for _ in range(per_request)]
-            body = json.dumps(records if per_request > 1 else records[0]).encode()
+            data = next(queued, None) or _body(chain, per_request)
             started = time.monotonic()
-            conn.request("POST", "/v1/records", body=body, headers=headers)
+            conn.request("POST", "/v1/records", body=data, headers=headers)
             response = conn.getresponse()
             response.read()
             elapsed = time.monotonic() - started
@@ -185,8 +207,9 @@ def run_clients(port: int, token: str, per_request: int, clients: int, tsa: Coun
                 counted[0] += per_request
 
     before = tsa.requests
+    stop_at = time.monotonic() + DURATION
     started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=pair) for pair in load]
     for t in threads:
         t.start()
     for t in threads:
@@ -251,7 +274,9 @@ def measure(label_store: str, env: dict[str, str], tsa: CountingTsa, work: Path,
                     # One TSA call per record makes every array request long; the rate is TSA-bound,
                     # so fewer clients measure it as well and keep the run short.
                     clients = max(1, ARRAY_CLIENTS // 8)
-                figures = run_clients(port, token, per_request, clients, tsa)
+                prebuilt = ((PREBUILT_ARRAY_RECORDS if per_request > 1 else PREBUILT_SINGLE_RECORDS)
+                            if batching == "batched" else BASELINE_PREBUILT_RECORDS)
+                figures = run_clients(port, token, per_request, prebuild(per_request, clients, prebuilt), tsa)
             ops = store_requests_per_record({**overrides, "batch_max": 1 if "baseline" in batching else 2000},
                                             per_request)
             rows.append((label_store, batching, shape, figures, ops, PEAK_WORKER_MIB.get(str(data), 0.0)))

@@ -30,6 +30,7 @@ from seaweedfs_cluster import running_cluster  # noqa: E402
 # every write here, and the point is throughput at a latency a client would accept.
 CLIENTS = int(os.environ.get("BENCH_SCALE_CLIENTS", "4"))
 ARRAY = int(os.environ.get("BENCH_SCALE_ARRAY", "50"))
+PREBUILT_PER_INSTANCE = 2_000  # records per second of the run, more than one instance takes here
 
 
 def _run_instances(count: int, cluster_env: dict[str, str], tsa: ingest.CountingTsa, work: Path
@@ -45,15 +46,17 @@ def _run_instances(count: int, cluster_env: dict[str, str], tsa: ingest.Counting
             services.append(stack.enter_context(ingest.running_service(data, tsa, shared)))
         results: list[ingest.Figures] = []
         lock = threading.Lock()
+        loads = [ingest.prebuild(ARRAY, CLIENTS, int(PREBUILT_PER_INSTANCE * ingest.DURATION)) for _ in services]
 
-        def load(port: int, token: str) -> None:
-            figures = ingest.run_clients(port, token, ARRAY, CLIENTS, tsa)
+        def load(port: int, token: str, bodies: ingest.Load) -> None:
+            figures = ingest.run_clients(port, token, ARRAY, bodies, tsa)
             with lock:
                 results.append(figures)
 
         before = tsa.requests
         started = time.monotonic()
-        threads = [threading.Thread(target=load, args=svc) for svc in services]
+        threads = [threading.Thread(target=load, args=(*svc, bodies))
+                   for svc, bodies in zip(services, loads, strict=True)]
         for t in threads:
             t.start()
         for t in threads:
