@@ -58,7 +58,7 @@ from .tsa_tokens import signed_token as signed_token
 log = logging.getLogger(__name__)
 
 LABEL = DEV_TSA_LABEL
-# An X.667 UUID-derived OID, defined in tokens.py because every verifier checks for it.
+# An X.667 UUID-derived OID, defined in certs.py because every verifier checks for it.
 POLICY_OID = DEV_TSA_POLICY
 ACCEPTED_HASHES = {"sha256": 32, "sha384": 48, "sha512": 64}
 MAX_QUERY_BYTES = 64 * 1024

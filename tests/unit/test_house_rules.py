@@ -14,7 +14,7 @@ PACKAGE = Path(promptstamp.__file__).resolve().parent
 
 #: The I/O-free core: what verifies evidence must run without the service's web, cloud or HTTP stack.
 CORE = ("promptstamp.model", "promptstamp.canonical", "promptstamp.signing", "promptstamp.merkle",
-        "promptstamp.tokens", "promptstamp.verify")
+        "promptstamp.tokens", "promptstamp.token_parse", "promptstamp.token_paths", "promptstamp.verify")
 FORBIDDEN_IN_CORE = ("flask", "werkzeug", "boto3", "botocore", "requests")
 
 #: Who may import each third-party library: one module, or the modules of one wing. A library not
@@ -26,13 +26,14 @@ WINGS: dict[str, tuple[str, ...]] = {
     "click": ("promptstamp.cli", "promptstamp.cli_evidence"),
     # X.509 and CMS: token checks with their certificate helpers, the built-in TSA that makes tokens,
     # OCSP for TSA certificates, RFC 4998 evidence records, and the PDF exhibit's certificate
-    "asn1crypto": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens",
-                   "promptstamp.pdfsign", "promptstamp.ocsp", "promptstamp.ers"),
+    "asn1crypto": ("promptstamp.tokens", "promptstamp.token_parse", "promptstamp.token_paths", "promptstamp.certs",
+                   "promptstamp.devtsa", "promptstamp.tsa_tokens", "promptstamp.pdfsign", "promptstamp.ocsp",
+                   "promptstamp.ers"),
     "cryptography": ("promptstamp.tokens", "promptstamp.certs", "promptstamp.devtsa", "promptstamp.tsa_tokens",
                      "promptstamp.pdfsign", "promptstamp.ocsp"),
     # pyHanko: RFC 3161 token checks, and signing and checking the PDF exhibit (PAdES)
     "pyhanko": ("promptstamp.tokens", "promptstamp.pdfsign"),
-    "pyhanko_certvalidator": ("promptstamp.tokens", "promptstamp.pdfsign"),
+    "pyhanko_certvalidator": ("promptstamp.tokens", "promptstamp.token_paths", "promptstamp.pdfsign"),
     "boto3": ("promptstamp.storage.s3",), "botocore": ("promptstamp.storage.s3",),
 }
 
