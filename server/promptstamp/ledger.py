@@ -34,7 +34,7 @@ from .errors import (
     VerificationError,
 )
 from .evidence import BatchEvidence, RecordEvidence, SessionEvidence
-from .index import Index, Located, SessionState
+from .index import Index, Located, SessionState, TokenView
 from .keyring import Keyring
 from .model import SERVICE_RECORD_TYPES, Record, utc_now
 from .renewal import DEFAULT_MARGIN_DAYS, Renewals
@@ -340,6 +340,11 @@ class Ledger:
         tokens = [{**t.to_json(), "chain": t.chain or None} for t in self.index.tokens(batch_id)]
         return {**batch, "status": "stamped" if tokens else "pending", "tokens": tokens,
                 "archive_timestamps": self.renewals.views(batch_id)}
+
+    def batch_tokens(self, account: str, batch_id: str) -> tuple[TokenView, ...]:
+        """Each TSA's token of a batch holding this account's records (404 otherwise), with its chain."""
+        self.index.batch(account, batch_id)
+        return self.index.tokens(batch_id)
 
     def session_evidence(self, account: str, site: str, session_id: str) -> SessionEvidence:
         """Everything the bundle exporter needs for one session; blobs are opened one at a time."""

@@ -331,12 +331,6 @@ class BatchSealer:
         """The stored tokens of a batch (empty while it is pending), each with its chain."""
         return self.index.tokens(batch_id)
 
-    def token_meta(self, batch_id: str, tsa: str) -> dict[str, object]:
-        for t in self.index.tokens(batch_id):
-            if t.tsa == tsa:
-                return {"tsa": t.tsa, "untrusted": t.untrusted, "chain": t.chain}
-        return {}
-
     def outcome_for(self, located: Located) -> Outcome:
         _, receipt = self.index.pairs([located])[0]
         if receipt is None:

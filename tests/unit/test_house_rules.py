@@ -131,6 +131,26 @@ def test_web_reaches_storage_only_through_the_ledger() -> None:
     assert not found, "\n".join(found)
 
 
+#: The ledger's write side: pages read through the ledger or its read side (``ledger.index``, the module the
+#: API reads through too), never through the sealer, the indexer, the batcher or the renewals.
+LEDGER_INTERNALS = ("sealer", "indexer", "batcher", "renewals")
+
+
+def ledger_internals_used(module: str) -> list[str]:
+    tree = ast.parse(modules()[module].read_text())
+    return [f"{module} line {node.lineno}: ledger.{node.attr}" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in LEDGER_INTERNALS
+            and isinstance(node.value, (ast.Attribute, ast.Name))
+            and (node.value.attr if isinstance(node.value, ast.Attribute) else node.value.id) == "ledger"]
+
+
+def test_web_reads_through_the_ledger_not_its_parts() -> None:
+    found = [use for module in modules() if module.startswith("promptstamp.web")
+             for use in ledger_internals_used(module)]
+    assert not found, "\n".join(found)
+    assert ledger_internals_used("promptstamp.services"), "the check sees ledger.sealer where it is used"
+
+
 def test_the_rules_see_the_imports_they_are_about() -> None:
     """The checks above would pass on an empty graph; these known facts prove the graph is read."""
     assert "flask" in {third_party(n) for n in imports("promptstamp.web")}

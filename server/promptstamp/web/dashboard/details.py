@@ -132,10 +132,9 @@ def record_details(account: str, record_id: str) -> dict[str, Any]:
     out["proof_check"] = _proof_check(record, receipt)
     root = digest_bytes(receipt.batch.root)
     details = []
-    for t in ledger.sealer.tokens(receipt.batch.id):
-        chain = str(ledger.sealer.token_meta(receipt.batch.id, t.tsa).get("chain") or "")
+    for t in ledger.batch_tokens(account, receipt.batch.id):
         try:
-            details.append(_token(t.tsa, t.token, t.untrusted, chain, root))
+            details.append(_token(t.tsa, t.token, t.untrusted, t.chain, root))
         except PromptStampError as e:
             details.append(TokenDetails(
                 tsa=t.tsa, untrusted=t.untrusted, gen_time="", serial="", policy="", accuracy="", tsa_name="",

@@ -146,8 +146,7 @@ def blob(digest: str) -> Response:
 @bp.get("/batches/<batch_id>/<tsa>.tst")
 @signed_in
 def token_file(batch_id: str, tsa: str) -> Response:
-    services().ledger.batch_view(account(), batch_id)  # 404 unless this account has records in it
-    for t in services().ledger.sealer.tokens(batch_id):
+    for t in services().ledger.batch_tokens(account(), batch_id):  # 404 unless this account has records in it
         if t.tsa == tsa:
             response = Response(t.token, mimetype="application/timestamp-reply")
             response.headers["Content-Disposition"] = f'attachment; filename="{batch_id}-{tsa}.tst"'
