@@ -20,7 +20,7 @@ export interface ArchiveStamp {
   reduced: Uint8Array[][];
   token: Uint8Array; // DER TimeStampToken (the ContentInfo in ``timeStamp``)
   certificates: Uint8Array[]; // DER, signer first (certValues)
-  ocspResponses: number; // how many OCSP responses revocationValues carries
+  ocspResponses: Uint8Array[]; // DER BasicOCSPResponse (revocationValues ocspVals), for the certificates above
 }
 
 export class EvidenceRecordError extends Error {}
@@ -60,7 +60,7 @@ function checkAlgorithm(fields: asn1js.AsnType[], where: string): void {
 
 function archiveTimeStamp(node: asn1js.AsnType): ArchiveStamp {
   const fields = children(node, "an ArchiveTimeStamp");
-  const stamp: ArchiveStamp = { reduced: [], token: new Uint8Array(), certificates: [], ocspResponses: 0 };
+  const stamp: ArchiveStamp = { reduced: [], token: new Uint8Array(), certificates: [], ocspResponses: [] };
   let last = -1;
   for (const field of fields.slice(0, -1)) {
     const tag = context(field);
@@ -90,7 +90,7 @@ function attributes(list: asn1js.AsnType[], stamp: ArchiveStamp): void {
       } else if (kind === REVOCATION_VALUES_OID) {
         // RevocationValues (explicit tags): ocspVals [1] is a SEQUENCE OF BasicOCSPResponse.
         const ocsp = children(value, "revocationValues").find((f) => context(f) === 1);
-        if (ocsp) stamp.ocspResponses += children(children(ocsp, "ocspVals")[0], "ocspVals").length;
+        if (ocsp) stamp.ocspResponses.push(...children(children(ocsp, "ocspVals")[0], "ocspVals").map(encoded));
       }
     }
   }

@@ -9,12 +9,14 @@
  * valid at the verification time (RFC 4998 §5.3). A batch whose tokens have all lapsed without such a chain is
  * not invalid, but its time rests on something the verifier cannot check: it is reported untrusted, with the date.
  *
- * The OCSP responses an archive time-stamp carries are not judged here (nor are a batch's ``.ocsp.json``):
- * the check says so, and promptstamp verify judges them.
+ * For each archive time-stamp: its reduced hash tree leads from the hash of what it covers to its token's imprint
+ * (§4.3); its token passes every token check at its genTime against the roots the visitor gave, with the
+ * certificates it carries; and the OCSP responses it carries are judged at its genTime (ocsp.ts).
  */
 import { hex, sha256 } from "./bytes.js";
 import type { BatchState, Ctx, Standing } from "./context.js";
 import { type ArchiveStamp, decodeEvidenceRecord, rootOf } from "./ers.js";
+import { judge, type OcspStatus, readBasic } from "./ocsp.js";
 import { isoUtc, Untrusted } from "./report.js";
 import { developmentDetail, DEV_TSA_POLICY, TokenError, type TokenVerdict, UntrustedRoot, verifyToken } from "./tokens.js";
 
@@ -37,7 +39,6 @@ interface Carried {
   text: string;
   lastValid: boolean; // the last archive time-stamp's path is valid at the verification time
   firstTime: Date;
-  ocspResponses: number;
 }
 
 async function longTerm(ctx: Ctx, bid: string, state: BatchState, name: string | null, at: Date,
@@ -52,10 +53,8 @@ async function longTerm(ctx: Ctx, bid: string, state: BatchState, name: string |
       `found neither: ${lapsed}; the time then rests on the TSA's key having stayed safe after its certificate ended ` +
       "(run 'promptstamp renew' on the service before certificates expire)");
   }
-  const { covered, text, lastValid, firstTime, ocspResponses } = renewals;
-  const unjudged = ocspResponses ? `; the ${ocspResponses} OCSP response(s) the archive time-stamps carry are not ` +
-    "judged in the browser (promptstamp verify judges them)" : "";
-  if (direct.length) return `${direct[0]!.name} is valid at ${when}; and ${text}${unjudged}`;
+  const { covered, text, lastValid, firstTime } = renewals;
+  if (direct.length) return `${direct[0]!.name} is valid at ${when}; and ${text}`;
   const carried = state.standing.filter((s) => covered.has(s.name) && (s.expires === null || firstTime < s.expires));
   if (!carried.length) {
     throw new Error(`expected the first archive time-stamp (${isoUtc(firstTime)}) to cover a token before its ` +
@@ -65,7 +64,7 @@ async function longTerm(ctx: Ctx, bid: string, state: BatchState, name: string |
     ctx.restsOn.push(`LAPSED archive time-stamp: batch ${bid}'s last renewal is not valid at ${when}`);
     throw new Untrusted(`expected the last archive time-stamp's certificate valid at ${when}, found it lapsed: ${text}; renew again`);
   }
-  return `${carried[0]!.name} (${expiry(carried[0]!)}) is carried to ${when} by ${text}${unjudged}`;
+  return `${carried[0]!.name} (${expiry(carried[0]!)}) is carried to ${when} by ${text}`;
 }
 
 function expiry(s: Standing): string {
@@ -111,7 +110,6 @@ async function evidenceRecord(ctx: Ctx, bid: string, name: string, chainCerts: U
   return {
     covered, text: `archive time-stamp${chain.length > 1 ? "s" : ""} (RFC 4998) of ${parts.join(", then ")}`,
     lastValid: previous!.validNow, firstTime: firstTime!,
-    ocspResponses: chain.reduce((k, s) => k + s.ocspResponses, 0),
   };
 }
 
@@ -138,5 +136,22 @@ async function verifyStamp(ctx: Ctx, stamp: ArchiveStamp, root: Uint8Array, i: n
     throw new Untrusted(`archive time-stamp ${i}: ${development}`);
   }
   ctx.restsOn.push(`TSA root '${verdict.rootSubject}' (given by you)`);
+  await revocation(stamp, verdict, i);
   return verdict;
+}
+
+/** The OCSP responses an archive time-stamp carries, judged at its genTime (none carried: not judged). */
+async function revocation(stamp: ArchiveStamp, verdict: TokenVerdict, i: number): Promise<void> {
+  for (const [n, cert] of verdict.chain.slice(0, -1).entries()) {
+    for (const response of stamp.ocspResponses) {
+      let status: OcspStatus;
+      try {
+        status = await readBasic(response, cert, verdict.chain[n + 1]!);
+      } catch {
+        continue; // a response about another certificate of the chain
+      }
+      const judgement = judge(status, verdict.info.genTime);
+      if (!judgement.valid) throw new Error(`archive time-stamp ${i}: TSA certificate revoked: ${judgement.detail}`);
+    }
+  }
 }

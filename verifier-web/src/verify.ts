@@ -7,6 +7,7 @@
 import { decodeUtf8, fromBase64, fromHex, hex, utf8 } from "./bytes.js";
 import { type BatchState, CLOCK_SKEW_MS, Ctx, type TokenResult } from "./context.js";
 import { parseManifest, parseSums } from "./listings.js";
+import { revocationDetail } from "./ocsp.js";
 import { checkRenewals } from "./renewals.js";
 import { checkAuthor, checkChain, checkCoverage, checkDerived, checkExhibit } from "./steps.js";
 import {
@@ -131,20 +132,21 @@ function allChainCerts(ctx: Ctx): Uint8Array[] {
   return ctx.chainCerts;
 }
 
-/** Each distinct (token, what it stamps, certificates) is verified once, however often a bundle repeats it. */
+/** Each distinct (token, what it stamps, certificates, revocation data) is verified once, however often a bundle
+ * repeats it. */
 function tokenResult(ctx: Ctx, token: Uint8Array, over: { data?: Uint8Array; digest?: Uint8Array }, extra: Uint8Array[],
-  key: string): Promise<TokenResult> {
-  const cacheKey = `${hex(token)}|${key}|${extra.map(hex).join(",")}`;
+  key: string, revocation: Uint8Array | null = null): Promise<TokenResult> {
+  const cacheKey = `${hex(token)}|${key}|${extra.map(hex).join(",")}|${revocation ? hex(revocation) : ""}`;
   let found = ctx.tokenCache.get(cacheKey);
   if (!found) {
-    found = verifyTokenDetail(ctx, token, over, extra);
+    found = verifyTokenDetail(ctx, token, over, extra, revocation);
     ctx.tokenCache.set(cacheKey, found);
   }
   return found;
 }
 
 async function verifyTokenDetail(ctx: Ctx, token: Uint8Array, over: { data?: Uint8Array; digest?: Uint8Array },
-  extra: Uint8Array[]): Promise<TokenResult> {
+  extra: Uint8Array[], revocation: Uint8Array | null): Promise<TokenResult> {
   try {
     const at = ctx.trust.at ? { at: ctx.trust.at } : {};
     const verdict = await verifyToken(token, { ...over, roots: ctx.trust.tsaRoots, extraCerts: extra, ...at });
@@ -154,12 +156,20 @@ async function verifyTokenDetail(ctx: Ctx, token: Uint8Array, over: { data?: Uin
     if (development) {
       return { outcome: "untrusted", detail: development, rests: [`UNTRUSTED TSA: the development TSA (policy ${DEV_TSA_POLICY})`], genTime: null, standing: null };
     }
-    const notes = verdict.notes.join("; ");
+    const rests = [`TSA root '${verdict.rootSubject}' (given by you)`];
+    let notes = verdict.notes.join("; ");
+    if (revocation) {
+      try {
+        notes = [notes, await revocationDetail(revocation, verdict.chain, verdict.info.genTime)].filter(Boolean).join("; ");
+      } catch (e) {
+        return { outcome: "fail", detail: (e as Error).message, rests, genTime: null, standing: null };
+      }
+    }
     return {
       outcome: "ok",
       detail: `genTime ${isoUtc(verdict.info.genTime)}, signed by '${verdict.info.signerSubject}', root '${verdict.rootSubject}'` +
         (notes ? `; ${notes}` : ""),
-      rests: [`TSA root '${verdict.rootSubject}' (given by you)`],
+      rests,
       genTime: verdict.info.genTime,
       standing: { genTime: verdict.info.genTime, expires: verdict.expires, validAt: verdict.validNow, signer: verdict.info.signerSubject ?? "?" },
     };
@@ -254,17 +264,13 @@ async function checkBatches(ctx: Ctx): Promise<void> {
         extra = pemCertificates(text(f, chainName));
         if (!extra.length) ctx.run.add("batches", chainName, "TSA certificates", "fail", "expected PEM certificates, found none");
       }
-      const result = await tokenResult(ctx, f.data.get(tokenName)!, { digest: state.root }, extra, `digest:${hex(state.root)}`);
+      const revocation = f.data.get(`batches/${bid}/${tsa}.ocsp.json`) ?? null;
+      const result = await tokenResult(ctx, f.data.get(tokenName)!, { digest: state.root }, extra, `digest:${hex(state.root)}`, revocation);
       ctx.run.add("batches", tokenName, "time-stamp over the batch root", result.outcome, result.detail);
       ctx.restsOn.push(...result.rests);
       if (result.genTime) state.times.push([tsa, result.genTime]);
       if (result.standing) state.standing.push({ ...result.standing, name: tokenName });
       outcomes.push(result.outcome);
-      const revocationName = `batches/${bid}/${tsa}.ocsp.json`;
-      if (f.data.has(revocationName)) {
-        ctx.run.add("batches", revocationName, "revocation at genTime", "note",
-          "OCSP responses archived with this token are not judged in the browser; `promptstamp verify` judges them");
-      }
     }
     if (outcomes.includes("fail")) state.state = "failed";
     else if (outcomes.includes("ok")) state.state = "stamped";

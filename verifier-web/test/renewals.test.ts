@@ -72,7 +72,7 @@ test("an evidence record decodes as the service wrote it, and a cut one is refus
   const name = Object.keys(entries).find((n) => n.endsWith("/evidence.ers"))!;
   const chain = decodeEvidenceRecord(entries[name]!);
   assert.equal(chain.length, 2);
-  assert.ok(chain.every((s) => s.certificates.length > 0 && s.ocspResponses > 0 && s.reduced[0]!.length > 0));
+  assert.ok(chain.every((s) => s.certificates.length > 0 && s.ocspResponses.length > 0 && s.reduced[0]!.length > 0));
   assert.throws(() => decodeEvidenceRecord(entries[name]!.subarray(0, 100)), /not an RFC 4998 evidence record/);
   assert.throws(() => decodeEvidenceRecord(concat(entries[name]!, new Uint8Array([0]))), /bytes after the record/);
 });
@@ -93,4 +93,18 @@ test("the verification time is read as promptstamp verify --at reads it: a date,
   assert.equal(parseMoment("2041-06-01T12:30:00+02:00").toISOString(), "2041-06-01T10:30:00.000Z");
   assert.throws(() => parseMoment("next year"), /expected a date \(2041-06-01\) or an RFC 3339 time, found "next year"/);
   assert.throws(() => parseMoment("2041-13-45"), /expected a date/);
+});
+
+test("an archive time-stamp whose TSA certificate its own carried OCSP response reports revoked fails", async () => {
+  const [bundle, at] = rowOf("revoked-renewal.asice", "1");
+  const failed = longTerm(await verifyAt(bundle, at)).filter((c) => c.outcome === "fail");
+  assert.ok(failed.length);
+  assert.match(failed[0]!.detail, /^archive time-stamp 3: TSA certificate revoked: .*Renewal compromised TSA: revoked on .* \(reason: key_compromise\), at or before the time-stamp's genTime$/);
+});
+
+test("a token's archived OCSP responses are judged at its genTime, in promptstamp verify's words", async () => {
+  const [bundle, at] = rowOf("renewed.asice", "0");
+  const token = (await verifyAt(bundle, at)).checks.find((c) => c.check === "time-stamp over the batch root")!;
+  assert.equal(token.outcome, "ok");
+  assert.match(token.detail, /; revocation at genTime: O=Local Test,CN=Renewal short TSA: not revoked \(OCSP, produced \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00\)$/);
 });

@@ -3,11 +3,13 @@
 Bundles whose TSA certificates expire, with and without RFC 4998 evidence records, made by the service
 itself: three OpenSSL TSAs, each with an ``openssl ocsp`` responder, whose certificates last two days
 (``short``: stamps the batches), ten days (``medium``: the first renewal) and five years (``long``: the
-renewal of the renewal). Every verifier of the format must give each row of ``MANIFEST`` its exit code
-when told to judge certificate validity at the row's time (``promptstamp verify --at``).
+renewal of the renewal); a fourth (``compromised``), whose responder reports its certificate revoked for a
+key compromise, renews once more, as a renewal made without checking that (an older release, another tool)
+would. Every verifier of the format must give each row of ``MANIFEST`` its exit code when told to judge
+certificate validity at the row's time (``promptstamp verify --at``).
 
 ``MANIFEST`` lists, tab-separated: the bundle, the verification time, the exit code, the verdict word,
-and what the row shows. The anchors are ``tsa-roots.pem`` (the three TSA roots) and ``service-key.pem``.
+and what the row shows. The anchors are ``tsa-roots.pem`` (the four TSA roots) and ``service-key.pem``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from promptstamp import ers, layout
+from promptstamp import ers, layout, renewal
 from promptstamp.config import Settings, TsaConfig
 from promptstamp.renewal import Renewals
 from promptstamp.services import build_services
@@ -95,6 +97,18 @@ def main() -> None:
         renew("long")
         files["renewed-twice.asice"] = bundle()
 
+        pki = make_pki(Path(td) / "compromised", tsa_days=365, name="Renewal compromised")
+        url = stack.enter_context(ocsp_tsa(pki))
+        pki.write_index(revoked_at=(datetime.now(UTC) - timedelta(hours=1)).strftime("%y%m%d%H%M%SZ"))
+        stack.enter_context(ocsp_responder(pki))
+        configs["compromised"] = TsaConfig(name="tsa-compromised", url=url, ca_file=pki.directory / "root.pem",
+                                           timeout=5)
+        roots.append((pki.directory / "root.pem").read_text())
+        renewal.revoked_detail = lambda stamped, responses: None  # the service refuses such a TSA; others may not
+        Renewals(services.store, services.ledger.index, [TsaClient(configs["compromised"])],
+                 margin=timedelta(days=30), settle_s=0).renew(force=True)
+        files["revoked-renewal.asice"] = bundle()
+
     def at(days: int) -> str:
         return (now + timedelta(days=days, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -106,6 +120,8 @@ def main() -> None:
         ("tampered-evidence.asice", at(3), 1, "the evidence record's hash tree forged; listings resealed"),
         ("renewed-twice.asice", at(12), 0, "the renewal renewed: a chain of two archive time-stamps"),
         ("renewed-twice.asice", at(2000), 2, "past the last archive time-stamp's certificate as well"),
+        ("revoked-renewal.asice", at(12), 1, "the third archive time-stamp's TSA certificate revoked for a key "
+         "compromise before it stamped (its OCSP response, carried in the evidence record, says so)"),
     ]
     for name, data in files.items():
         (HERE / name).write_bytes(data)
