@@ -15,6 +15,7 @@ from importlib import resources
 from xml.sax.saxutils import quoteattr
 
 from .model import ULID
+from .model import ULID_RE as ULID_RE
 
 MIMETYPE = "application/vnd.etsi.asic-e+zip"
 TOKEN_MIMETYPE = "application/vnd.etsi.timestamp-token"
@@ -32,7 +33,6 @@ ASIC_NS = "http://uri.etsi.org/02918/v1.2.1#"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 SHA256_URI = "http://www.w3.org/2001/04/xmlenc#sha256"
 
-ULID_RE = re.compile(f"^{ULID}$")
 HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 TSA_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
