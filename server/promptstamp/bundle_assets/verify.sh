@@ -3,13 +3,20 @@
 #   sh, unzip, sha256sum, openssl (1.1.1 or 3.x), and xxd or od; plus awk, sed, grep, sort, tr, cut, dd,
 #   split and xargs (xxd makes large bundles fast: the proofs are hashed a level at a time).
 #
-# Usage: sh verify.sh [-k SERVICE_KEY.pem]... BUNDLE.asice|EXTRACTED_DIR TSA_ROOT.pem [MORE_ROOTS.pem...]
+# Usage: sh verify.sh [-k SERVICE_KEY.pem]... [--at TIME] BUNDLE.asice|EXTRACTED_DIR TSA_ROOT.pem [MORE_ROOTS.pem...]
 #
 #   TSA_ROOT.pem  the root certificate(s) of the time-stamping authorities you trust. Get them from
 #                 the TSA or from a trusted list, never from the bundle.
 #   -k KEY.pem    a service public key you trust (from the service's published keys). Without -k the
 #                 receipts are checked against the keys inside the bundle, which proves consistency,
 #                 not origin: the script then exits 2 and prints the key fingerprints to compare.
+#   --at TIME     judge the bundle as it will stand at TIME (2045-01-01 or 2045-01-01T12:00:00Z, UTC)
+#                 instead of now, as "promptstamp verify --at" does.
+#
+# Each time-stamp token is checked at its own genTime. A batch whose TSA certificates have lapsed by the
+# time of verification stands long-term only through its archive time-stamps (RFC 4998,
+# batches/<id>/evidence.ers), which are checked here: hash tree, tokens, and each renewal made before the
+# certificate of the one before expired. Revocation data (OCSP) is not judged here; promptstamp verify does.
 #
 # One line per check: "OK", "FAIL" or "NOTE". Exit 0: every check holds and every anchor was given
 # by you; 1: something failed (see FAIL lines); 2: everything holds but rests on a service key you
@@ -28,12 +35,26 @@ fail() { printf 'FAIL  %s\n' "$*"; fails=$((fails + 1)); }
 note() { printf 'NOTE  %s\n' "$*"; }
 # The help is the comment block from "# Usage:" to the line before "set -u", without its "# ".
 help_text() { sed -n '/^# Usage:/,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p;}' "$0" 2>/dev/null; }
-usage() { help_text >&2 || echo "usage: sh verify.sh [-k KEY.pem]... BUNDLE TSA_ROOT.pem" >&2; exit 1; }
+usage() { help_text >&2 || echo "usage: sh verify.sh [-k KEY.pem]... [--at TIME] BUNDLE TSA_ROOT.pem" >&2; exit 1; }
+
+# Times as seconds since 1970 (UTC), in awk alone (BSD date has no -d): days_from_civil (H. Hinnant).
+epoch_awk='function epoch(y, mo, d, h, mi, s,   era, yoe, doy) {
+  y -= (mo <= 2); era = int((y >= 0 ? y : y - 399) / 400); yoe = y - era * 400
+  doy = int((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5) + d - 1
+  return ((era * 146097 + yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy - 719468) * 24 + h) * 3600 + mi * 60 + s }'
+iso_epoch() {  # 2045-01-01 or 2045-01-01T12:00[:00[.123]]Z on stdin -> epoch seconds (nothing if malformed)
+  awk "$epoch_awk"'
+    /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]$/ { print epoch($0 + 0, substr($0, 6, 2) + 0, substr($0, 9, 2) + 0, 0, 0, 0) }
+    /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9](:[0-9][0-9](\.[0-9]+)?)?Z$/ {
+      print epoch(substr($0, 1, 4) + 0, substr($0, 6, 2) + 0, substr($0, 9, 2) + 0, substr($0, 12, 2) + 0,
+                  substr($0, 15, 2) + 0, substr($0, 17, 1) == ":" ? substr($0, 18, 2) + 0 : 0) }'
+}
+at_text="" at_epoch=""
 
 work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT
 trap 'exit 1' INT TERM HUP
-mkdir "$work/trusted" || exit 1
+mkdir "$work/trusted" "$work/erc" || exit 1
 nkeys=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -42,6 +63,11 @@ while [ $# -gt 0 ]; do
         nkeys=$((nkeys + 1))
         grep -v -- '-----' "$2" | tr -d ' \r\n' > "$work/trusted/$nkeys"
         shift 2 ;;
+    --at) [ $# -ge 2 ] || usage
+          at_text=$2
+          at_epoch=$(printf '%s\n' "$2" | iso_epoch)
+          [ -n "$at_epoch" ] || { echo "--at: expected a date (2045-01-01) or 2045-01-01T12:00:00Z, found '$2'" >&2; exit 1; }
+          shift 2 ;;
     -h|--help) help_text; exit 0 ;;
     --) shift; break ;;
     -*) usage ;;
@@ -56,6 +82,13 @@ for r in "$@"; do
   [ -r "$r" ] || { echo "cannot read TSA root $r" >&2; exit 1; }
   cat "$r" >> "$work/roots.pem"
 done
+# The time of verification: certificates are judged at each token's genTime, and whether they are still
+# valid at this time decides whether a batch needs its archive time-stamps.
+if [ -n "$at_epoch" ]; then
+  at_arg="-attime $at_epoch" when=$at_text
+else
+  at_arg="" when="now ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
+fi
 
 if command -v xxd >/dev/null 2>&1; then
   hex2bin() { xxd -r -p; }
@@ -124,20 +157,24 @@ else
     esac
   done < "$work/sums.out"
 fi
-untrusted_arg=""
 cat batches/*/*-chain.pem > "$work/untrusted.pem" 2>/dev/null
-[ -s "$work/untrusted.pem" ] && untrusted_arg="-untrusted $work/untrusted.pem"
 certbodies() {  # PEM certificates on stdin -> one base64 body per line (the same DER gives the same line)
   sed -n '/^-----BEGIN CERTIFICATE-----/,/^-----END CERTIFICATE-----/p' | tr -d '\r\n' | tr -s '-' '\n' |
     grep -v -e CERTIFICATE -e '^$'
 }
 cat "$work/roots.pem" "$work/untrusted.pem" | certbodies > "$work/known.certs"
-tsverify() {  # $1 token, then -data FILE or -digest HEX; checked against the roots in $anchors
+# What tsverify builds paths from ($pool: certificates that are not anchors) and accepts inside a token
+# ($known); an archive time-stamp adds the certificates its evidence record carries.
+pool=$work/untrusted.pem known=$work/known.certs vtime="" light=""
+tsverify() {  # $1 token, then -data FILE or -digest HEX; checked against the roots in $anchors at $vtime
   t=$1
   shift
+  untrusted_arg=""
+  [ -s "$pool" ] && untrusted_arg="-untrusted $pool"
   # shellcheck disable=SC2086
-  openssl ts -verify -token_in -in "$t" "$@" -CAfile "$anchors" $partial $untrusted_arg > "$work/ts.out" 2>&1 &&
+  openssl ts -verify -token_in -in "$t" "$@" -CAfile "$anchors" $partial $untrusted_arg $vtime > "$work/ts.out" 2>&1 &&
     grep -q '^Verification: OK' "$work/ts.out" || return 1
+  [ -z "$light" ] || return 0  # the same token again at another time: only the path's validity changes
   # Stricter than openssl ts: no algorithm OpenSSL does not know (it skips some), and no embedded
   # certificate that neither your roots nor the bundle's TSA certificates account for (the token's
   # signature does not cover the certificates it carries).
@@ -158,13 +195,26 @@ tsverify() {  # $1 token, then -data FILE or -digest HEX; checked against the ro
     return 1
   fi
   openssl pkcs7 -inform DER -in "$t" -print_certs 2>/dev/null | certbodies > "$work/tok.certs"
-  if grep -vxFf "$work/known.certs" "$work/tok.certs" > /dev/null; then
+  if grep -vxFf "$known" "$work/tok.certs" > /dev/null; then
     echo "token carries a certificate that is neither a given root nor one of the bundle's TSA certificates" \
       > "$work/ts.out"
     return 1
   fi
 }
 gentime() { openssl ts -reply -token_in -in "$1" -text 2>/dev/null | sed -n 's/^Time stamp: //p'; }
+gen_epoch() {  # the token's genTime ("Dec  6 20:03:33.451 2026 GMT") in whole seconds since 1970
+  gentime "$1" | awk "$epoch_awk"'
+    NF == 5 && $5 == "GMT" && $4 ~ /^[0-9][0-9][0-9][0-9]$/ && $3 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?$/ {
+      mo = index("JanFebMarAprMayJunJulAugSepOctNovDec", $1); if (mo % 3 != 1 || length($1) != 3) exit
+      print epoch($4 + 0, (mo + 2) / 3, $2 + 0, substr($3, 1, 2) + 0, substr($3, 4, 2) + 0, substr($3, 7, 2) + 0) }'
+}
+# valid_at TOKEN EPOCH|"" ARGS...: the token, already checked at its genTime, verifies to your roots at that
+# time too (empty: now), i.e. no certificate of its path has expired by then.
+valid_at() {
+  t=$1 vt=$2
+  shift 2
+  (anchors=$work/roots.pem partial="" vtime=${vt:+-attime $vt} light=1; tsverify "$t" "$@")
+}
 # tscheck TOKEN ARGS...: "trusted" if the token verifies to a root you gave; "untrusted" if it verifies only
 # to a certificate the bundle or the token itself carries (its signature holds, its root is not yours);
 # "bad" otherwise. The verdict then rests on a TSA you did not name, as "promptstamp verify" says (exit 2).
@@ -175,17 +225,31 @@ is_dev() { [ "$(openssl ts -reply -token_in -in "$1" -text 2>/dev/null | sed -n 
 devwhy() { is_dev "$1" && echo "; it carries the development TSA policy $DEV_TSA_POLICY: untrusted whatever root it chains to"; }
 tscheck() {
   t=$1
+  g=$(gen_epoch "$t")
+  if [ -z "$g" ]; then
+    echo "cannot read the token's genTime" > "$work/ts.out"
+    echo bad
+    return
+  fi
+  # RFC 3161 tokens are validated at their genTime: an expired TSA certificate does not undo a time
+  # stamped while it was valid (whether that still proves the time is the long-term check's question).
+  vtime="-attime $g"
   anchors=$work/roots.pem partial=""
   if tsverify "$@"; then
     if is_dev "$t"; then echo untrusted; else echo trusted; fi
     return
   fi
   cp "$work/ts.out" "$work/ts.trusted.out"
-  { cat "$work/untrusted.pem"; openssl pkcs7 -inform DER -in "$t" -print_certs 2>/dev/null; } > "$work/own.pem"
+  { cat "$pool"; openssl pkcs7 -inform DER -in "$t" -print_certs 2>/dev/null; } > "$work/own.pem"
   anchors=$work/own.pem partial=-partial_chain
   if [ -s "$work/own.pem" ] && tsverify "$@"; then echo untrusted; return; fi
   cp "$work/ts.trusted.out" "$work/ts.out"
   echo bad
+}
+lapse() {  # TOKEN ARGS...: for a token that holds at its genTime, say if its path has lapsed at the verification time
+  lt=$1
+  shift
+  valid_at "$lt" "$at_epoch" "$@" || printf '; validated at its genTime only: its certificate path is not valid at %s' "$when"
 }
 untrusted_tsa() {  # $1 what, $2 the token
   untrusted=$((untrusted + 1))
@@ -196,7 +260,7 @@ untrusted_tsa() {  # $1 what, $2 the token
   fi
 }
 case $( [ -f SHA256SUMS.tst ] && tscheck SHA256SUMS.tst -data SHA256SUMS ) in
-  trusted) ok "SHA256SUMS.tst: time-stamp over SHA256SUMS verifies to your TSA root, time $(gentime SHA256SUMS.tst)" ;;
+  trusted) ok "SHA256SUMS.tst: time-stamp over SHA256SUMS verifies to your TSA root, time $(gentime SHA256SUMS.tst)$(lapse SHA256SUMS.tst -data SHA256SUMS)" ;;
   untrusted) untrusted_tsa "SHA256SUMS.tst: time-stamp over SHA256SUMS, time $(gentime SHA256SUMS.tst)" SHA256SUMS.tst ;;
   *) fail "SHA256SUMS.tst: time-stamp over SHA256SUMS does not verify to the TSA root given: $(tail -n 1 "$work/ts.out")" ;;
 esac
@@ -242,7 +306,7 @@ else
   read -r bad < "$work/mbad"
   [ "$bad" -eq 0 ] && ok "$m: every listed digest matches its file"
   case $( [ -f META-INF/timestamp001.tst ] && tscheck META-INF/timestamp001.tst -data "$m" ) in
-    trusted) ok "META-INF/timestamp001.tst: time-stamp over the manifest verifies to your TSA root, time $(gentime META-INF/timestamp001.tst)" ;;
+    trusted) ok "META-INF/timestamp001.tst: time-stamp over the manifest verifies to your TSA root, time $(gentime META-INF/timestamp001.tst)$(lapse META-INF/timestamp001.tst -data "$m")" ;;
     untrusted) untrusted_tsa "META-INF/timestamp001.tst: time-stamp over the manifest, time $(gentime META-INF/timestamp001.tst)" META-INF/timestamp001.tst ;;
     *) fail "META-INF/timestamp001.tst: time-stamp over the manifest does not verify to the TSA root given: $(tail -n 1 "$work/ts.out")" ;;
   esac
@@ -271,18 +335,246 @@ for k in keys/*.pem; do
   fi
 done
 
+# 5a. Archive time-stamps (RFC 4998 evidence records), used by 5 ----------------------------------
+# ers_parse ER: the EvidenceRecord's structure (RFC 4998 §3; DER; one ArchiveTimeStampChain) from
+# openssl asn1parse, and the bytes of its hashes from the file itself (od): one line per item,
+# "ats I OFFSET LENGTH" (archive time-stamp I's timeStamp token), "att I OFFSET LENGTH" (its attributes),
+# "lvl I HEX..." (each list of its reduced hash tree, bottom first), "crt I OFFSET LENGTH" (a certificate
+# of its CAdES certValues), or "err WHY" for a record that is not one.
+ers_parse() {
+  if ! openssl asn1parse -inform DER -in "$1" > "$work/er.asn" 2>/dev/null; then
+    echo "err not DER that openssl asn1parse can read"
+    return
+  fi
+  od -An -v -tx1 "$1" | tr -d ' \n' > "$work/er.hex"
+  awk -v hexfile="$work/er.hex" '
+    function err(m) { print "err " m; failed = 1; exit }
+    function is_oid(v, name, dotted) { return v == ":" name || v == ":" dotted }
+    BEGIN { getline hex < hexfile; size = length(hex) / 2 }
+    { if (!match($0, /^ *[0-9]+:d=[0-9]+ +hl= *[0-9]+ +l= *[0-9]+ (cons|prim): /)) err("unreadable structure: " $0)
+      head = substr($0, 1, RLENGTH); rest = substr($0, RLENGTH + 1)
+      gsub(/[:=]/, " ", head); split(head, f, " ")
+      off = f[1] + 0; d = f[3] + 0; hl = f[5] + 0; len = f[7] + 0
+      type = substr(rest, 1, 18); sub(/ +$/, "", type); value = substr(rest, 19)
+      parent = d > 0 ? kind[d - 1] : ""; k = ""
+      if (d == 0) {
+        if (NR > 1) err("data after the EvidenceRecord")
+        if (type != "SEQUENCE" || off + hl + len != size) err("expected an EvidenceRecord SEQUENCE spanning the file")
+      } else if (d == 1) {
+        n1++
+        if (n1 == 1) { if (type != "INTEGER" || value != ":01") err("expected EvidenceRecord version 1, found " type value) }
+        else if (n1 == 2) { if (type != "SEQUENCE") err("expected digestAlgorithms, found " type) }
+        else if (type == "SEQUENCE" && !seq) { seq = 1; k = "seq" }
+        else if (seq || (type != "cont [ 0 ]" && type != "cont [ 1 ]")) err("unexpected " type " in the EvidenceRecord")
+      } else if (parent == "seq") {
+        if (++chains > 1) err("expected one ArchiveTimeStampChain, found more")
+        if (type != "SEQUENCE") err("expected an ArchiveTimeStampChain, found " type)
+        k = "chain"
+      } else if (parent == "chain") {
+        if (type != "SEQUENCE") err("expected an ArchiveTimeStamp, found " type)
+        if (n && !tok) err("archive time-stamp " n " has no timeStamp")
+        n++; pos = 0; tok = 0; levels[n] = 0; k = "ats"
+      } else if (parent == "ats") {
+        # ArchiveTimeStamp, IMPLICIT TAGS: digestAlgorithm [0], attributes [1], reducedHashtree [2], timeStamp
+        if (type == "cont [ 0 ]" && pos < 1) { pos = 1; k = "alg" }
+        else if (type == "cont [ 1 ]" && pos < 2) { pos = 2; k = "attrs"; print "att " n " " off " " hl + len }
+        else if (type == "cont [ 2 ]" && pos < 3) { pos = 3; k = "tree" }
+        else if (type == "SEQUENCE" && pos < 4) { pos = 4; tok = 1; k = "token"; first = 1; print "ats " n " " off " " hl + len }
+        else err("archive time-stamp " n ": unexpected " type)
+      } else if (parent == "alg") {
+        if (type == "OBJECT" && !is_oid(value, "sha256", "2.16.840.1.101.3.4.2.1"))
+          err("archive time-stamp " n ": expected digest algorithm sha256, found " substr(value, 2))
+      } else if (parent == "tree") {
+        if (type != "SEQUENCE") err("archive time-stamp " n ": expected a PartialHashtree, found " type)
+        if (++levels[n] > 64) err("archive time-stamp " n ": a reduced hash tree of more than 64 levels")
+        list[n, levels[n]] = ""; k = "level"
+      } else if (parent == "level") {
+        if (type != "OCTET STRING") err("archive time-stamp " n ": expected a hash (OCTET STRING), found " type)
+        list[n, levels[n]] = list[n, levels[n]] " " substr(hex, 2 * (off + hl) + 1, 2 * len)
+      } else if (parent == "token") {
+        if (first && !(type == "OBJECT" && is_oid(value, "pkcs7-signedData", "1.2.840.113549.1.7.2")))
+          err("archive time-stamp " n ": its timeStamp is not a SignedData ContentInfo")
+        first = 0
+      } else if (parent == "attrs") { k = "attr"; attr = "" }
+      else if (parent == "attr") {
+        if (type == "OBJECT") attr = value
+        else if (type == "SET" && is_oid(attr, "id-smime-aa-ets-certValues", "1.2.840.113549.1.9.16.2.23")) k = "certset"
+      } else if (parent == "certset") { if (type == "SEQUENCE") k = "certs" }
+      else if (parent == "certs" && type == "SEQUENCE") print "crt " n " " off " " hl + len
+      kind[d] = k }
+    END { if (failed) exit
+      if (!seq || chains != 1 || !n) { print "err expected one ArchiveTimeStampChain of at least one archive time-stamp"; exit }
+      if (!tok) { print "err archive time-stamp " n " has no timeStamp"; exit }
+      for (i = 1; i <= n; i++) for (l = 1; l <= levels[i]; l++) print "lvl " i list[i, l] }' "$work/er.asn"
+}
+cut_bytes() { dd if="$1" bs=1 skip="$2" count="$3" 2>/dev/null; }  # FILE OFFSET LENGTH
+hash_list() { sort | tr -d '\n' | hex2bin | sha256hex; }  # RFC 4998 §4.2: hex hashes, one a line, sorted, joined, hashed
+tsa_of() { openssl ts -reply -token_in -in "$1" -text 2>/dev/null | sed -n 's/^TSA: DirName://p'; }
+
+# ats_judge ER I TMP ROOT CACHE PREVIOUS_CACHE: archive time-stamp I of the record (its token in TMP.tst),
+# over ROOT: its token verifies at its genTime to your roots, with the certificates the record carries, and
+# was made while the previous one's path was still valid. Writes CACHE.verdict (trusted, untrusted or bad),
+# .msg, .gen, .text, and what the next one needs: .tst, .pool, .root.
+ats_judge() {
+  c=$5
+  cp "$3.tst" "$c.tst"
+  echo "$4" > "$c.root"
+  cat "$work/untrusted.pem" > "$c.pool"
+  sed -n "s/^crt $2 //p" "$work/er.out" | while read -r off len; do
+    cut_bytes "$1" "$off" "$len" | openssl x509 -inform DER -outform PEM 2>/dev/null
+  done >> "$c.pool"
+  { cat "$work/known.certs"; certbodies < "$c.pool"; } > "$c.known"
+  verdict=$(pool=$c.pool known=$c.known; tscheck "$c.tst" -digest "$4")
+  gen=$(gen_epoch "$c.tst")
+  if [ "$verdict" = trusted ] && [ "$2" -gt 1 ] && ! (pool=$6.pool; valid_at "$6.tst" "$gen" -digest "$(cat "$6.root")"); then
+    verdict=broken
+    echo "archive time-stamp $2 ($(gentime "$c.tst")) was made after the certificate of archive time-stamp $(($2 - 1)) expired: the chain is broken" > "$c.msg"
+  fi
+  case $verdict in
+    trusted) tsa=$(tsa_of "$c.tst")
+             echo "$(gentime "$c.tst")${tsa:+ by '$tsa'}" > "$c.text" ;;
+    untrusted) if is_dev "$c.tst"; then echo "archive time-stamp $2: its signature holds$(devwhy "$c.tst")"
+               else echo "archive time-stamp $2: its signature holds but its chain ends at a TSA root you did not give"; fi > "$c.msg" ;;
+    broken) verdict=bad ;;
+    *) verdict=bad
+       echo "archive time-stamp $2 does not verify over its hash tree's root $4: $(tail -n 1 "$work/ts.out")" > "$c.msg" ;;
+  esac
+  echo "$gen" > "$c.gen"
+  echo "$verdict" > "$c.verdict"
+}
+
+# ers_check BATCH_DIR: checks batches/<id>/evidence.ers as RFC 4998 §5.3 says, sets er_state (ok, fail or
+# untrusted) with er_msg, and for ok: er_covered (the batch's files its first archive time-stamp covers),
+# er_first (its genTime, epoch), er_last_ok (yes if the last one's path is valid at the verification time)
+# and er_text. Each archive time-stamp: its reduced hash tree leads from the hash of what it covers (the
+# batch's files for the first, the previous one's token for each next) to its token's imprint (§4.3);
+# its token verifies at its genTime to your roots, with the certificates the record carries; and it was
+# made while the previous one's certificate path was still valid (§5.3, "Timestamp Renewal").
+ers_check() {
+  er=${1}evidence.ers er_state=fail er_msg="" er_covered="" er_first="" er_last_ok=no er_text="" prev=""
+  ers_parse "$er" > "$work/er.out"
+  er_msg=$(sed -n 's/^err //p' "$work/er.out" | sed -n 1p)
+  [ -z "$er_msg" ] || { er_msg="evidence record: $er_msg"; return; }
+  # The batch's time-stamp files (every file beside the record) and which of them the first list holds.
+  sha256sum "$1"* | sed 's/ [ *]/ /' | grep -v ' .*/evidence\.ers$' > "$work/er.sums"
+  er_covered=$(awk 'NR == FNR { if ($1 == "lvl" && $2 == 1 && !done) { for (i = 3; i <= NF; i++) in1[$i] = 1; done = 1 }; next }
+                    $1 in in1 { n = $2; sub(/.*\//, "", n); print n }' "$work/er.out" "$work/er.sums" | tr '\n' ' ')
+  if [ -z "$er_covered" ]; then
+    er_msg="expected the first archive time-stamp to cover files of this batch, found none of their hashes"
+    return
+  fi
+  n=$(grep -c '^ats ' "$work/er.out")
+  i=1 key=""
+  while [ "$i" -le "$n" ]; do
+    a=$work/ats$i
+    where=$(sed -n "s/^ats $i //p" "$work/er.out")
+    cut_bytes "$er" "${where% *}" "${where#* }" > "$a.tst"
+    if [ "$i" -eq 1 ]; then
+      digest=$(awk -v f="${er_covered%% *}" '{ n = $2; sub(/.*\//, "", n) } n == f { print $1; exit }' "$work/er.sums")
+    else
+      digest=$(sha256hex < "$work/ats$((i - 1)).tst")
+    fi
+    # The root its reduced hash tree leads to (§4.3); no tree: the token is over the hash itself.
+    value=$digest
+    awk -v i="$i" '$1 == "lvl" && $2 == i { $1 = ""; $2 = ""; print }' "$work/er.out" > "$a.levels"
+    if [ -s "$a.levels" ]; then
+      if ! sed -n 1p "$a.levels" | tr ' ' '\n' | grep -qx "$digest"; then
+        er_msg="archive time-stamp $i: the hash of what it covers is not among the first list of its reduced hash tree"
+        return
+      fi
+      value=$(sed -n 1p "$a.levels" | tr ' ' '\n' | grep . | hash_list)
+      sed 1d "$a.levels" > "$a.up"
+      while read -r siblings; do
+        # shellcheck disable=SC2086
+        value=$(printf '%s\n' $siblings "$value" | hash_list)
+      done < "$a.up"
+    fi
+    # The batches a renewal covers share its archive time-stamps: each is judged once, keyed by everything
+    # its verdict depends on (the one before, the root, its token and attributes).
+    where=$(sed -n "s/^att $i //p" "$work/er.out")
+    key=$({ printf '%s %s\n' "$key" "$value"; cat "$a.tst"; [ -z "$where" ] || cut_bytes "$er" "${where% *}" "${where#* }"; } |
+      sha256hex)
+    c=$work/erc/$key
+    [ -f "$c.verdict" ] || ats_judge "$er" "$i" "$a" "$value" "$c" "$prev"
+    verdict=$(cat "$c.verdict")
+    case $verdict in
+      trusted) ;;
+      untrusted) er_state=untrusted er_msg=$(cat "$c.msg"); return ;;
+      *) er_msg=$(cat "$c.msg"); return ;;
+    esac
+    [ "$i" -eq 1 ] && er_first=$(cat "$c.gen")
+    er_text="$er_text${er_text:+, then }$(cat "$c.text")"
+    prev=$c
+    i=$((i + 1))
+  done
+  if [ ! -f "$prev.last" ]; then
+    if (pool=$prev.pool; valid_at "$prev.tst" "$at_epoch" -digest "$(cat "$prev.root")"); then echo yes; else echo no; fi > "$prev.last"
+  fi
+  er_last_ok=$(cat "$prev.last")
+  plural=""
+  [ "$n" -gt 1 ] && plural=s
+  er_text="archive time-stamp$plural (RFC 4998) of $er_text"
+  er_state=ok
+}
+
+# long_term BATCH_DIR ID ROOT (after its tokens, with $valid and $lapsed: the trusted tokens whose paths are
+# valid, or not, at the verification time): does the batch's time still rest on a certificate valid then,
+# directly or through its evidence record? The verdicts of promptstamp verify's "time-stamp valid
+# long-term": a lapsed batch without a record is untrusted (exit 2), a record that does not hold fails.
+long_term() {
+  what="batch $2: time-stamp valid long-term"
+  if [ ! -f "${1}evidence.ers" ]; then
+    if [ -n "$lapsed" ] && [ -z "$valid" ]; then
+      untrusted=$((untrusted + 1))
+      note "$what: expected a TSA certificate valid at $when or an archive time-stamp made before it expired, found neither (lapsed:$lapsed); the time then rests on the TSA's key having stayed safe after its certificate ended"
+    fi
+    return
+  fi
+  ers_check "$1"
+  case $er_state in
+    fail) fail "$what: ${1}evidence.ers: $er_msg"; return ;;
+    untrusted) untrusted=$((untrusted + 1)); note "$what: ${1}evidence.ers: $er_msg"; return ;;
+  esac
+  if [ -n "$valid" ]; then
+    set -- $valid "$1"
+    ok "$what: $1 is valid at $when; and ${2}evidence.ers holds: $er_text"
+    return
+  fi
+  # A lapsed token is carried on if the first archive time-stamp covers it and was made while its path was valid.
+  carried=""
+  for tok in $lapsed; do
+    case " $er_covered" in *" $tok "*) ;; *) continue ;; esac
+    if valid_at "$1$tok" "$er_first" -digest "$3"; then carried=$tok; break; fi
+  done
+  if [ -z "$carried" ]; then
+    fail "$what: ${1}evidence.ers: expected the first archive time-stamp to cover a token of the batch before its certificate expired, found none it carries (tokens:$lapsed; covered: $er_covered)"
+  elif [ "$er_last_ok" != yes ]; then
+    untrusted=$((untrusted + 1))
+    note "$what: expected the last archive time-stamp's certificate valid at $when, found it lapsed: $er_text; renew again"
+  else
+    ok "$what: $carried is carried to $when by $er_text"
+  fi
+}
+
 # 5. Batches: one RFC 3161 token per TSA over the Merkle root ----------------------------------
 : > "$work/stamped"
 for b in batches/*/; do
   [ -f "${b}batch.json" ] || continue
   bid=$(basename "$b")
   root=$(sed -n 's/.*"root":"sha256:\([0-9a-f]\{64\}\)".*/\1/p' "${b}batch.json")
-  good=0 own=0 bad=0
+  good=0 own=0 bad=0 valid="" lapsed=""
   for t in "$b"*.tst; do
     [ -f "$t" ] || continue
     case $( [ -n "$root" ] && tscheck "$t" -digest "$root" ) in
       trusted) good=$((good + 1))
-        ok "batch $bid: token $(basename "$t") over root $root verifies to your TSA root, time $(gentime "$t")" ;;
+        tok=$(basename "$t")
+        if valid_at "$t" "$at_epoch" -digest "$root"; then
+          valid="$valid $tok"
+          ok "batch $bid: token $tok over root $root verifies to your TSA root, time $(gentime "$t")"
+        else
+          lapsed="$lapsed $tok"
+          ok "batch $bid: token $tok over root $root verifies to your TSA root, time $(gentime "$t"); validated at its genTime only: its certificate path is not valid at $when"
+        fi ;;
       untrusted) own=$((own + 1))
         if is_dev "$t"; then
           note "batch $bid: token $(basename "$t") over root $root holds, time $(gentime "$t")$(devwhy "$t")"
@@ -303,8 +595,7 @@ for b in batches/*/; do
   else
     fail "batch $bid: no token (pending): its records are not time-stamped"
   fi
-  [ -f "${b}evidence.ers" ] &&
-    note "batch $bid: archive time-stamps (RFC 4998, evidence.ers) are not checked here; 'promptstamp verify --at TIME' checks that they carry the batch past its TSA certificates' expiry"
+  [ -n "$root" ] && long_term "$b" "$bid" "$root"
 done
 
 # 6. Records: digest, attachments, receipt signature, Merkle inclusion proof ---------------------
