@@ -192,3 +192,14 @@ def test_verify_sh_help_prints_its_usage_from_the_first_line() -> None:
     assert lines[-1].endswith("never from the bundle you are checking.")
     wrong = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=30)
     assert wrong.returncode == 1 and wrong.stderr.startswith("Usage: sh verify.sh")
+
+
+def test_verify_sh_refuses_an_at_time_it_cannot_read() -> None:
+    script = Path(__file__).resolve().parents[2] / "server" / "promptstamp" / "bundle_assets" / "verify.sh"
+    for wrong in ("2045/01/01", "2045-01-01 12:00", "tomorrow", "2045-01-01T12:00:00+02:00"):
+        done = subprocess.run(["sh", str(script), "--at", wrong, "b.asice", "root.pem"], capture_output=True,
+                              text=True, timeout=30)
+        assert done.returncode == 1, (wrong, done.stderr)
+        assert done.stderr.startswith("--at: expected a date (2045-01-01)"), (wrong, done.stderr)
+    assert "--at TIME" in subprocess.run(["sh", str(script), "--help"], capture_output=True, text=True,
+                                         timeout=30).stdout

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from bundle_sample import bundle_entries, rebuild_bundle
 from test_renewals import DAY, World
 from test_renewals import world as world  # noqa: F401  (the fixture)
 
+from bundle_sample import bundle_entries, rebuild_bundle
 from promptstamp import bundle_names, ers
 from promptstamp.timestamping import TsaClient
 from promptstamp.verify import check_bundle
@@ -25,19 +25,22 @@ pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("sh", "unzip",
                                 reason="verify.sh needs sh, unzip, sha256sum, od and openssl")
 
 
-def run_sh(world: World, tmp_path: Path, data: bytes, at: datetime | None = None) -> tuple[int, str]:
-    (tmp_path / "b.asice").write_bytes(data)
+def run_sh(world: World, tmp_path: Path, data: bytes | Path, at: datetime | str | None = None) -> tuple[int, str]:
+    """The script on a bundle (bytes) or an extracted directory, trusting the three TSAs' roots and the service key."""
+    if isinstance(data, bytes):
+        (tmp_path / "b.asice").write_bytes(data)
     roots = tmp_path / "roots.pem"
-    roots.write_text("".join((t.pki.directory / "root.pem").read_text() for t in (world.short, world.medium, world.long)))
+    roots.write_text("".join((t.pki.directory / "root.pem").read_text() for t in (world.short, world.medium,
+                                                                                  world.long)))
     key = tmp_path / "key.pem"
     key.write_text(world.services.keyring.signing_key.public.pem)
     script = tmp_path / "verify.sh"
     script.write_text(bundle_names.asset_text("verify.sh"))  # the published script, not the bundle's copy
     args = ["sh", str(script), "-k", str(key)]
     if at is not None:
-        args += ["--at", at.strftime("%Y-%m-%dT%H:%M:%SZ")]
-    done = subprocess.run([*args, str(tmp_path / "b.asice"), str(roots)], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path)
+        args += ["--at", at if isinstance(at, str) else at.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    target = tmp_path / "b.asice" if isinstance(data, bytes) else data
+    done = subprocess.run([*args, str(target), str(roots)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     return done.returncode, done.stdout + done.stderr
 
 
@@ -139,13 +142,7 @@ def test_verify_sh_gives_the_untouched_renewed_bundle_extracted_the_same_verdict
     directory = tmp_path / "extracted"
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         z.extractall(directory)
-    script = tmp_path / "verify.sh"
-    script.write_text(bundle_names.asset_text("verify.sh"))
-    (tmp_path / "key.pem").write_text(world.services.keyring.signing_key.public.pem)
-    roots = tmp_path / "roots.pem"
-    roots.write_text("".join((t.pki.directory / "root.pem").read_text() for t in (world.short, world.medium, world.long)))
     at = (datetime.now(UTC) + 3 * DAY).strftime("%Y-%m-%d")
-    done = subprocess.run(["sh", str(script), "-k", str(tmp_path / "key.pem"), "--at", at, str(directory), str(roots)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "is carried to " + at in done.stdout
+    code, out = run_sh(world, tmp_path, directory, at)
+    assert code == 0, out
+    assert "is carried to " + at in out

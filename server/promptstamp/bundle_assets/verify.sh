@@ -1,6 +1,6 @@
 #!/bin/sh
 # verify.sh - check a PromptStamp evidence bundle with standard tools only:
-#   sh, unzip, sha256sum, openssl (1.1.1 or 3.x), and xxd or od; plus awk, sed, grep, sort, tr, cut, dd,
+#   sh, unzip, sha256sum, openssl (1.1.1 or 3.x), od, and xxd if present; plus awk, sed, grep, sort, tr, cut, dd,
 #   split and xargs (xxd makes large bundles fast: the proofs are hashed a level at a time).
 #
 # Usage: sh verify.sh [-k SERVICE_KEY.pem]... [--at TIME] BUNDLE.asice|EXTRACTED_DIR TSA_ROOT.pem [MORE_ROOTS.pem...]
@@ -54,7 +54,7 @@ at_text="" at_epoch=""
 work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT
 trap 'exit 1' INT TERM HUP
-mkdir "$work/trusted" "$work/erc" || exit 1
+mkdir "$work/trusted" "$work/erc" "$work/info" || exit 1
 nkeys=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -157,11 +157,14 @@ else
     esac
   done < "$work/sums.out"
 fi
-cat batches/*/*-chain.pem > "$work/untrusted.pem" 2>/dev/null
 certbodies() {  # PEM certificates on stdin -> one base64 body per line (the same DER gives the same line)
   sed -n '/^-----BEGIN CERTIFICATE-----/,/^-----END CERTIFICATE-----/p' | tr -d '\r\n' | tr -s '-' '\n' |
     grep -v -e CERTIFICATE -e '^$'
 }
+# Each distinct certificate once: batches share their TSAs' chains, and openssl reads the whole pool for
+# every token it checks.
+cat batches/*/*-chain.pem 2>/dev/null | certbodies | sort -u | awk '{ print "-----BEGIN CERTIFICATE-----"
+  for (i = 1; i <= length($0); i += 64) print substr($0, i, 64); print "-----END CERTIFICATE-----" }' > "$work/untrusted.pem"
 cat "$work/roots.pem" "$work/untrusted.pem" | certbodies > "$work/known.certs"
 # What tsverify builds paths from ($pool: certificates that are not anchors) and accepts inside a token
 # ($known); an archive time-stamp adds the certificates its evidence record carries.
@@ -201,9 +204,14 @@ tsverify() {  # $1 token, then -data FILE or -digest HEX; checked against the ro
     return 1
   fi
 }
-gentime() { openssl ts -reply -token_in -in "$1" -text 2>/dev/null | sed -n 's/^Time stamp: //p'; }
+tsinfo() {  # the file holding the token's TSTInfo as text: openssl runs once per token, however often it is asked
+  ti=$work/info/$(printf '%s' "$1" | sed 's/%/%25/g; s|/|%2F|g')
+  [ -f "$ti" ] || openssl ts -reply -token_in -in "$1" -text > "$ti" 2>/dev/null
+  printf '%s\n' "$ti"
+}
+gentime() { sed -n 's/^Time stamp: //p' "$(tsinfo "$1")"; }
 gen_epoch() {  # the token's genTime ("Dec  6 20:03:33.451 2026 GMT") in whole seconds since 1970
-  gentime "$1" | awk "$epoch_awk"'
+  sed -n 's/^Time stamp: //p' "$(tsinfo "$1")" | awk "$epoch_awk"'
     NF == 5 && $5 == "GMT" && $4 ~ /^[0-9][0-9][0-9][0-9]$/ && $3 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?$/ {
       mo = index("JanFebMarAprMayJunJulAugSepOctNovDec", $1); if (mo % 3 != 1 || length($1) != 3) exit
       print epoch($4 + 0, (mo + 2) / 3, $2 + 0, substr($3, 1, 2) + 0, substr($3, 4, 2) + 0, substr($3, 7, 2) + 0) }'
@@ -221,7 +229,7 @@ valid_at() {
 # The built-in development TSA stamps this policy into every token: anyone can make its root, so such a
 # token is untrusted whatever root it chains to (promptstamp verify and the verify page say the same).
 DEV_TSA_POLICY=2.25.313571821748590964836994007601738163612
-is_dev() { [ "$(openssl ts -reply -token_in -in "$1" -text 2>/dev/null | sed -n 's/^Policy OID: //p')" = "$DEV_TSA_POLICY" ]; }
+is_dev() { [ "$(sed -n 's/^Policy OID: //p' "$(tsinfo "$1")")" = "$DEV_TSA_POLICY" ]; }
 devwhy() { is_dev "$1" && echo "; it carries the development TSA policy $DEV_TSA_POLICY: untrusted whatever root it chains to"; }
 tscheck() {
   t=$1
@@ -409,7 +417,7 @@ ers_parse() {
 }
 cut_bytes() { dd if="$1" bs=1 skip="$2" count="$3" 2>/dev/null; }  # FILE OFFSET LENGTH
 hash_list() { sort | tr -d '\n' | hex2bin | sha256hex; }  # RFC 4998 §4.2: hex hashes, one a line, sorted, joined, hashed
-tsa_of() { openssl ts -reply -token_in -in "$1" -text 2>/dev/null | sed -n 's/^TSA: DirName://p'; }
+tsa_of() { sed -n 's/^TSA: DirName://p' "$(tsinfo "$1")"; }
 
 # ats_judge ER I TMP ROOT CACHE PREVIOUS_CACHE: archive time-stamp I of the record (its token in TMP.tst),
 # over ROOT: its token verifies at its genTime to your roots, with the certificates the record carries, and
@@ -456,7 +464,7 @@ ers_check() {
   er_msg=$(sed -n 's/^err //p' "$work/er.out" | sed -n 1p)
   [ -z "$er_msg" ] || { er_msg="evidence record: $er_msg"; return; }
   # The batch's time-stamp files (every file beside the record) and which of them the first list holds.
-  sha256sum "$1"* | sed 's/ [ *]/ /' | grep -v ' .*/evidence\.ers$' > "$work/er.sums"
+  sha256sum "$1"* 2>/dev/null | sed 's/ [ *]/ /' | grep -v ' .*/evidence\.ers$' > "$work/er.sums"
   er_covered=$(awk 'NR == FNR { if ($1 == "lvl" && $2 == 1 && !done) { for (i = 3; i <= NF; i++) in1[$i] = 1; done = 1 }; next }
                     $1 in in1 { n = $2; sub(/.*\//, "", n); print n }' "$work/er.out" "$work/er.sums" | tr '\n' ' ')
   if [ -z "$er_covered" ]; then
