@@ -16,7 +16,8 @@
 # Each time-stamp token is checked at its own genTime. A batch whose TSA certificates have lapsed by the
 # time of verification stands long-term only through its archive time-stamps (RFC 4998,
 # batches/<id>/evidence.ers), which are checked here: hash tree, tokens, and each renewal made before the
-# certificate of the one before expired. Revocation data (OCSP) is not judged here; promptstamp verify does.
+# certificate of the one before expired. The OCSP responses archived with each batch token
+# (batches/<id>/<tsa>.ocsp.json) and in each archive time-stamp are judged at genTime, with openssl ocsp.
 #
 # One line per check: "OK", "FAIL" or "NOTE". Exit 0: every check holds and every anchor was given
 # by you; 1: something failed (see FAIL lines); 2: everything holds but rests on a service key you
@@ -41,7 +42,12 @@ usage() { help_text >&2 || echo "usage: sh verify.sh [-k KEY.pem]... [--at TIME]
 epoch_awk='function epoch(y, mo, d, h, mi, s,   era, yoe, doy) {
   y -= (mo <= 2); era = int((y >= 0 ? y : y - 399) / 400); yoe = y - era * 400
   doy = int((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5) + d - 1
-  return ((era * 146097 + yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy - 719468) * 24 + h) * 3600 + mi * 60 + s }'
+  return ((era * 146097 + yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy - 719468) * 24 + h) * 3600 + mi * 60 + s }
+function gmt(t,   f, n, mo) {  # OpenSSL time text "Dec  6 20:03:33[.451] 2026 GMT" -> epoch seconds ("" if not that)
+  n = split(t, f, " ")
+  if (n != 5 || f[5] != "GMT" || f[4] !~ /^[0-9][0-9][0-9][0-9]$/ || f[3] !~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?$/) return ""
+  mo = index("JanFebMarAprMayJunJulAugSepOctNovDec", f[1]); if (mo % 3 != 1 || length(f[1]) != 3) return ""
+  return epoch(f[4] + 0, (mo + 2) / 3, f[2] + 0, substr(f[3], 1, 2) + 0, substr(f[3], 4, 2) + 0, substr(f[3], 7, 2) + 0) }'
 iso_epoch() {  # 2045-01-01 or 2045-01-01T12:00[:00[.123]]Z on stdin -> epoch seconds (nothing if malformed)
   awk "$epoch_awk"'
     /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]$/ { print epoch($0 + 0, substr($0, 6, 2) + 0, substr($0, 9, 2) + 0, 0, 0, 0) }
@@ -211,10 +217,7 @@ tsinfo() {  # the file holding the token's TSTInfo as text: openssl runs once pe
 }
 gentime() { sed -n 's/^Time stamp: //p' "$(tsinfo "$1")"; }
 gen_epoch() {  # the token's genTime ("Dec  6 20:03:33.451 2026 GMT") in whole seconds since 1970
-  sed -n 's/^Time stamp: //p' "$(tsinfo "$1")" | awk "$epoch_awk"'
-    NF == 5 && $5 == "GMT" && $4 ~ /^[0-9][0-9][0-9][0-9]$/ && $3 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?$/ {
-      mo = index("JanFebMarAprMayJunJulAugSepOctNovDec", $1); if (mo % 3 != 1 || length($1) != 3) exit
-      print epoch($4 + 0, (mo + 2) / 3, $2 + 0, substr($3, 1, 2) + 0, substr($3, 4, 2) + 0, substr($3, 7, 2) + 0) }'
+  sed -n 's/^Time stamp: //p' "$(tsinfo "$1")" | awk "$epoch_awk"'{ e = gmt($0); if (e != "") print e; exit }'
 }
 # valid_at TOKEN EPOCH|"" ARGS...: the token, already checked at its genTime, verifies to your roots at that
 # time too (empty: now), i.e. no certificate of its path has expired by then.
@@ -253,6 +256,80 @@ tscheck() {
   if [ -s "$work/own.pem" ] && tsverify "$@"; then echo untrusted; return; fi
   cp "$work/ts.trusted.out" "$work/ts.out"
   echo bad
+}
+# ocsp_judge RESPONSE.der CERT.pem ISSUER.pem GEN: what an archived OCSP response says of CERT, judged at a
+# token's genTime GEN (epoch) as promptstamp verify judges it (RFC 6960; RFC 5280 §5.3.1 reasons): prints
+# "ok DETAIL" or "fail DETAIL", or "none WHY" when the response does not count: not about CERT (CertID of
+# ISSUER's name and key and CERT's serial), or signed neither by ISSUER nor by a responder ISSUER designated.
+# ISSUER is on the token's path, so it anchors the response's signature; no root is needed for that.
+ocsp_judge() {
+  openssl ocsp -respin "$1" -issuer "$3" -cert "$2" -CAfile "$3" -verify_other "$3" -partial_chain -attime "$4" \
+    -no_nonce > "$work/ocsp.out" 2>&1
+  rc=$?
+  who=$(openssl x509 -in "$2" -noout -subject 2>/dev/null | sed 's/^subject= *//')
+  awk -v rc="$rc" -v gen="$4" -v cert="$2" -v who="$who" "$epoch_awk"'
+    /^Response verify OK$/ { verified = 1 }
+    $0 == cert ": good" || $0 == cert ": revoked" || $0 == cert ": unknown" { status = substr($0, length(cert) + 3) }
+    /^\tReason: / { reason = substr($0, 10) }
+    /^\tRevocation Time: / { when = substr($0, 19) }
+    END {
+      if (rc != 0 || !verified || status == "") { print "none the OCSP response does not answer for this certificate, " \
+        "signed by its issuer or a responder the issuer designated"; exit }
+      if (status == "unknown") { print "fail " who ": the OCSP responder does not know this certificate"; exit }
+      if (status == "good") { print "ok " who ": not revoked (OCSP)"; exit }
+      if (reason == "") reason = "unspecified"
+      what = who ": revoked on " when " (reason: " reason ")"
+      t = gmt(when)
+      if (t == "" || t <= gen) print "fail " what ", at or before the time-stamp" "\047" "s genTime"
+      else if (reason ~ /^(unspecified|keyCompromise|cACompromise|aACompromise)$/)
+        print "fail " what "; a compromised key could have written any genTime"
+      else print "ok " what ", after genTime and not for a compromise" }' "$work/ocsp.out"
+}
+# token_revocation TOKEN GEN: the revocation data beside a trusted batch token (<tsa>.ocsp.json), judged at its
+# genTime: "fail DETAIL", "ok DETAIL", or nothing without such a file. Each entry must be about a certificate of
+# the token's path (consecutive in <tsa>-chain.pem with its issuer).
+token_revocation() {
+  j=${1%.tst}.ocsp.json
+  [ -f "$j" ] || return 0
+  certbodies < "${1%.tst}-chain.pem" > "$work/rev.path" 2>/dev/null
+  tr -d '\n' < "$j" | awk '{
+      if (!match($0, /"certificates":\[[^]]*\]/)) { print "bad"; exit }
+      n = split(substr($0, RSTART + 16, RLENGTH - 17), parts, "}")
+      for (i = 1; i <= n; i++) {
+        p = parts[i]; if (p !~ /"cert":/) continue
+        c = p; if (!sub(/.*"cert":"/, "", c) || !sub(/".*/, "", c)) c = ""
+        s = p; if (!sub(/.*"issuer":"/, "", s) || !sub(/".*/, "", s)) s = ""
+        o = p; if (match(o, /"ocsp":null/)) o = "-"; else if (!sub(/.*"ocsp":"/, "", o) || !sub(/".*/, "", o)) o = ""
+        print c, s, o } }' > "$work/rev.entries"
+  if grep -qx bad "$work/rev.entries" || awk 'NF != 3' "$work/rev.entries" | grep -q .; then
+    echo "fail revocation data: unreadable $(basename "$j")"
+    return 0
+  fi
+  rev_notes=""
+  while read -r cb ib ob; do
+    if ! awk -v c="$cb" -v i="$ib" 'prev == c && $0 == i { found = 1 } { prev = $0 } END { exit !found }' "$work/rev.path"; then
+      echo "fail revocation data for a certificate that is not on the token's validated path"
+      return 0
+    fi
+    if [ "$ob" = - ]; then
+      rev_notes="$rev_notes; a certificate names no OCSP responder: its status is unknown"
+      continue
+    fi
+    printf '%s' "$cb" | openssl base64 -d -A | openssl x509 -inform DER -out "$work/rev.cert.pem" 2>/dev/null
+    printf '%s' "$ib" | openssl base64 -d -A | openssl x509 -inform DER -out "$work/rev.issuer.pem" 2>/dev/null
+    printf '%s' "$ob" | openssl base64 -d -A > "$work/rev.der" 2>/dev/null
+    judged=$(ocsp_judge "$work/rev.der" "$work/rev.cert.pem" "$work/rev.issuer.pem" "$2")
+    case $judged in
+      ok\ *) rev_notes="$rev_notes; ${judged#ok }" ;;
+      fail\ *) echo "fail TSA certificate revoked: ${judged#fail }"; return 0 ;;
+      *) echo "fail revocation data: ${judged#none }"; return 0 ;;
+    esac
+  done < "$work/rev.entries"
+  echo "ok revocation at genTime: ${rev_notes#; }"
+}
+ts_why() {  # why the last tsverify failed: OpenSSL's reason ("message imprint mismatch"), else its last line
+  awk -F: '/:error:/ { why = $6; if (NF >= 9 && $9 != "") { why = why ": " $9; for (i = 10; i <= NF; i++) why = why ":" $i } }
+    { last = $0 } END { print why != "" ? why : last }' "$work/ts.out"
 }
 lapse() {  # TOKEN ARGS...: for a token that holds at its genTime, say if its path has lapsed at the verification time
   lt=$1
@@ -348,7 +425,8 @@ done
 # openssl asn1parse, and the bytes of its hashes from the file itself (od): one line per item,
 # "ats I OFFSET LENGTH" (archive time-stamp I's timeStamp token), "att I OFFSET LENGTH" (its attributes),
 # "lvl I HEX..." (each list of its reduced hash tree, bottom first), "crt I OFFSET LENGTH" (a certificate
-# of its CAdES certValues), or "err WHY" for a record that is not one.
+# of its CAdES certValues), "rsp I HEX" (an OCSP response of its revocationValues, as an OCSPResponse),
+# or "err WHY" for a record that is not one.
 ers_parse() {
   if ! openssl asn1parse -inform DER -in "$1" > "$work/er.asn" 2>/dev/null; then
     echo "err not DER that openssl asn1parse can read"
@@ -358,6 +436,11 @@ ers_parse() {
   awk -v hexfile="$work/er.hex" '
     function err(m) { print "err " m; failed = 1; exit }
     function is_oid(v, name, dotted) { return v == ":" name || v == ":" dotted }
+    function dlen(n,   h) {  # a DER length, in hex
+      if (n < 128) return sprintf("%02x", n)
+      h = sprintf("%x", n); if (length(h) % 2) h = "0" h
+      return sprintf("%02x", 128 + length(h) / 2) h }
+    function tlv(tag, v) { return tag dlen(length(v) / 2) v }
     BEGIN { getline hex < hexfile; size = length(hex) / 2 }
     { if (!match($0, /^ *[0-9]+:d=[0-9]+ +hl= *[0-9]+ +l= *[0-9]+ (cons|prim): /)) err("unreadable structure: " $0)
       head = substr($0, 1, RLENGTH); rest = substr($0, RLENGTH + 1)
@@ -407,7 +490,16 @@ ers_parse() {
       else if (parent == "attr") {
         if (type == "OBJECT") attr = value
         else if (type == "SET" && is_oid(attr, "id-smime-aa-ets-certValues", "1.2.840.113549.1.9.16.2.23")) k = "certset"
+        else if (type == "SET" && is_oid(attr, "id-smime-aa-ets-revocationValues", "1.2.840.113549.1.9.16.2.24")) k = "revset"
       } else if (parent == "certset") { if (type == "SEQUENCE") k = "certs" }
+      else if (parent == "revset") { if (type == "SEQUENCE") k = "revvals" }
+      else if (parent == "revvals") { if (type == "cont [ 1 ]") k = "ocspvals" }
+      else if (parent == "ocspvals") { if (type == "SEQUENCE") k = "basics" }
+      else if (parent == "basics" && type == "SEQUENCE")
+        # ocspVals holds BasicOCSPResponses; openssl ocsp reads an OCSPResponse: status successful (0),
+        # responseBytes [0] { id-pkix-ocsp-basic, OCTET STRING { the BasicOCSPResponse } } (RFC 6960 §4.2.1)
+        print "rsp " n " " tlv("30", "0a0100" tlv("a0", tlv("30", "06092b0601050507300101" \
+          tlv("04", substr(hex, 2 * off + 1, 2 * (hl + len))))))
       else if (parent == "certs" && type == "SEQUENCE") print "crt " n " " off " " hl + len
       kind[d] = k }
     END { if (failed) exit
@@ -427,10 +519,13 @@ ats_judge() {
   c=$5
   cp "$3.tst" "$c.tst"
   echo "$4" > "$c.root"
-  cat "$work/untrusted.pem" > "$c.pool"
-  sed -n "s/^crt $2 //p" "$work/er.out" | while read -r off len; do
-    cut_bytes "$1" "$off" "$len" | openssl x509 -inform DER -outform PEM 2>/dev/null
-  done >> "$c.pool"
+  ncert=0
+  sed -n "s/^crt $2 //p" "$work/er.out" > "$c.crts"
+  while read -r off len; do
+    ncert=$((ncert + 1))
+    cut_bytes "$1" "$off" "$len" | openssl x509 -inform DER -outform PEM > "$c.cert$ncert" 2>/dev/null
+  done < "$c.crts"
+  { cat "$work/untrusted.pem"; [ "$ncert" -eq 0 ] || cat "$c".cert*; } > "$c.pool"
   { cat "$work/known.certs"; certbodies < "$c.pool"; } > "$c.known"
   verdict=$(pool=$c.pool known=$c.known; tscheck "$c.tst" -digest "$4")
   gen=$(gen_epoch "$c.tst")
@@ -438,6 +533,7 @@ ats_judge() {
     verdict=broken
     echo "archive time-stamp $2 ($(gentime "$c.tst")) was made after the certificate of archive time-stamp $(($2 - 1)) expired: the chain is broken" > "$c.msg"
   fi
+  [ "$verdict" = trusted ] && ats_revocation "$1" "$2" "$c" "$gen" "$ncert" && verdict=broken
   case $verdict in
     trusted) tsa=$(tsa_of "$c.tst")
              echo "$(gentime "$c.tst")${tsa:+ by '$tsa'}" > "$c.text" ;;
@@ -445,10 +541,32 @@ ats_judge() {
                else echo "archive time-stamp $2: its signature holds but its chain ends at a TSA root you did not give"; fi > "$c.msg" ;;
     broken) verdict=bad ;;
     *) verdict=bad
-       echo "archive time-stamp $2 does not verify over its hash tree's root $4: $(tail -n 1 "$work/ts.out")" > "$c.msg" ;;
+       echo "archive time-stamp $2 does not verify over its hash tree's root $4: $(ts_why)" > "$c.msg" ;;
   esac
   echo "$gen" > "$c.gen"
   echo "$verdict" > "$c.verdict"
+}
+
+# ats_revocation ER I CACHE GEN NCERT: true (with CACHE.msg) if an OCSP response archive time-stamp I carries says a
+# certificate of its TSA (certValues, signer first: each with the next as issuer) was revoked in a way that
+# undoes its genTime GEN; responses about other certificates are passed over, as promptstamp verify does.
+ats_revocation() {
+  sed -n "s/^rsp $2 //p" "$work/er.out" > "$3.rsps"
+  k=1
+  while [ "$k" -lt "$5" ]; do
+    r=0
+    while read -r hex; do
+      r=$((r + 1))
+      printf '%s' "$hex" | hex2bin > "$3.rsp$r"
+      judged=$(ocsp_judge "$3.rsp$r" "$3.cert$k" "$3.cert$((k + 1))" "$4")
+      if [ "${judged%% *}" = fail ]; then
+        echo "archive time-stamp $2: TSA certificate revoked: ${judged#fail }" > "$3.msg"
+        return 0
+      fi
+    done < "$3.rsps"
+    k=$((k + 1))
+  done
+  return 1
 }
 
 # ers_check BATCH_DIR: checks batches/<id>/evidence.ers as RFC 4998 §5.3 says, sets er_state (ok, fail or
@@ -574,14 +692,22 @@ for b in batches/*/; do
   for t in "$b"*.tst; do
     [ -f "$t" ] || continue
     case $( [ -n "$root" ] && tscheck "$t" -digest "$root" ) in
-      trusted) good=$((good + 1))
+      trusted)
         tok=$(basename "$t")
+        rev=$(token_revocation "$t" "$(gen_epoch "$t")")
+        if [ "${rev%% *}" = fail ]; then
+          bad=$((bad + 1))
+          fail "batch $bid: token $tok does not verify: ${rev#fail }"
+          continue
+        fi
+        rev=${rev#ok }
+        good=$((good + 1))
         if valid_at "$t" "$at_epoch" -digest "$root"; then
           valid="$valid $tok"
-          ok "batch $bid: token $tok over root $root verifies to your TSA root, time $(gentime "$t")"
+          ok "batch $bid: token $tok over root $root verifies to your TSA root, time $(gentime "$t")${rev:+; $rev}"
         else
           lapsed="$lapsed $tok"
-          ok "batch $bid: token $tok over root $root verifies to your TSA root, time $(gentime "$t"); validated at its genTime only: its certificate path is not valid at $when"
+          ok "batch $bid: token $tok over root $root verifies to your TSA root, time $(gentime "$t")${rev:+; $rev}; validated at its genTime only: its certificate path is not valid at $when"
         fi ;;
       untrusted) own=$((own + 1))
         if is_dev "$t"; then
