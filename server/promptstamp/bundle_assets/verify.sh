@@ -61,6 +61,7 @@ work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT
 trap 'exit 1' INT TERM HUP
 mkdir "$work/trusted" "$work/erc" "$work/info" || exit 1
+: > "$work/pem.index"
 nkeys=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -266,7 +267,8 @@ ocsp_judge() {
   openssl ocsp -respin "$1" -issuer "$3" -cert "$2" -CAfile "$3" -verify_other "$3" -partial_chain -attime "$4" \
     -no_nonce > "$work/ocsp.out" 2>&1
   rc=$?
-  who=$(openssl x509 -in "$2" -noout -subject 2>/dev/null | sed 's/^subject= *//')
+  [ -f "$2.subject" ] || openssl x509 -in "$2" -noout -subject 2>/dev/null | sed 's/^subject= *//' > "$2.subject"
+  who=$(cat "$2.subject")
   awk -v rc="$rc" -v gen="$4" -v cert="$2" -v who="$who" "$epoch_awk"'
     /^Response verify OK$/ { verified = 1 }
     $0 == cert ": good" || $0 == cert ": revoked" || $0 == cert ": unknown" { status = substr($0, length(cert) + 3) }
@@ -284,6 +286,15 @@ ocsp_judge() {
       else if (reason ~ /^(unspecified|keyCompromise|cACompromise|aACompromise)$/)
         print "fail " what "; a compromised key could have written any genTime"
       else print "ok " what ", after genTime and not for a compromise" }' "$work/ocsp.out"
+}
+pem_of() {  # a certificate's base64 DER -> a PEM file of it: each distinct certificate converted once
+  n=$(grep -nxF -- "$1" "$work/pem.index" | sed -n '1s/:.*//p')
+  if [ -z "$n" ]; then
+    printf '%s\n' "$1" >> "$work/pem.index"
+    n=$(wc -l < "$work/pem.index" | tr -d ' ')
+    printf '%s' "$1" | openssl base64 -d -A | openssl x509 -inform DER -out "$work/pem.$n" 2>/dev/null
+  fi
+  printf '%s\n' "$work/pem.$n"
 }
 # token_revocation TOKEN GEN: the revocation data beside a trusted batch token (<tsa>.ocsp.json), judged at its
 # genTime: "fail DETAIL", "ok DETAIL", or nothing without such a file. Each entry must be about a certificate of
@@ -315,10 +326,8 @@ token_revocation() {
       rev_notes="$rev_notes; a certificate names no OCSP responder: its status is unknown"
       continue
     fi
-    printf '%s' "$cb" | openssl base64 -d -A | openssl x509 -inform DER -out "$work/rev.cert.pem" 2>/dev/null
-    printf '%s' "$ib" | openssl base64 -d -A | openssl x509 -inform DER -out "$work/rev.issuer.pem" 2>/dev/null
     printf '%s' "$ob" | openssl base64 -d -A > "$work/rev.der" 2>/dev/null
-    judged=$(ocsp_judge "$work/rev.der" "$work/rev.cert.pem" "$work/rev.issuer.pem" "$2")
+    judged=$(ocsp_judge "$work/rev.der" "$(pem_of "$cb")" "$(pem_of "$ib")" "$2")
     case $judged in
       ok\ *) rev_notes="$rev_notes; ${judged#ok }" ;;
       fail\ *) echo "fail TSA certificate revoked: ${judged#fail }"; return 0 ;;
@@ -424,7 +433,7 @@ done
 # ers_parse ER: the EvidenceRecord's structure (RFC 4998 §3; DER; one ArchiveTimeStampChain) from
 # openssl asn1parse, and the bytes of its hashes from the file itself (od): one line per item,
 # "ats I OFFSET LENGTH" (archive time-stamp I's timeStamp token), "att I OFFSET LENGTH" (its attributes),
-# "lvl I HEX..." (each list of its reduced hash tree, bottom first), "crt I OFFSET LENGTH" (a certificate
+# "lvl I HEX..." (each list of its reduced hash tree, bottom first, sorted), "crt I OFFSET LENGTH" (a certificate
 # of its CAdES certValues), "rsp I HEX" (an OCSP response of its revocationValues, as an OCSPResponse),
 # or "err WHY" for a record that is not one.
 ers_parse() {
@@ -505,7 +514,11 @@ ers_parse() {
     END { if (failed) exit
       if (!seq || chains != 1 || !n) { print "err expected one ArchiveTimeStampChain of at least one archive time-stamp"; exit }
       if (!tok) { print "err archive time-stamp " n " has no timeStamp"; exit }
-      for (i = 1; i <= n; i++) for (l = 1; l <= levels[i]; l++) print "lvl " i list[i, l] }' "$work/er.asn"
+      # Each list sorted (RFC 4998 §4.2 hashes the values in binary ascending order: lowercase hex sorts alike)
+      for (i = 1; i <= n; i++) for (l = 1; l <= levels[i]; l++) {
+        m = split(list[i, l], h, " ")
+        for (x = 2; x <= m; x++) { v = h[x]; for (y = x - 1; y >= 1 && h[y] > v; y--) h[y + 1] = h[y]; h[y + 1] = v }
+        line = "lvl " i; for (x = 1; x <= m; x++) line = line " " h[x]; print line } }' "$work/er.asn"
 }
 cut_bytes() { dd if="$1" bs=1 skip="$2" count="$3" 2>/dev/null; }  # FILE OFFSET LENGTH
 hash_list() { sort | tr -d '\n' | hex2bin | sha256hex; }  # RFC 4998 §4.2: hex hashes, one a line, sorted, joined, hashed
@@ -590,10 +603,15 @@ ers_check() {
     return
   fi
   n=$(grep -c '^ats ' "$work/er.out")
+  # Per archive time-stamp: where its token and attributes are, its lists (one awk for all of them).
+  rm -f "$work"/ats*
+  awk -v w="$work/ats" '$1 == "ats" || $1 == "att" { print $3, $4 > (w $2 "." $1) }
+    $1 == "lvl" { f = w $2 ".levels"; line = ""; for (k = 3; k <= NF; k++) line = line (k > 3 ? " " : "") $k; print line > f }
+    ' "$work/er.out"
   i=1 key=""
   while [ "$i" -le "$n" ]; do
     a=$work/ats$i
-    where=$(sed -n "s/^ats $i //p" "$work/er.out")
+    where=$(cat "$a.ats")
     cut_bytes "$er" "${where% *}" "${where#* }" > "$a.tst"
     if [ "$i" -eq 1 ]; then
       digest=$(awk -v f="${er_covered%% *}" '{ n = $2; sub(/.*\//, "", n) } n == f { print $1; exit }' "$work/er.sums")
@@ -602,13 +620,14 @@ ers_check() {
     fi
     # The root its reduced hash tree leads to (§4.3); no tree: the token is over the hash itself.
     value=$digest
-    awk -v i="$i" '$1 == "lvl" && $2 == i { $1 = ""; $2 = ""; print }' "$work/er.out" > "$a.levels"
-    if [ -s "$a.levels" ]; then
-      if ! sed -n 1p "$a.levels" | tr ' ' '\n' | grep -qx "$digest"; then
-        er_msg="archive time-stamp $i: the hash of what it covers is not among the first list of its reduced hash tree"
-        return
-      fi
-      value=$(sed -n 1p "$a.levels" | tr ' ' '\n' | grep . | hash_list)
+    if [ -f "$a.levels" ]; then
+      first=" $(sed -n 1p "$a.levels") "
+      case $first in
+        *" $digest "*) ;;
+        *) er_msg="archive time-stamp $i: the hash of what it covers is not among the first list of its reduced hash tree"
+           return ;;
+      esac
+      value=$(printf '%s' "$first" | tr -d ' ' | hex2bin | sha256hex)  # already sorted
       sed 1d "$a.levels" > "$a.up"
       while read -r siblings; do
         # shellcheck disable=SC2086
@@ -617,7 +636,8 @@ ers_check() {
     fi
     # The batches a renewal covers share its archive time-stamps: each is judged once, keyed by everything
     # its verdict depends on (the one before, the root, its token and attributes).
-    where=$(sed -n "s/^att $i //p" "$work/er.out")
+    where=""
+    [ -f "$a.att" ] && where=$(cat "$a.att")
     key=$({ printf '%s %s\n' "$key" "$value"; cat "$a.tst"; [ -z "$where" ] || cut_bytes "$er" "${where% *}" "${where#* }"; } |
       sha256hex)
     c=$work/erc/$key
