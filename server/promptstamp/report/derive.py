@@ -9,7 +9,7 @@ and policies), the service keys and the blobs. Nothing depends on when or where 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import canonical, signing, tokens
 from ..errors import PromptStampError
@@ -36,6 +36,10 @@ class EvidenceFiles:
     batch_tokens: Mapping[str, Mapping[str, bytes]]  # batch id -> TSA name -> token DER (empty: pending)
     keys: Mapping[str, str]  # service key id -> SPKI PEM
     image: Callable[[str], bytes | None]  # blob hex -> bytes (None when absent or too large to embed)
+    # Records and receipts the caller has parsed already (the verifier's record checks), keyed by their
+    # (record bytes, receipt bytes): rendering never parses the same bytes a second time. Pairs not
+    # here are parsed once, by ``parsed_records``.
+    parsed: Mapping[tuple[bytes, bytes], tuple[Record, Receipt]] = field(default_factory=dict)
 
 
 def from_evidence(evidence: SessionEvidence) -> EvidenceFiles:
@@ -55,38 +59,79 @@ def languages_in(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(lang for lang, name in REPORT_FILES.items() if name in names)
 
 
-def derived_files(files: EvidenceFiles, languages: Sequence[str]) -> dict[str, bytes]:
-    """File name -> bytes of every derived file for these report languages."""
-    steps, tsas = steps_of(files)
+def derived_files(files: EvidenceFiles, languages: Sequence[str],
+                  render: Callable[[Sequence[ReportSession]], Sequence[str]] | None = None) -> dict[str, bytes]:
+    """File name -> bytes of every derived file for these report languages.
+
+    ``render`` turns the languages' report sessions into their pages (default: one after the other,
+    here); the verifier passes one that renders them in parallel.
+    """
+    parsed = parsed_records(files)
+    steps, tsas = steps_of(files, parsed)
     out = {README: render_readme(files, steps, tsas, languages).encode("utf-8")}
-    for lang in languages:
-        out[REPORT_FILES[lang]] = render_report(report_session(files, lang, languages, steps, tsas)).encode("utf-8")
+    sessions = [report_session(files, lang, languages, steps, tsas, parsed) for lang in languages]
+    pages = render(sessions) if render is not None else [render_report(s) for s in sessions]
+    for lang, page in zip(languages, pages, strict=True):
+        out[REPORT_FILES[lang]] = page.encode("utf-8")
     return out
+
+
+ParsedRecord = tuple[Record, "Receipt | PromptStampError"]
+
+
+def parsed_records(files: EvidenceFiles) -> list[ParsedRecord]:
+    """Each record with its receipt, parsed once (or taken from ``files.parsed``), in order; the first
+    record or step receipt that does not parse raises. A service record's receipt is kept as its error
+    instead: it is needed only when it is the first receipt (the account's name)."""
+    out: list[ParsedRecord] = []
+    for record_bytes, receipt_bytes in files.records:
+        known = files.parsed.get((record_bytes, receipt_bytes))
+        if known is not None:
+            out.append(known)
+            continue
+        rec = Record.from_canonical(record_bytes)
+        try:
+            receipt: Receipt | PromptStampError = Receipt.from_json(canonical.parse_json(receipt_bytes))
+        except PromptStampError as e:
+            if rec.site != SERVICE_SITE:
+                raise
+            receipt = e
+        out.append((rec, receipt))
+    return out
+
+
+def _receipt(parsed: ParsedRecord) -> Receipt:
+    receipt = parsed[1]
+    if isinstance(receipt, PromptStampError):
+        raise receipt
+    return receipt
 
 
 def report_session(files: EvidenceFiles, lang: str, languages: Sequence[str] = ("en", "zh"),
                    steps: Sequence[ReportStep] | None = None,
-                   tsas: Sequence[TsaInfo] | None = None) -> ReportSession:
+                   tsas: Sequence[TsaInfo] | None = None,
+                   parsed: Sequence[ParsedRecord] | None = None) -> ReportSession:
+    if parsed is None:
+        parsed = parsed_records(files)
     if steps is None or tsas is None:
-        steps, tsas = steps_of(files)
+        steps, tsas = steps_of(files, parsed)
     first = steps[0].record if steps else None
     titles = [s.record.value["session"].get("title") for s in steps if isinstance(s.record.value.get("session"), dict)]
     title = next((x for x in reversed(titles) if isinstance(x, str) and x), "")
-    account = Receipt.from_json(canonical.parse_json(files.records[0][1])).account if files.records else ""
+    account = _receipt(parsed[0]).account if parsed else ""
     keys = {kid: signing.fingerprint(signing.public_key_from_pem(pem)) for kid, pem in sorted(files.keys.items())}
     return ReportSession(
         site=first.site if first else "", session_id=first.session_id if first else "", title=title,
         account=account, generated_at="", steps=steps, image=files.image, keys=keys,
         dev_tsas=frozenset(t.name for t in tsas if t.standing == "development"), lang=lang, tsas=tsas,
-        author=_author(files), languages=tuple(languages))
+        author=_author(parsed), languages=tuple(languages))
 
 
-def _author(files: EvidenceFiles) -> Author | None:
+def _author(parsed: Sequence[ParsedRecord]) -> Author | None:
     """The display name and contact of the newest account record (the owner's own statement, signed
     and stamped like any record), if the bundle carries one."""
     found: tuple[str, Author] | None = None
-    for record_bytes, _receipt in files.records:
-        rec = Record.from_canonical(record_bytes)
+    for rec, _receipt in parsed:
         params = rec.value.get("params")
         if rec.site != SERVICE_SITE or rec.session_id != ACCOUNT_SESSION or not isinstance(params, dict):
             continue
@@ -97,7 +142,8 @@ def _author(files: EvidenceFiles) -> Author | None:
     return found[1] if found else None
 
 
-def steps_of(files: EvidenceFiles) -> tuple[list[ReportStep], list[TsaInfo]]:
+def steps_of(files: EvidenceFiles,
+             parsed: Sequence[ParsedRecord] | None = None) -> tuple[list[ReportStep], list[TsaInfo]]:
     times: dict[str, dict[str, str]] = {}
     tsas: dict[str, TsaInfo] = {}
     for bid, batch in sorted(files.batch_tokens.items()):
@@ -115,11 +161,11 @@ def steps_of(files: EvidenceFiles) -> tuple[list[ReportStep], list[TsaInfo]]:
                                     standing=found.key, standing_text={"en": found.en, "zh": found.zh},
                                     etsi_policy=tsa_status.claims_etsi_policy(info.policy))
     steps = []
-    for record_bytes, receipt_bytes in files.records:
-        rec = Record.from_canonical(record_bytes)
+    for pair in parsed if parsed is not None else parsed_records(files):
+        rec = pair[0]
         if rec.site == SERVICE_SITE:
             continue  # the account and pairing records: the service's statements, shown as "who", not as steps
-        receipt = Receipt.from_json(canonical.parse_json(receipt_bytes))
+        receipt = _receipt(pair)
         stamped = times.get(receipt.batch.id, {})
         steps.append(ReportStep(rec, receipt.received_at, receipt.batch.id, stamped,
                                 "stamped" if stamped else "pending", receipt.device_key))

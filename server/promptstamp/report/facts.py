@@ -7,6 +7,7 @@ parameters the human set; the model and settings an AI site reports with its out
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,8 +63,10 @@ def contribution(records: Sequence[Record]) -> Contribution:
     gone = superseded_ids(records)
     live = [r for r in records if r.id not in gone]
 
+    kinds = Counter((r.type, r.actor) for r in live)  # one pass: a bundle may hold a million steps
+
     def count(rtype: str, actor: str | None = None) -> int:
-        return sum(1 for r in live if r.type == rtype and (actor is None or r.actor == actor))
+        return kinds[(rtype, actor)] if actor is not None else sum(n for (t, _), n in kinds.items() if t == rtype)
 
     uploads = {a.digest for r in live if r.actor == "user" and r.type != "import" for a in r.attachments}
     images = {a.digest for r in live if r.actor == "ai" for a in r.attachments if a.media_type.startswith("image/")}

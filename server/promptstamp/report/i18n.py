@@ -6,6 +6,8 @@ Wording rule: state what the records show and what each fact rests on; never a l
 
 from __future__ import annotations
 
+import functools
+import html
 from collections.abc import Mapping
 
 LANGS = ("en", "zh")
@@ -285,7 +287,24 @@ class Text:
             raise ValueError(f"report language: expected one of {', '.join(LANGS)}, found {lang!r}")
         self.lang = lang
         self._words = CATALOGUES[lang]
+        self._html: dict[str, str] = {}
 
     def __call__(self, message: str, /, **fields: object) -> str:
         words = self._words[message]
         return words.format(**fields) if fields else words
+
+    def html(self, message: str, /, **marks: str) -> str:
+        """A message HTML-escaped, made once per language: without fields, or with each field filled by a
+        fixed mark (a control character) that the caller replaces with markup."""
+        if marks:
+            return _escaped(self.lang, message, tuple(sorted(marks.items())))
+        found = self._html.get(message)
+        if found is None:
+            found = self._html[message] = _escaped(self.lang, message, ())
+        return found
+
+
+@functools.cache
+def _escaped(lang: str, message: str, marks: tuple[tuple[str, str], ...]) -> str:
+    words = CATALOGUES[lang][message]
+    return html.escape(words.format(**dict(marks)) if marks else words, quote=True)

@@ -61,7 +61,8 @@ def prompts_html(session: ReportSession) -> str:
             continue
         head = (f"<a href=\"{e(step_href(session, r.id))}\">#{r.seq}</a> {e(t('kind_' + r.type))}, "
                 f"{timefmt.element(r.captured_at, t.lang)}")
-        body = diff_html(last, text, t) if last is not None and last != text else f"<pre class=\"text\">{e(text)}</pre>"
+        body = (diff_html(last, text, t, session.diffs) if last is not None and last != text
+                else f"<pre class=\"text\">{e(text)}</pre>")
         items.append(f"<li>{head}{body}</li>")
         last = text
     inner = f"<ol class=\"prompts\">{''.join(items)}</ol>" if items else f"<p class=\"note\">{e(t('prompts_none'))}</p>"

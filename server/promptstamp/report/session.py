@@ -62,6 +62,11 @@ class ReportSession:
     tsas: Sequence[TsaInfo] = ()
     author: Author | None = None
     languages: tuple[str, ...] = ("en", "zh")  # the report languages beside this one (links between them)
+    # Work shared by the sections of one rendering: a prompt's diff appears in the timeline and in the
+    # prompts section, and a session often goes back and forth between the same prompts.
+    diffs: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
+    # An image shown at several steps is read and encoded once: blob hex -> (data: URI or None, its bytes).
+    images: dict[str, tuple[str | None, int]] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

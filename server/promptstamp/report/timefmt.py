@@ -48,7 +48,21 @@ def element(value: str, lang: str) -> str:
     moment = parse(value)
     if moment is None:
         return html.escape(value)
-    return f'<time datetime="{iso_ms(moment)}">{html.escape(plain(value, lang))}</time>'
+    if moment.year < 1000:  # strftime does not pad such years on every platform: keep its exact output
+        return f'<time datetime="{iso_ms(moment)}">{html.escape(plain(value, lang))}</time>'
+    # The same text as iso_ms and plain, built directly: a report has a few of these per step. Digits,
+    # '-', ':', '.' and the fixed words need no escaping.
+    utc = _digits(moment)
+    text = utc + " UTC"
+    if lang == "zh":
+        text += f"（北京时间 {_digits(moment.astimezone(CHINA))}）"
+    return f'<time datetime="{utc[:10]}T{utc[11:]}Z">{text}</time>'
+
+
+def _digits(m: datetime) -> str:
+    """``YYYY-MM-DD HH:MM:SS.mmm`` of a moment in years 1000 to 9999."""
+    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d} {m.hour:02d}:{m.minute:02d}:{m.second:02d}."
+            f"{m.microsecond // 1000:03d}")
 
 
 def local_script(lang: str, label: str) -> str:

@@ -53,8 +53,19 @@ def image_data_uri(data: bytes) -> str | None:
     return f"data:{media};base64," + base64.b64encode(data).decode("ascii")
 
 
-def diff_html(before: str, after: str, t: Text) -> str:
-    """A word diff as ``<del>``/``<ins>``; past the diff's work budget, "changed, N characters"."""
+def diff_html(before: str, after: str, t: Text, memo: dict[tuple[str, str], str] | None = None) -> str:
+    """A word diff as ``<del>``/``<ins>``; past the diff's work budget, "changed, N characters".
+    ``memo`` keeps diffs already rendered in ``t``'s language (``ReportSession.diffs``)."""
+    if memo is None:
+        return _diff_html(before, after, t)
+    key = (before, after)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _diff_html(before, after, t)
+    return found
+
+
+def _diff_html(before: str, after: str, t: Text) -> str:
     result = diff.word_diff(before, after)
     if result.ops is None:
         return f"<p class=\"changed\">{e(t('diff_too_big', n=len(after)))}</p><pre class=\"text\">{e(before)}</pre>"
@@ -82,6 +93,8 @@ def _elide(text: str, t: Text, *, head: bool, tail: bool) -> str:
 
 
 def short(value: object) -> str:
+    if type(value) is int:
+        return str(value)  # what json.dumps writes for an int, without its encoder
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= 200 else text[:200] + "…"
 
@@ -98,28 +111,48 @@ def timeline_items(session: ReportSession, steps: Sequence[ReportStep],
     budget = [MAX_EMBED_TOTAL]
     records = [s.record for s in session.steps]
     gone = superseded_ids(records)
-    by_id = {r.id: r for r in records}
     # Only a bundle is sure to hold the whole chain; a dashboard page holds a slice of it.
     breaks = {b.record_id: b for b in chain_breaks(records)} if session.in_bundle else {}
+    t = Text(session.lang)
+    stamped = _StampedLines(session, t)
     items = []
     for step in steps:
-        items.append(_step(session, step, state, budget, gone, by_id, breaks))
+        items.append(_step(session, t, step, state, budget, gone, breaks, stamped))
         state = state.after(step.record)
     return items
 
 
-def _step(session: ReportSession, step: ReportStep, state: PromptState, budget: list[int],
-          gone: Mapping[str, Record], by_id: Mapping[str, Record], breaks: Mapping[str, ChainBreak]) -> str:
-    t = Text(session.lang)
+class _StampedLines:
+    """The "time-stamped by" lines of a step, the same for every step of a batch: made once per batch."""
+
+    def __init__(self, session: ReportSession, t: Text) -> None:
+        self.session, self.t = session, t
+        self._lines: dict[tuple[tuple[str, str], ...], str] = {}
+
+    def __call__(self, tsa_times: Mapping[str, str]) -> str:
+        key = tuple(sorted(tsa_times.items()))
+        found = self._lines.get(key)
+        if found is None:
+            found = self._lines[key] = "\n".join(self._line(tsa, when) for tsa, when in key)
+        return found
+
+    def _line(self, tsa: str, when: str) -> str:
+        t = self.t
+        label = t("t_stamped_dev", tsa=tsa) if tsa in self.session.dev_tsas else t("t_stamped", tsa=tsa)
+        return f"<dt>{e(label)}</dt><dd>{timefmt.element(when, t.lang)}</dd>"
+
+
+def _step(session: ReportSession, t: Text, step: ReportStep, state: PromptState, budget: list[int],
+          gone: Mapping[str, Record], breaks: Mapping[str, ChainBreak], stamped: _StampedLines) -> str:
     r = step.record
     value = r.value
     cls = f"step kind-{r.type}" + (" pending" if step.status != "stamped" else "")
     cls += " superseded" if r.id in gone else ""
     cls += " broken" if r.id in breaks else ""
-    kind = t(f"kind_{r.type}") if f"kind_{r.type}" in _KINDS else r.type
+    kind = t.html(f"kind_{r.type}") if f"kind_{r.type}" in _KINDS else e(r.type)
     out = [f"<li class=\"{e(cls)}\" id=\"r-{e(r.id)}\">",
-           f"<div class=\"head\"><span class=\"seq\">#{r.seq}</span> <span class=\"kind\">{e(kind)}</span> "
-           f"<span class=\"actor\">{e(t('by_user') if r.actor == 'user' else t('by_ai'))}</span></div>"]
+           f"<div class=\"head\"><span class=\"seq\">#{r.seq}</span> <span class=\"kind\">{kind}</span> "
+           f"<span class=\"actor\">{t.html('by_user') if r.actor == 'user' else t.html('by_ai')}</span></div>"]
     if r.id in breaks:
         b = breaks[r.id]
         out.append(f"<p class=\"bad\">{e(t('chain_break', what=t(b.key, **b.fields)))}</p>")
@@ -134,15 +167,13 @@ def _step(session: ReportSession, step: ReportStep, state: PromptState, budget: 
         words = e(t("supersedes", id="\0")).replace("\0", named)
         out.append(f"<p class=\"supersedes\">{words}</p>")
     out.append("<dl class=\"times\">")
-    out.append(f"<dt>{e(t('t_captured'))}</dt><dd>{timefmt.element(r.captured_at, t.lang)}</dd>")
+    out.append(f"<dt>{t.html('t_captured')}</dt><dd>{timefmt.element(r.captured_at, t.lang)}</dd>")
     if step.received_at:
-        out.append(f"<dt>{e(t('t_received'))}</dt><dd>{timefmt.element(step.received_at, t.lang)}</dd>")
+        out.append(f"<dt>{t.html('t_received')}</dt><dd>{timefmt.element(step.received_at, t.lang)}</dd>")
     if step.tsa_times:
-        for tsa, when in sorted(step.tsa_times.items()):
-            label = t("t_stamped_dev", tsa=tsa) if tsa in session.dev_tsas else t("t_stamped", tsa=tsa)
-            out.append(f"<dt>{e(label)}</dt><dd>{timefmt.element(when, t.lang)}</dd>")
+        out.append(stamped(step.tsa_times))
     else:
-        out.append(f"<dt>{e(t('t_stamped', tsa='TSA'))}</dt><dd class=\"warn\">{e(t('t_pending'))}</dd>")
+        out.append(f"<dt>{e(t('t_stamped', tsa='TSA'))}</dt><dd class=\"warn\">{t.html('t_pending')}</dd>")
     out.append("</dl>")
     gap = clock_gap_s(r.captured_at, step.received_at) if step.received_at else None
     if gap is not None:
@@ -152,7 +183,7 @@ def _step(session: ReportSession, step: ReportStep, state: PromptState, budget: 
     if step.device_key:
         out.append(f"<p class=\"devsig\">{e(t('devsig', key=step.device_key))}</p>")
     else:
-        out.append(f"<p class=\"warn\">{e(t('devsig_none'))}</p>")
+        out.append(f"<p class=\"warn\">{t.html('devsig_none')}</p>")
     text = value.get("text")
     if r.type == "drift":
         params = value.get("params")
@@ -161,8 +192,8 @@ def _step(session: ReportSession, step: ReportStep, state: PromptState, budget: 
                    f"<pre class=\"text\">{e(drift_text(r))}</pre>")
     elif isinstance(text, str) and text:
         if r.type in ("prompt", "edit") and state.prompt is not None and state.prompt != text:
-            out.append(f"<div class=\"diff\"><div class=\"label\">{e(t('diff_label'))}</div>"
-                       f"{diff_html(state.prompt, text, t)}</div>")
+            out.append(f"<div class=\"diff\"><div class=\"label\">{t.html('diff_label')}</div>"
+                       f"{diff_html(state.prompt, text, t, session.diffs)}</div>")
         out.append(f"<pre class=\"text\">{e(text)}</pre>")
     params = value.get("params")
     if isinstance(params, dict) and params and r.type != "drift":
@@ -181,9 +212,9 @@ def _step(session: ReportSession, step: ReportStep, state: PromptState, budget: 
     rid = f"<code>{e(r.id)}</code>"
     if session.step_url is not None:
         rid = f"<a href=\"{e(session.step_url(r.id))}\">{rid}</a>"
-    line = e(t("record_line", id="\0", digest="\1")).replace("\0", rid).replace("\1", f"<code>{e(r.digest)}</code>")
+    line = t.html("record_line", id="\0", digest="\1").replace("\0", rid).replace("\1", f"<code>{e(r.digest)}</code>")
     if step.batch_id:
-        line += e(t("batch_line", batch="\0")).replace("\0", f"<code>{e(step.batch_id)}</code>")
+        line += t.html("batch_line", batch="\0").replace("\0", f"<code>{e(step.batch_id)}</code>")
     out.append(f"<p class=\"digest\">{line}</p></li>")
     return "\n".join(out)
 
@@ -213,10 +244,13 @@ def attachment_html(session: ReportSession, hexd: str, media: str, size: int, ro
                 f"src=\"{url}\" loading=\"lazy\" alt=\"{e(role)}\"></a><figcaption>{caption}</figcaption>"
                 "</figure>")
     if media.startswith("image/") and size <= MAX_IMAGE_EMBED and size <= budget[0]:
-        data = session.image(hexd)
-        uri = image_data_uri(data) if data is not None else None
-        if uri is not None and data is not None:
-            budget[0] -= len(data)
+        known = session.images.get(hexd)
+        if known is None:
+            data = session.image(hexd)
+            known = session.images[hexd] = ((image_data_uri(data), len(data)) if data is not None else (None, 0))
+        uri, length = known
+        if uri is not None:
+            budget[0] -= length
             return f"<figure><img src=\"{e(uri)}\" alt=\"{e(role)}\"><figcaption>{caption}</figcaption></figure>"
     if session.in_bundle:
         words = e(t("attachment_file", caption="\0", path="\1"))
