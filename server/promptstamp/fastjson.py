@@ -1,7 +1,9 @@
 """Fast JSON for bytes nobody hashes or signs: API answers, packs' tables, index segments, stamps.
 
 The only orjson importer. What is hashed or signed is RFC 8785 and comes from ``canonical``; this
-module's output is never compared byte for byte, only parsed again.
+module's output is never compared byte for byte, only parsed again, with one exception that
+``canonical`` owns: ``sorted_compact`` as a quick way to confirm that bytes are canonical where it
+can prove the two forms agree (and that falls back to its own serializer everywhere else).
 """
 
 from __future__ import annotations
@@ -28,3 +30,12 @@ def raw(data: bytes) -> Any:
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises ValueError (``orjson.JSONDecodeError`` is one) for anything that is not JSON."""
     return orjson.loads(data)
+
+
+def sorted_compact(value: Any) -> bytes | None:
+    """Compact UTF-8 JSON with sorted keys and integers within ±(2^53-1); None where orjson refuses
+    (a larger integer, a lone surrogate, deep nesting, a type JSON cannot hold)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
+    except orjson.JSONEncodeError:
+        return None

@@ -83,3 +83,34 @@ def test_parse_canonical_accepts_only_rfc_8785_bytes(text: bytes) -> None:
 def test_parse_canonical_round_trips_canonical_bytes() -> None:
     data = canonicalize({"z": [1, 2.5, "é😀", None, True], "a": {"\U0001f600": 1, "\ufb33": 2}})
     assert canonicalize(parse_canonical(data)) == data
+
+
+def _every_character() -> list[str]:
+    """Every Unicode scalar value, in strings of 512 (surrogates have no UTF-8 form)."""
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    return ["".join(chars[i:i + 512]) for i in range(0, len(chars), 512)]
+
+
+def test_parse_canonical_accepts_exactly_what_canonicalize_writes_for_every_character() -> None:
+    # parse_canonical confirms most bytes with orjson's sorted form instead of canonicalize: both must
+    # agree on every string, as values and as keys (escapes, raw characters, key order).
+    for text in _every_character():
+        value = {text: [text, 1, -(2**53 - 1)], "k": {text[:1]: 0, text[-1:]: 1}}
+        data = canonicalize(value)
+        assert parse_canonical(data) == value
+        assert canonicalize(parse_canonical(data)) == data
+
+
+@pytest.mark.parametrize("text", [
+    '{"a":"\\u001f"}', '{"a":"\\u001F"}', '{"a":"\\/"}', '{"a":"\u007f"}', '{"a":[1,2] }', '{"a":-0}',
+    '{"a":1E2}', '{"\ue000":1,"\U0001f600":2}', '{"a":9007199254740992}',
+])
+def test_parse_canonical_matches_canonicalize_on_edge_forms(text: str) -> None:
+    data = text.encode("utf-8")
+    value = parse_json(data) if text != '{"a":9007199254740992}' else None
+    canonical = value is not None and canonicalize(value) == data
+    if canonical:
+        assert parse_canonical(data) == value
+    else:
+        with pytest.raises(CanonicalizationError):
+            parse_canonical(data)

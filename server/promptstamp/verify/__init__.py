@@ -88,7 +88,10 @@ def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = 
     check_chain(ctx)
     check_coverage(ctx)
     with SafeZip(stream, limits) as z:
-        check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd))
+        # Forked renderers may read images only from an archive in memory: processes sharing one open
+        # file would move each other's file position.
+        check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd),
+                      workers if isinstance(stream, io.BytesIO) else 1)
     check_exhibit_file(ctx)
     return run.report("bundle", ctx.rests_on, facts)
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from .. import canonical, signing
 from ..bundle_reader import BundleFiles
 from ..errors import CanonicalizationError, PromptStampError, UntrustedAnchor, VerificationError
+from ..model import Receipt, Record
 from ..verdict import Outcome, Run, Trust
 
 # How much later than the TSA time a receipt's received_at may be: clocks of the service and the TSA differ.
@@ -61,6 +62,9 @@ class Ctx:
     keys: dict[str, signing.PublicKey] = field(default_factory=dict)
     batches: dict[str, BatchState] = field(default_factory=dict)
     records: dict[str, Step] = field(default_factory=dict)
+    # Record id -> the record and receipt as the record checks parsed them, for the derived files: the
+    # bytes are parsed once (the receipt is there when it parsed and its signature held).
+    parsed: dict[str, tuple[Record, Receipt]] = field(default_factory=dict)
     used_blobs: set[str] = field(default_factory=set)
     used_batches: set[str] = field(default_factory=set)
     used_keys: set[str] = field(default_factory=set)

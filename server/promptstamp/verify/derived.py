@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import bundle_names as names
 from ..bundle_reader import BundleFiles
 from ..errors import PromptStampError
-from ..report import EvidenceFiles, derived_files, languages_in
+from ..forkmap import forkmap
+from ..model import Receipt, Record
+from ..report import EvidenceFiles, ReportSession, derived_files, languages_in, render_report
 from .context import Ctx, Step
 
 
@@ -31,6 +33,9 @@ class VerifiedEvidence:
     facts: Mapping[str, object]  # what the verifier found: account, session, times...
     valid: bool  # whether every check before this one held (no "fail")
     blob: Callable[[str], bytes | None] = lambda _hex: None  # blob hex -> bytes, None past the embedding limit
+    # Record id -> record and receipt as the record checks parsed them (not parsed again to render).
+    parsed: Mapping[str, tuple[Record, Receipt]] = field(default_factory=dict)
+    workers: int = 1  # processes a deriver may fork to render (1: none)
 
 
 Deriver = Callable[[VerifiedEvidence], Mapping[str, bytes]]
@@ -40,16 +45,36 @@ def reports_and_readme(evidence: VerifiedEvidence) -> Mapping[str, bytes]:
     """README.txt and each report language the bundle holds, rendered as the exporter renders them."""
     f = evidence.files
     records = []
+    parsed = {}
     for e in sorted(f.of_kind("record"), key=lambda e: e.name):
         receipt = f"receipts/{e.groups[0]}.json"
         if receipt in f.data:
-            records.append((f.data[e.name], f.data[receipt]))
+            pair = (f.data[e.name], f.data[receipt])
+            records.append(pair)
+            if e.groups[0] in evidence.parsed:
+                parsed[pair] = evidence.parsed[e.groups[0]]
     batch_tokens: dict[str, dict[str, bytes]] = {e.groups[0]: {} for e in f.of_kind("batch")}
     for e in f.of_kind("token"):
         batch_tokens.setdefault(e.groups[0], {})[e.groups[1]] = f.data[e.name]
     keys = {e.groups[0]: f.data[e.name].decode("ascii", "replace") for e in f.of_kind("key")}
-    files = EvidenceFiles(records=records, batch_tokens=batch_tokens, keys=keys, image=evidence.blob)
-    return derived_files(files, languages_in(list(f.entries)))
+    files = EvidenceFiles(records=records, batch_tokens=batch_tokens, keys=keys, image=evidence.blob, parsed=parsed)
+    workers = evidence.workers
+
+    def render(sessions: Sequence[ReportSession]) -> list[str]:
+        # One language per process, each report rendered whole as the exporter renders it; the processes
+        # inherit the sessions (only the index goes over, and the page comes back).
+        return forkmap(_render, sessions, range(len(sessions)), workers)
+
+    return derived_files(files, languages_in(list(f.entries)), render if workers > 1 and len(records) >= PARALLEL_MIN
+                         else None)
+
+
+# Below this many records a second process costs more than it saves.
+PARALLEL_MIN = 500
+
+
+def _render(sessions: Sequence[ReportSession], index: int) -> str:
+    return render_report(sessions[index])
 
 
 # The derivers the verifier runs.
@@ -60,9 +85,9 @@ DERIVED_NAMES = names.DERIVED_NAMES
 
 
 def check_derived(ctx: Ctx, facts: Mapping[str, object], derivers: Sequence[Deriver],
-                  blob: Callable[[str], bytes | None] = lambda _hex: None) -> None:
+                  blob: Callable[[str], bytes | None] = lambda _hex: None, workers: int = 1) -> None:
     evidence = VerifiedEvidence(ctx.files, ctx.records, facts, not any(c.outcome == "fail" for c in ctx.run.checks),
-                                blob)
+                                blob, ctx.parsed, workers)
     covered: set[str] = set()
     for derive in derivers:
         try:

@@ -17,12 +17,14 @@ from .context import CLOCK_SKEW, Ctx, Step, fail
 PARALLEL_MIN_RECORDS = 2000
 
 
-_Chunk = tuple[list[Check], dict[str, Step], set[str], set[str], set[str], set[str], list[str], list[datetime]]
+_Chunk = tuple[list[Check], dict[str, Step], set[str], set[str], set[str], set[str], list[str], list[datetime],
+               dict[str, tuple[Record, Receipt]]]
 
 
 def _record_range(ctx: Ctx, names: list[str]) -> _Chunk:
     sub = Ctx(ctx.files, ctx.trust, Run(), keys=ctx.keys, batches=ctx.batches, device_keys=ctx.device_keys)
     times: list[datetime] = []
+    parsed: dict[str, tuple[Record, Receipt]] = {}
     for name in names:
         rec = _record(sub, name, name[8:-5])
         if rec is None:
@@ -31,13 +33,14 @@ def _record_range(ctx: Ctx, names: list[str]) -> _Chunk:
         receipt = _receipt(sub, rec)
         if receipt is None:
             continue
+        parsed[rec.id] = (rec, receipt)
         signed = _device_signature(sub, rec, receipt)
         sub.records[rec.id] = replace(sub.records[rec.id], account=receipt.account, device_signed=signed)
         t = _inclusion(sub, rec, receipt)
         if t is not None:
             times.append(t)
     return (sub.run.checks, sub.records, sub.used_blobs, sub.used_batches, sub.used_keys, sub.used_device_keys,
-            sub.rests_on, times)
+            sub.rests_on, times, parsed)
 
 
 def _record_chunks(ctx: Ctx, names: list[str], workers: int) -> list[_Chunk]:
@@ -50,8 +53,9 @@ def _record_chunks(ctx: Ctx, names: list[str], workers: int) -> list[_Chunk]:
 def check_records(ctx: Ctx, workers: int = 1) -> dict[str, object]:
     names = sorted(e.name for e in ctx.files.of_kind("record"))
     stamped_times: list[datetime] = []
-    for checks, records, blobs, batches, keys, device_keys, rests, times in _record_chunks(ctx, names, workers):
+    for checks, records, blobs, batches, keys, device_keys, rests, times, parsed in _record_chunks(ctx, names, workers):
         ctx.run.checks += checks
+        ctx.parsed.update(parsed)
         ctx.records.update(records)
         ctx.used_blobs |= blobs
         ctx.used_batches |= batches
