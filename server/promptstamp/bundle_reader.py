@@ -74,26 +74,28 @@ def read_bundle(source: BinaryIO, limits: ZipLimits = DEFAULT_LIMITS) -> BundleF
     Sequential on purpose: measured, forked readers gained nothing (the archive index and the
     transfer of the bytes back cost what the parallel inflating saves).
     """
-    z = SafeZip(source, limits)
-    try:
-        check_mimetype_entry(z)
-        files = BundleFiles()
-        for name in z.names():
-            files.sizes[name] = z.entries[name].file_size
-            entry = classify(name)
-            if entry is None or entry.kind == "blob":
-                files.digests[name] = z.sha256(name)
-            else:
-                data = z.read(name, max_bytes=MAX_SMALL_FILE)
-                files.digests[name] = hashlib.sha256(data).digest()
-                files.data[name] = data
-            if entry is None:
-                files.unknown.append(name)
-            else:
-                files.entries[name] = entry
-        return files
-    finally:
-        z.close()
+    with SafeZip(source, limits) as z:
+        return read_files(z)
+
+
+def read_files(z: SafeZip) -> BundleFiles:
+    """``read_bundle`` on a container already open (whose blobs the caller reads again later)."""
+    check_mimetype_entry(z)
+    files = BundleFiles()
+    for name in z.names():
+        files.sizes[name] = z.entries[name].file_size
+        entry = classify(name)
+        if entry is None or entry.kind == "blob":
+            files.digests[name] = z.sha256(name)
+        else:
+            data = z.read(name, max_bytes=MAX_SMALL_FILE)
+            files.digests[name] = hashlib.sha256(data).digest()
+            files.data[name] = data
+        if entry is None:
+            files.unknown.append(name)
+        else:
+            files.entries[name] = entry
+    return files
 
 
 def parse_sums(data: bytes) -> list[tuple[str, bytes]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .canonical import DIGEST_RE, JsonValue, canonicalize, digest_bytes, parse_canonical, sha256_digest
+from .canonical import DIGEST_RE, JsonValue, canonicalize, parse_canonical, sha256_digest
 from .errors import InvalidInput
 
 # identity, drift and refs.supersedes: DESIGN.md, "Format additions for the second release".
@@ -238,7 +238,8 @@ class Record:
         session_id = _string(
             _require(session, "id", "record.session"), "record.session.id", max_len=MAX_SESSION_ID
         )
-        if not SESSION_ID_RE.match(session_id) or any(part in (".", "..") for part in session_id.split("/")):
+        if not SESSION_ID_RE.match(session_id) or ("." in session_id
+                                                   and any(part in (".", "..") for part in session_id.split("/"))):
             raise _fail("record.session.id", "visible ASCII without backslash, no '.' or '..' path segment "
                                              "(docs: the session id's safe set)", session_id)
         for opt in ("url", "title"):
@@ -303,7 +304,7 @@ class Record:
 
     @property
     def digest_raw(self) -> bytes:
-        return digest_bytes(self.digest)
+        return bytes.fromhex(self.digest[7:])  # from sha256_digest, so always 'sha256:' and 64 hex
 
 
 @dataclass(frozen=True)

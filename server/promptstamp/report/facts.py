@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from ..model import Record
@@ -98,6 +99,9 @@ def param_changes(records: Sequence[Record]) -> list[tuple[Record, list[tuple[st
     return out
 
 
+_SEQ_ID = attrgetter("seq", "id")
+
+
 def chain_breaks(records: Sequence[Record]) -> list[ChainBreak]:
     """Where the per-device chain (DESIGN.md: ``seq`` from 1, ``prev`` the digest before) does not hold."""
     by_device: dict[str, list[Record]] = {}
@@ -105,7 +109,7 @@ def chain_breaks(records: Sequence[Record]) -> list[ChainBreak]:
         by_device.setdefault(r.device or "-", []).append(r)
     out: list[ChainBreak] = []
     for device, chain in sorted(by_device.items()):
-        chain = sorted(chain, key=lambda r: (r.seq, r.id))
+        chain = sorted(chain, key=_SEQ_ID)
         before: Record | None = None
         for r in chain:
             expected = 1 if before is None else before.seq + 1

@@ -110,6 +110,8 @@ def selection_html(session: ReportSession) -> str:
     live = [r for r in records if r.id not in gone]
     items = []
     for r in live:
+        if r.type not in ("selection", "note"):
+            continue
         when = timefmt.plain(r.captured_at, t.lang)
         if r.type == "selection":
             refs = r.value.get("refs")

@@ -40,7 +40,7 @@ import io
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from ..bundle_reader import read_bundle
+from ..bundle_reader import read_files
 from ..errors import InvalidInput
 from ..report import MAX_IMAGE_EMBED
 from ..token_report import check_token
@@ -71,11 +71,23 @@ def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = 
     run = Run()
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
-        files = read_bundle(stream, limits)
+        z = SafeZip(stream, limits)
     except ContainerError as e:
         run.add("container", "container", "readable ASiC-E container", "fail", e.detail)
         return run.report("bundle")
-    ctx = Ctx(files, trust, run)
+    with z:  # open once: its index of a big bundle costs as much to read as its records
+        try:
+            files = read_files(z)
+        except ContainerError as e:
+            run.add("container", "container", "readable ASiC-E container", "fail", e.detail)
+            return run.report("bundle")
+        return _checks(Ctx(files, trust, run), z, derivers,
+                       # Forked renderers may read images only from an archive in memory: processes sharing
+                       # one open file would move each other's file position.
+                       workers, workers if isinstance(stream, io.BytesIO) else 1)
+
+
+def _checks(ctx: Ctx, z: SafeZip, derivers: Sequence[Deriver], workers: int, render_workers: int) -> Report:
     check_container(ctx)
     check_manifest(ctx)
     check_sums(ctx)
@@ -87,13 +99,9 @@ def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = 
     facts.update(check_author(ctx))
     check_chain(ctx)
     check_coverage(ctx)
-    with SafeZip(stream, limits) as z:
-        # Forked renderers may read images only from an archive in memory: processes sharing one open
-        # file would move each other's file position.
-        check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd),
-                      workers if isinstance(stream, io.BytesIO) else 1)
+    check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd), render_workers)
     check_exhibit_file(ctx)
-    return run.report("bundle", ctx.rests_on, facts)
+    return ctx.run.report("bundle", ctx.rests_on, facts)
 
 
 def _image(ctx: Ctx, z: SafeZip, hexd: str) -> bytes | None:

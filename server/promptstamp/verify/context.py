@@ -71,6 +71,7 @@ class Ctx:
     device_keys: dict[str, signing.PublicKey] = field(default_factory=dict)
     used_device_keys: set[str] = field(default_factory=set)
     chain_certs: list[bytes] | None = None
+    trusted_keys: dict[str, bool] = field(default_factory=dict)  # service key id -> whether the verifier trusts it
 
     def check(self, step: str, subject: str, name: str, fn: Callable[[], str]) -> Outcome:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from .. import canonical, merkle, signing
@@ -22,7 +21,8 @@ _Chunk = tuple[list[Check], dict[str, Step], set[str], set[str], set[str], set[s
 
 
 def _record_range(ctx: Ctx, names: list[str]) -> _Chunk:
-    sub = Ctx(ctx.files, ctx.trust, Run(), keys=ctx.keys, batches=ctx.batches, device_keys=ctx.device_keys)
+    sub = Ctx(ctx.files, ctx.trust, Run(), keys=ctx.keys, batches=ctx.batches, device_keys=ctx.device_keys,
+              trusted_keys=ctx.trusted_keys)
     times: list[datetime] = []
     parsed: dict[str, tuple[Record, Receipt]] = {}
     for name in names:
@@ -35,7 +35,7 @@ def _record_range(ctx: Ctx, names: list[str]) -> _Chunk:
             continue
         parsed[rec.id] = (rec, receipt)
         signed = _device_signature(sub, rec, receipt)
-        sub.records[rec.id] = replace(sub.records[rec.id], account=receipt.account, device_signed=signed)
+        sub.records[rec.id] = _step(rec, receipt.account, signed)
         t = _inclusion(sub, rec, receipt)
         if t is not None:
             times.append(t)
@@ -90,9 +90,13 @@ def _record(ctx: Ctx, name: str, rid: str) -> Record | None:
 
     if ctx.check("records", name, "record", one) != "ok":
         return None
-    r = out[0]
-    ctx.records[rid] = Step(r.id, r.seq, r.prev, r.digest, r.device, r.site, r.session_id, r.captured_at, r.type)
-    return r
+    ctx.records[rid] = _step(out[0])
+    return out[0]
+
+
+def _step(r: Record, account: str = "", device_signed: bool = False) -> Step:
+    return Step(r.id, r.seq, r.prev, r.digest, r.device, r.site, r.session_id, r.captured_at, r.type, account,
+                device_signed)
 
 
 def _attachments(ctx: Ctx, rec: Record) -> None:
@@ -136,13 +140,21 @@ def _receipt(ctx: Ctx, rec: Record) -> Receipt | None:
         ctx.used_keys.add(receipt.key)
         key.verify(_signed_part(data, receipt.sig), signing.unb64(receipt.sig, "receipt.sig"))
         out.append(receipt)
-        if not ctx.trust.trusts_key(key.raw):
+        if not _trusted(ctx, receipt.key, key):
             raise UntrustedAnchor(f"signature valid, by service key {receipt.key}, which you did not trust")
         return f"signed by service key {receipt.key}"
 
     if ctx.check("records", name, "receipt signature", one) == "fail":
         return None
     return out[0] if out else None
+
+
+def _trusted(ctx: Ctx, kid: str, key: signing.PublicKey) -> bool:
+    """Whether the verifier trusts this service key, decided once per key."""
+    found = ctx.trusted_keys.get(kid)
+    if found is None:
+        found = ctx.trusted_keys[kid] = ctx.trust.trusts_key(key.raw)
+    return found
 
 
 def _device_signature(ctx: Ctx, rec: Record, receipt: Receipt) -> bool:
