@@ -40,6 +40,8 @@ class EvidenceFiles:
     # (record bytes, receipt bytes): rendering never parses the same bytes a second time. Pairs not
     # here are parsed once, by ``parsed_records``.
     parsed: Mapping[tuple[bytes, bytes], tuple[Record, Receipt]] = field(default_factory=dict)
+    # Tokens the caller has parsed already (DER -> what it says); others are parsed here.
+    token_infos: Mapping[bytes, tokens.TokenInfo] = field(default_factory=dict)
 
 
 def from_evidence(evidence: SessionEvidence) -> EvidenceFiles:
@@ -60,20 +62,25 @@ def languages_in(names: Sequence[str]) -> tuple[str, ...]:
 
 
 def derived_files(files: EvidenceFiles, languages: Sequence[str],
-                  render: Callable[[Sequence[ReportSession]], Sequence[str]] | None = None) -> dict[str, bytes]:
+                  render: Callable[[Sequence[ReportSession]], Sequence[bytes]] | None = None) -> dict[str, bytes]:
     """File name -> bytes of every derived file for these report languages.
 
-    ``render`` turns the languages' report sessions into their pages (default: one after the other,
-    here); the verifier passes one that renders them in parallel.
+    ``render`` turns the languages' report sessions into their pages' UTF-8 bytes (default:
+    ``report_bytes``, one after the other, here); the verifier passes one that renders them in parallel.
     """
     parsed = parsed_records(files)
     steps, tsas = steps_of(files, parsed)
     out = {README: render_readme(files, steps, tsas, languages).encode("utf-8")}
     sessions = [report_session(files, lang, languages, steps, tsas, parsed) for lang in languages]
-    pages = render(sessions) if render is not None else [render_report(s) for s in sessions]
+    pages = render(sessions) if render is not None else [report_bytes(s) for s in sessions]
     for lang, page in zip(languages, pages, strict=True):
-        out[REPORT_FILES[lang]] = page.encode("utf-8")
+        out[REPORT_FILES[lang]] = page
     return out
+
+
+def report_bytes(session: ReportSession) -> bytes:
+    """A report page as its file holds it."""
+    return render_report(session).encode("utf-8")
 
 
 ParsedRecord = tuple[Record, "Receipt | PromptStampError"]
@@ -150,7 +157,7 @@ def steps_of(files: EvidenceFiles,
         times[bid] = {}
         for tsa, token in sorted(batch.items()):
             try:
-                info = tokens.token_info(token)
+                info = files.token_infos.get(token) or tokens.token_info(token)
             except PromptStampError:
                 times[bid][tsa] = "(unreadable token)"
                 continue

@@ -57,7 +57,9 @@ def _one_account(ctx: Ctx, facts: dict[str, object]) -> str | None:
 
 
 def _params(ctx: Ctx, step: Step) -> dict[str, Any]:
-    params = Record.from_canonical(ctx.files.data[f"records/{step.id}.json"]).value.get("params")
+    known = ctx.parsed.get(step.id)
+    rec = known[0] if known is not None else Record.from_canonical(ctx.files.data[f"records/{step.id}.json"])
+    params = rec.value.get("params")
     return dict(params) if isinstance(params, dict) else {}
 
 

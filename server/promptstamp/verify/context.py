@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .. import canonical, signing
+from .. import canonical, signing, tokens
 from ..bundle_reader import BundleFiles
 from ..errors import CanonicalizationError, PromptStampError, UntrustedAnchor, VerificationError
 from ..model import Receipt, Record
@@ -72,6 +72,8 @@ class Ctx:
     used_device_keys: set[str] = field(default_factory=set)
     chain_certs: list[bytes] | None = None
     trusted_keys: dict[str, bool] = field(default_factory=dict)  # service key id -> whether the verifier trusts it
+    # Token DER -> what it says, as the token checks parsed it (for the derived files: parsed once).
+    token_infos: dict[bytes, tokens.TokenInfo] = field(default_factory=dict)
 
     def check(self, step: str, subject: str, name: str, fn: Callable[[], str]) -> Outcome:
         try:

@@ -20,7 +20,9 @@ from ..bundle_reader import BundleFiles
 from ..errors import PromptStampError
 from ..forkmap import forkmap
 from ..model import Receipt, Record
-from ..report import EvidenceFiles, ReportSession, derived_files, languages_in, render_report
+from ..report import EvidenceFiles, ReportSession, derived_files, languages_in
+from ..report.derive import report_bytes
+from ..tokens import TokenInfo
 from .context import Ctx, Step
 
 
@@ -36,6 +38,7 @@ class VerifiedEvidence:
     # Record id -> record and receipt as the record checks parsed them (not parsed again to render).
     parsed: Mapping[str, tuple[Record, Receipt]] = field(default_factory=dict)
     workers: int = 1  # processes a deriver may fork to render (1: none)
+    token_infos: Mapping[bytes, TokenInfo] = field(default_factory=dict)  # token DER -> as the checks parsed it
 
 
 Deriver = Callable[[VerifiedEvidence], Mapping[str, bytes]]
@@ -57,10 +60,11 @@ def reports_and_readme(evidence: VerifiedEvidence) -> Mapping[str, bytes]:
     for e in f.of_kind("token"):
         batch_tokens.setdefault(e.groups[0], {})[e.groups[1]] = f.data[e.name]
     keys = {e.groups[0]: f.data[e.name].decode("ascii", "replace") for e in f.of_kind("key")}
-    files = EvidenceFiles(records=records, batch_tokens=batch_tokens, keys=keys, image=evidence.blob, parsed=parsed)
+    files = EvidenceFiles(records=records, batch_tokens=batch_tokens, keys=keys, image=evidence.blob, parsed=parsed,
+                          token_infos=evidence.token_infos)
     workers = evidence.workers
 
-    def render(sessions: Sequence[ReportSession]) -> list[str]:
+    def render(sessions: Sequence[ReportSession]) -> list[bytes]:
         # One language per process, each report rendered whole as the exporter renders it; the processes
         # inherit the sessions (only the index goes over, and the page comes back).
         return forkmap(_render, sessions, range(len(sessions)), workers)
@@ -73,8 +77,8 @@ def reports_and_readme(evidence: VerifiedEvidence) -> Mapping[str, bytes]:
 PARALLEL_MIN = 500
 
 
-def _render(sessions: Sequence[ReportSession], index: int) -> str:
-    return render_report(sessions[index])
+def _render(sessions: Sequence[ReportSession], index: int) -> bytes:
+    return report_bytes(sessions[index])
 
 
 # The derivers the verifier runs.
@@ -87,7 +91,7 @@ DERIVED_NAMES = names.DERIVED_NAMES
 def check_derived(ctx: Ctx, facts: Mapping[str, object], derivers: Sequence[Deriver],
                   blob: Callable[[str], bytes | None] = lambda _hex: None, workers: int = 1) -> None:
     evidence = VerifiedEvidence(ctx.files, ctx.records, facts, not any(c.outcome == "fail" for c in ctx.run.checks),
-                                blob, ctx.parsed, workers)
+                                blob, ctx.parsed, workers, ctx.token_infos)
     covered: set[str] = set()
     for derive in derivers:
         try:

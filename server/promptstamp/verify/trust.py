@@ -42,10 +42,12 @@ def token_detail(ctx: Ctx, token: bytes, *, extra: list[bytes], data: bytes | No
         verdict = tokens.verify_token(token, data=data, digest=digest, roots=ctx.trust.tsa_roots, extra_certs=extra,
                                       at=ctx.trust.at)
     except tokens.UntrustedTokenRoot as e:
+        ctx.token_infos[token] = e.info
         _embedded_accounted(ctx, e.info, e.chain)
         check_envelope(token)
         ctx.rests_on.append(f"UNTRUSTED TSA root: chain stops at '{e.stopped_at}' (not among the roots you gave)")
         raise
+    ctx.token_infos[token] = verdict.info
     _embedded_accounted(ctx, verdict.info, verdict.chain)
     check_envelope(token)
     development = tokens.development_token_detail(verdict.info)
@@ -123,7 +125,7 @@ def _public_key(pem: bytes | str) -> bytes:
 # 5. batches -----------------------------------------------------------------------------------------
 # batch id, token file, tsa, root, extra certs, revocation data file ("" for none)
 _TokenJob = tuple[str, str, str, bytes, tuple[bytes, ...], str]
-_TokenResult = tuple[Check, list[str], list[tuple[str, datetime]], list[Standing]]
+_TokenResult = tuple[Check, list[str], list[tuple[str, datetime]], list[Standing], dict[bytes, tokens.TokenInfo]]
 
 
 def _batch_token(ctx: Ctx, job: _TokenJob) -> _TokenResult:
@@ -135,7 +137,7 @@ def _batch_token(ctx: Ctx, job: _TokenJob) -> _TokenResult:
               lambda: token_detail(sub, ctx.files.data[name], digest=root, extra=list(extra), times=times, tsa=tsa,
                                    revocation=ctx.files.data[revocation] if revocation else None, standing=standing,
                                    name=name))
-    return sub.run.checks[0], sub.rests_on, times, standing
+    return sub.run.checks[0], sub.rests_on, times, standing, sub.token_infos
 
 
 def _distinct_token_results(ctx: Ctx, jobs: list[_TokenJob], workers: int) -> list[_TokenResult]:
@@ -154,9 +156,9 @@ def _distinct_token_results(ctx: Ctx, jobs: list[_TokenJob], workers: int) -> li
                     strict=True))
     out: list[_TokenResult] = []
     for job, key in zip(jobs, keys, strict=True):
-        check, rests, times, standing = done[key]
+        check, rests, times, standing, infos = done[key]
         out.append((replace(check, subject=job[1]), rests, [(job[2], t) for _, t in times],
-                    [replace(s, name=job[1]) for s in standing]))
+                    [replace(s, name=job[1]) for s in standing], infos))
     return out
 
 
@@ -223,7 +225,8 @@ def check_batches(ctx: Ctx, workers: int = 1) -> None:
         if state.root is None:
             continue
         outcomes: list[Outcome] = []
-        for check, rests, times, standing in by_batch.get(bid, []):
+        for check, rests, times, standing, infos in by_batch.get(bid, []):
+            ctx.token_infos.update(infos)
             ctx.run.checks.append(check)
             ctx.rests_on += rests
             state.times += times
