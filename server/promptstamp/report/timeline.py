@@ -113,46 +113,63 @@ def timeline_items(session: ReportSession, steps: Sequence[ReportStep],
     gone = superseded_ids(records)
     # Only a bundle is sure to hold the whole chain; a dashboard page holds a slice of it.
     breaks = {b.record_id: b for b in chain_breaks(records)} if session.in_bundle else {}
-    t = Text(session.lang)
-    stamped = _StampedLines(session, t)
+    words = _Words(session)
     items = []
     for step in steps:
-        items.append(_step(session, t, step, state, budget, gone, breaks, stamped))
+        items.append(_step(session, words, step, state, budget, gone, breaks))
         state = state.after(step.record)
     return items
 
 
-class _StampedLines:
-    """The "time-stamped by" lines of a step, the same for every step of a batch: made once per batch."""
+class _Words:
+    """The escaped words of one timeline, made once: every step repeats them, and the steps of one batch
+    share their "time-stamped by" lines and the steps of one device their signature line."""
 
-    def __init__(self, session: ReportSession, t: Text) -> None:
-        self.session, self.t = session, t
-        self._lines: dict[tuple[tuple[str, str], ...], str] = {}
+    def __init__(self, session: ReportSession) -> None:
+        self.session = session
+        self.t = t = Text(session.lang)
+        self.kinds = {k[5:]: t.html(k) for k in _KINDS}
+        self.by = {"user": t.html("by_user"), "ai": t.html("by_ai")}
+        self.captured, self.received = t.html("t_captured"), t.html("t_received")
+        self.pending = f"<dt>{e(t('t_stamped', tsa='TSA'))}</dt><dd class=\"warn\">{t.html('t_pending')}</dd>"
+        self.no_devsig = f"<p class=\"warn\">{t.html('devsig_none')}</p>"
+        self.diff_label = t.html("diff_label")
+        self.record_line = t.html("record_line", id="\0", digest="\1")
+        self.batch_line = t.html("batch_line", batch="\0")
+        self._stamped: dict[tuple[tuple[str, str], ...], str] = {}
+        self._devsig: dict[str, str] = {}
 
-    def __call__(self, tsa_times: Mapping[str, str]) -> str:
+    def stamped(self, tsa_times: Mapping[str, str]) -> str:
         key = tuple(sorted(tsa_times.items()))
-        found = self._lines.get(key)
+        found = self._stamped.get(key)
         if found is None:
-            found = self._lines[key] = "\n".join(self._line(tsa, when) for tsa, when in key)
+            found = self._stamped[key] = "\n".join(self._stamped_line(tsa, when) for tsa, when in key)
         return found
 
-    def _line(self, tsa: str, when: str) -> str:
+    def _stamped_line(self, tsa: str, when: str) -> str:
         t = self.t
         label = t("t_stamped_dev", tsa=tsa) if tsa in self.session.dev_tsas else t("t_stamped", tsa=tsa)
         return f"<dt>{e(label)}</dt><dd>{timefmt.element(when, t.lang)}</dd>"
 
+    def devsig(self, key: str) -> str:
+        found = self._devsig.get(key)
+        if found is None:
+            found = self._devsig[key] = f"<p class=\"devsig\">{e(self.t('devsig', key=key))}</p>"
+        return found
 
-def _step(session: ReportSession, t: Text, step: ReportStep, state: PromptState, budget: list[int],
-          gone: Mapping[str, Record], breaks: Mapping[str, ChainBreak], stamped: _StampedLines) -> str:
+
+def _step(session: ReportSession, w: _Words, step: ReportStep, state: PromptState, budget: list[int],
+          gone: Mapping[str, Record], breaks: Mapping[str, ChainBreak]) -> str:
+    t = w.t
     r = step.record
     value = r.value
     cls = f"step kind-{r.type}" + (" pending" if step.status != "stamped" else "")
     cls += " superseded" if r.id in gone else ""
     cls += " broken" if r.id in breaks else ""
-    kind = t.html(f"kind_{r.type}") if f"kind_{r.type}" in _KINDS else e(r.type)
+    kind = w.kinds.get(r.type) or e(r.type)
     out = [f"<li class=\"{e(cls)}\" id=\"r-{e(r.id)}\">",
            f"<div class=\"head\"><span class=\"seq\">#{r.seq}</span> <span class=\"kind\">{kind}</span> "
-           f"<span class=\"actor\">{t.html('by_user') if r.actor == 'user' else t.html('by_ai')}</span></div>"]
+           f"<span class=\"actor\">{w.by['user'] if r.actor == 'user' else w.by['ai']}</span></div>"]
     if r.id in breaks:
         b = breaks[r.id]
         out.append(f"<p class=\"bad\">{e(t('chain_break', what=t(b.key, **b.fields)))}</p>")
@@ -167,23 +184,17 @@ def _step(session: ReportSession, t: Text, step: ReportStep, state: PromptState,
         words = e(t("supersedes", id="\0")).replace("\0", named)
         out.append(f"<p class=\"supersedes\">{words}</p>")
     out.append("<dl class=\"times\">")
-    out.append(f"<dt>{t.html('t_captured')}</dt><dd>{timefmt.element(r.captured_at, t.lang)}</dd>")
+    out.append(f"<dt>{w.captured}</dt><dd>{timefmt.element(r.captured_at, t.lang)}</dd>")
     if step.received_at:
-        out.append(f"<dt>{t.html('t_received')}</dt><dd>{timefmt.element(step.received_at, t.lang)}</dd>")
-    if step.tsa_times:
-        out.append(stamped(step.tsa_times))
-    else:
-        out.append(f"<dt>{e(t('t_stamped', tsa='TSA'))}</dt><dd class=\"warn\">{t.html('t_pending')}</dd>")
+        out.append(f"<dt>{w.received}</dt><dd>{timefmt.element(step.received_at, t.lang)}</dd>")
+    out.append(w.stamped(step.tsa_times) if step.tsa_times else w.pending)
     out.append("</dl>")
     gap = clock_gap_s(r.captured_at, step.received_at) if step.received_at else None
     if gap is not None:
         when, amount = describe_gap(gap)
         words = t("clock_" + when, amount=amount, tolerance=CLOCK_TOLERANCE_S // 60)
         out.append(f"<p class=\"warn clock\">{e(words)}</p>")
-    if step.device_key:
-        out.append(f"<p class=\"devsig\">{e(t('devsig', key=step.device_key))}</p>")
-    else:
-        out.append(f"<p class=\"warn\">{t.html('devsig_none')}</p>")
+    out.append(w.devsig(step.device_key) if step.device_key else w.no_devsig)
     text = value.get("text")
     if r.type == "drift":
         params = value.get("params")
@@ -192,7 +203,7 @@ def _step(session: ReportSession, t: Text, step: ReportStep, state: PromptState,
                    f"<pre class=\"text\">{e(drift_text(r))}</pre>")
     elif isinstance(text, str) and text:
         if r.type in ("prompt", "edit") and state.prompt is not None and state.prompt != text:
-            out.append(f"<div class=\"diff\"><div class=\"label\">{t.html('diff_label')}</div>"
+            out.append(f"<div class=\"diff\"><div class=\"label\">{w.diff_label}</div>"
                        f"{diff_html(state.prompt, text, t, session.diffs)}</div>")
         out.append(f"<pre class=\"text\">{e(text)}</pre>")
     params = value.get("params")
@@ -212,9 +223,9 @@ def _step(session: ReportSession, t: Text, step: ReportStep, state: PromptState,
     rid = f"<code>{e(r.id)}</code>"
     if session.step_url is not None:
         rid = f"<a href=\"{e(session.step_url(r.id))}\">{rid}</a>"
-    line = t.html("record_line", id="\0", digest="\1").replace("\0", rid).replace("\1", f"<code>{e(r.digest)}</code>")
+    line = w.record_line.replace("\0", rid).replace("\1", f"<code>{e(r.digest)}</code>")
     if step.batch_id:
-        line += t.html("batch_line", batch="\0").replace("\0", f"<code>{e(step.batch_id)}</code>")
+        line += w.batch_line.replace("\0", f"<code>{e(step.batch_id)}</code>")
     out.append(f"<p class=\"digest\">{line}</p></li>")
     return "\n".join(out)
 

@@ -30,6 +30,7 @@ class Standing:
 @dataclass
 class BatchState:
     root: bytes | None = None
+    root_text: str = ""  # 'sha256:<hex>' of root, as receipts name it
     size: int = 0
     state: str = "unstamped"  # 'stamped' | 'untrusted' | 'unstamped'
     times: list[tuple[str, datetime]] = field(default_factory=list)  # (tsa, genTime) of tokens that hold

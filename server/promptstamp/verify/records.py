@@ -222,7 +222,7 @@ def _inclusion(ctx: Ctx, rec: Record, receipt: Receipt) -> datetime | None:
     def proof() -> str:
         if state is None or state.root is None:
             raise fail(f"expected batches/{ref.id}/batch.json with a readable root, found none")
-        if canonical.digest_bytes(ref.root) != state.root or ref.size != state.size:
+        if ref.root != state.root_text or ref.size != state.size:
             raise fail(f"expected root sha256:{state.root.hex()} and size {state.size} (batch.json), "
                         f"found {ref.root} and size {ref.size} in the receipt")
         merkle.verify_inclusion(rec.digest_raw, ref.index, ref.size, [bytes.fromhex(p) for p in ref.proof],

@@ -170,6 +170,7 @@ def _batch_root(ctx: Ctx, bid: str, state: BatchState) -> str:
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise fail(f"expected a positive integer size, found {size!r}")
     state.root, state.size = canonical.digest_bytes(str(value.get("root"))), size
+    state.root_text = "sha256:" + state.root.hex()
     return f"root sha256:{state.root.hex()}, {size} records, sealed {value.get('sealed_at')}"
 
 
