@@ -7,31 +7,41 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import time
 import zipfile
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_renewals import DAY, World
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from test_renewals import DAY, Tsa, World
 from test_renewals import world as world  # noqa: F401  (the fixture)
 
 from bundle_sample import bundle_entries, rebuild_bundle
+from openssl_ocsp import OcspPki, make_pki, ocsp_responder, ocsp_tsa
 from promptstamp import bundle_names, ers
+from promptstamp.config import TsaConfig
 from promptstamp.timestamping import TsaClient
+from promptstamp.verdict import Trust
 from promptstamp.verify import check_bundle
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("sh", "unzip", "sha256sum", "openssl", "od")),
                                 reason="verify.sh needs sh, unzip, sha256sum, od and openssl")
 
 
-def run_sh(world: World, tmp_path: Path, data: bytes | Path, at: datetime | str | None = None) -> tuple[int, str]:
+def run_sh(world: World, tmp_path: Path, data: bytes | Path, at: datetime | str | None = None, *,
+           extra_roots: Sequence[Path] = ()) -> tuple[int, str]:
     """The script on a bundle (bytes) or an extracted directory, trusting the three TSAs' roots and the service key."""
     if isinstance(data, bytes):
         (tmp_path / "b.asice").write_bytes(data)
     roots = tmp_path / "roots.pem"
-    roots.write_text("".join((t.pki.directory / "root.pem").read_text() for t in (world.short, world.medium,
-                                                                                  world.long)))
+    given = [t.pki.directory / "root.pem" for t in (world.short, world.medium, world.long)] + list(extra_roots)
+    roots.write_text("".join(path.read_text() for path in given))
     key = tmp_path / "key.pem"
     key.write_text(world.services.keyring.signing_key.public.pem)
     script = tmp_path / "verify.sh"
@@ -146,3 +156,47 @@ def test_verify_sh_gives_the_untouched_renewed_bundle_extracted_the_same_verdict
     code, out = run_sh(world, tmp_path, directory, at)
     assert code == 0, out
     assert "is carried to " + at in out
+
+
+def _reissue_tsa_certificate(pki: OcspPki, lifetime: timedelta) -> None:
+    """The PKI's TSA certificate issued again, with the same key and extensions, valid for ``lifetime`` from now:
+    openssl x509 -req counts validity in days, and a renewal must outlive its certificate within a test."""
+    directory = pki.directory
+    old = x509.load_pem_x509_certificate((directory / "tsa.pem").read_bytes())
+    root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
+    root_key = serialization.load_pem_private_key((directory / "root.key").read_bytes(), password=None)
+    assert isinstance(root_key, ec.EllipticCurvePrivateKey)
+    now = datetime.now(UTC)
+    builder = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(root.subject)
+               .public_key(old.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + lifetime))
+    for extension in old.extensions:
+        builder = builder.add_extension(extension.value, critical=extension.critical)
+    cert = builder.sign(root_key, hashes.SHA256())
+    (directory / "tsa.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pki.write_index()
+
+
+def test_verify_sh_fails_a_renewal_made_after_the_certificate_it_renews_expired(world: World, tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        pki = make_pki(tmp_path / "brief", tsa_days=1, name="Renewal brief")
+        _reissue_tsa_certificate(pki, timedelta(seconds=15))  # ample for one renewal on a busy machine
+        stack.enter_context(ocsp_responder(pki))
+        url = stack.enter_context(ocsp_tsa(pki))
+        brief = Tsa(pki, TsaConfig(name="tsa-brief", url=url, ca_file=pki.directory / "root.pem", timeout=5))
+        first = world.renewals(brief).renew()
+        assert first is not None and first.not_after is not None
+        time.sleep(max(0.0, (first.not_after - datetime.now(UTC)).total_seconds()) + 1.5)
+        # Renewing a renewal whose certificate has expired carries nothing: a key may leak once nobody vouches for it.
+        second = world.renewals(world.long).renew()
+    assert second is not None and second.renews == (first.id,)
+    bundle = world.bundle()
+    code, out = run_sh(world, tmp_path, bundle, datetime.now(UTC) + 3 * DAY, extra_roots=[pki.directory / "root.pem"])
+    assert code == 1, out
+    broken = lines(out, "FAIL  batch ", "time-stamp valid long-term: ")
+    assert broken and all("archive time-stamp 2 (" in line and "was made after the certificate of archive time-stamp 1 "
+                          "expired: the chain is broken" in line for line in broken), out
+    trust = Trust.build([t.pki.der("root") for t in (world.short, world.medium, world.long, brief)],
+                        [world.services.keyring.signing_key.public.pem])
+    report = check_bundle(bundle, replace(trust, at=datetime.now(UTC) + 3 * DAY))
+    assert report.exit_code == 1 and any("the chain is broken" in c.detail for c in report.checks), report.text()
