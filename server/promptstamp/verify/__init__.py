@@ -49,7 +49,7 @@ from ..zipsafe import DEFAULT_LIMITS, ContainerError, SafeZip, ZipLimits
 from .author import check_author
 from .chain import check_chain
 from .container import check_container, check_manifest, check_sums
-from .context import Ctx
+from .context import Ctx, collector_paused
 from .coverage import check_coverage
 from .derived import DERIVERS, Deriver, check_derived
 from .exhibit import check_exhibit_file
@@ -95,11 +95,13 @@ def _checks(ctx: Ctx, z: SafeZip, derivers: Sequence[Deriver], workers: int, ren
     check_device_keys(ctx)
     check_batches(ctx, workers)
     check_renewals(ctx)
-    facts = check_records(ctx, workers)
+    with collector_paused():
+        facts = check_records(ctx, workers)
     facts.update(check_author(ctx))
     check_chain(ctx)
     check_coverage(ctx)
-    check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd), render_workers)
+    with collector_paused():
+        check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd), render_workers)
     check_exhibit_file(ctx)
     return ctx.run.report("bundle", ctx.rests_on, facts)
 
