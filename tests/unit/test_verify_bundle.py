@@ -18,7 +18,7 @@ from bundle_sample import (
 )
 from promptstamp import bundle, bundle_names, canonical, signing, tokens
 from promptstamp.errors import UntrustedAnchor, VerificationError
-from promptstamp.model import Receipt
+from promptstamp.model import Receipt, Record
 from promptstamp.verdict import Report, Trust
 from promptstamp.verify import check_bundle, verify_bundle
 
@@ -249,6 +249,7 @@ def test_removing_sums_or_manifest_fails(made: tuple[bytes, SampleSession], trus
 
 def test_forked_workers_give_the_same_report(made: tuple[bytes, SampleSession], trust: Trust, tsa: OpensslTsa,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from promptstamp.verify import derived as derived_checks
     from promptstamp.verify import records as record_checks
     from promptstamp.verify import trust as trust_checks
 
@@ -258,5 +259,24 @@ def test_forked_workers_give_the_same_report(made: tuple[bytes, SampleSession], 
     single = check_bundle(data, trust)
     monkeypatch.setattr(record_checks, "PARALLEL_MIN_RECORDS", 2)
     monkeypatch.setattr(trust_checks, "PARALLEL_MIN_TOKENS", 2)
+    monkeypatch.setattr(derived_checks, "PARALLEL_MIN", 2)  # the report languages in two processes too
     forked = check_bundle(data, trust, workers=2)
     assert forked.checks == single.checks and forked.exit_code == single.exit_code == 1
+    assert check_bundle(made[0], trust, workers=2).checks == check_bundle(made[0], trust).checks
+
+
+def test_verification_parses_each_record_once(made: tuple[bytes, SampleSession], trust: Trust,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # The record checks hand what they parsed to the author check and to the re-rendering of the reports.
+    parsed: list[bytes] = []
+    original = Record.from_canonical.__func__
+
+    def counted(cls: type[Record], data: bytes) -> Record:
+        parsed.append(data)
+        return original(cls, data)
+
+    monkeypatch.setattr(Record, "from_canonical", classmethod(counted))
+    report = check_bundle(made[0], trust)
+    assert report.exit_code == 0
+    records = [n for n in bundle_entries(made[0]) if n.startswith("records/")]
+    assert len(parsed) == len(records) == len(set(parsed))

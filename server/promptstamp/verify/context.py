@@ -93,8 +93,7 @@ def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection for the duration: the record checks and the re-rendering build
     acyclic data (parsed records, checks, pages) that lives until the verdict, which the collector
     would only traverse again and again (measured: 0.4 of the 3 CPU seconds of checking 10,000 records
-    in one process). Left as found:
-    re-enabled only if it was enabled, so nested or concurrent uses end with the collector on."""
+    in one process). Re-enabled only if it was enabled, so nested or concurrent uses end with it on."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
