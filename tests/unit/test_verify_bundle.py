@@ -249,7 +249,6 @@ def test_removing_sums_or_manifest_fails(made: tuple[bytes, SampleSession], trus
 
 def test_forked_workers_give_the_same_report(made: tuple[bytes, SampleSession], trust: Trust, tsa: OpensslTsa,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from promptstamp.verify import derived as derived_checks
     from promptstamp.verify import records as record_checks
     from promptstamp.verify import trust as trust_checks
 
@@ -259,7 +258,6 @@ def test_forked_workers_give_the_same_report(made: tuple[bytes, SampleSession], 
     single = check_bundle(data, trust)
     monkeypatch.setattr(record_checks, "PARALLEL_MIN_RECORDS", 2)
     monkeypatch.setattr(trust_checks, "PARALLEL_MIN_TOKENS", 2)
-    monkeypatch.setattr(derived_checks, "PARALLEL_MIN", 2)  # the report languages in two processes too
     forked = check_bundle(data, trust, workers=2)
     assert forked.checks == single.checks and forked.exit_code == single.exit_code == 1
     assert check_bundle(made[0], trust, workers=2).checks == check_bundle(made[0], trust).checks

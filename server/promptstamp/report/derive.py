@@ -61,26 +61,15 @@ def languages_in(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(lang for lang, name in REPORT_FILES.items() if name in names)
 
 
-def derived_files(files: EvidenceFiles, languages: Sequence[str],
-                  render: Callable[[Sequence[ReportSession]], Sequence[bytes]] | None = None) -> dict[str, bytes]:
-    """File name -> bytes of every derived file for these report languages.
-
-    ``render`` turns the languages' report sessions into their pages' UTF-8 bytes (default:
-    ``report_bytes``, one after the other, here); the verifier passes one that renders them in parallel.
-    """
+def derived_files(files: EvidenceFiles, languages: Sequence[str]) -> dict[str, bytes]:
+    """File name -> bytes of every derived file for these report languages."""
     parsed = parsed_records(files)
     steps, tsas = steps_of(files, parsed)
     out = {README: render_readme(files, steps, tsas, languages).encode("utf-8")}
-    sessions = [report_session(files, lang, languages, steps, tsas, parsed) for lang in languages]
-    pages = render(sessions) if render is not None else [report_bytes(s) for s in sessions]
-    for lang, page in zip(languages, pages, strict=True):
-        out[REPORT_FILES[lang]] = page
+    for lang in languages:
+        session = report_session(files, lang, languages, steps, tsas, parsed)
+        out[REPORT_FILES[lang]] = render_report(session).encode("utf-8")
     return out
-
-
-def report_bytes(session: ReportSession) -> bytes:
-    """A report page as its file holds it."""
-    return render_report(session).encode("utf-8")
 
 
 ParsedRecord = tuple[Record, "Receipt | PromptStampError"]

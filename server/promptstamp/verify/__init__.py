@@ -81,13 +81,10 @@ def check_bundle(source: BinaryIO | bytes, trust: Trust, *, limits: ZipLimits = 
         except ContainerError as e:
             run.add("container", "container", "readable ASiC-E container", "fail", e.detail)
             return run.report("bundle")
-        return _checks(Ctx(files, trust, run), z, derivers,
-                       # Forked renderers may read images only from an archive in memory: processes sharing
-                       # one open file would move each other's file position.
-                       workers, workers if isinstance(stream, io.BytesIO) else 1)
+        return _checks(Ctx(files, trust, run), z, derivers, workers)
 
 
-def _checks(ctx: Ctx, z: SafeZip, derivers: Sequence[Deriver], workers: int, render_workers: int) -> Report:
+def _checks(ctx: Ctx, z: SafeZip, derivers: Sequence[Deriver], workers: int) -> Report:
     check_container(ctx)
     check_manifest(ctx)
     check_sums(ctx)
@@ -101,7 +98,7 @@ def _checks(ctx: Ctx, z: SafeZip, derivers: Sequence[Deriver], workers: int, ren
     check_chain(ctx)
     check_coverage(ctx)
     with collector_paused():
-        check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd), render_workers)
+        check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd))
     check_exhibit_file(ctx)
     return ctx.run.report("bundle", ctx.rests_on, facts)
 

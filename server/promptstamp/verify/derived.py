@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from .. import bundle_names as names
 from ..bundle_reader import BundleFiles
 from ..errors import PromptStampError
-from ..forkmap import forkmap
 from ..model import Receipt, Record
-from ..report import EvidenceFiles, ReportSession, derived_files, languages_in
-from ..report.derive import report_bytes
+from ..report import EvidenceFiles, derived_files, languages_in
 from ..tokens import TokenInfo
 from .context import Ctx, Step
 
@@ -37,7 +35,6 @@ class VerifiedEvidence:
     blob: Callable[[str], bytes | None] = lambda _hex: None  # blob hex -> bytes, None past the embedding limit
     # Record id -> record and receipt as the record checks parsed them (not parsed again to render).
     parsed: Mapping[str, tuple[Record, Receipt]] = field(default_factory=dict)
-    workers: int = 1  # processes a deriver may fork to render (1: none)
     token_infos: Mapping[bytes, TokenInfo] = field(default_factory=dict)  # token DER -> as the checks parsed it
 
 
@@ -62,23 +59,9 @@ def reports_and_readme(evidence: VerifiedEvidence) -> Mapping[str, bytes]:
     keys = {e.groups[0]: f.data[e.name].decode("ascii", "replace") for e in f.of_kind("key")}
     files = EvidenceFiles(records=records, batch_tokens=batch_tokens, keys=keys, image=evidence.blob, parsed=parsed,
                           token_infos=evidence.token_infos)
-    workers = evidence.workers
-
-    def render(sessions: Sequence[ReportSession]) -> list[bytes]:
-        # One language per process, each report rendered whole as the exporter renders it; the processes
-        # inherit the sessions (only the index goes over, and the page comes back).
-        return forkmap(_render, sessions, range(len(sessions)), workers)
-
-    return derived_files(files, languages_in(list(f.entries)), render if workers > 1 and len(records) >= PARALLEL_MIN
-                         else None)
-
-
-# Below this many records a second process costs more than it saves.
-PARALLEL_MIN = 500
-
-
-def _render(sessions: Sequence[ReportSession], index: int) -> bytes:
-    return report_bytes(sessions[index])
+    # In this process: rendering the two languages in two forked ones was measured to cost a third more
+    # CPU (pages copied on write, the pages sent back) for no gain in time, even on idle CPUs.
+    return derived_files(files, languages_in(list(f.entries)))
 
 
 # The derivers the verifier runs.
@@ -89,9 +72,9 @@ DERIVED_NAMES = names.DERIVED_NAMES
 
 
 def check_derived(ctx: Ctx, facts: Mapping[str, object], derivers: Sequence[Deriver],
-                  blob: Callable[[str], bytes | None] = lambda _hex: None, workers: int = 1) -> None:
+                  blob: Callable[[str], bytes | None] = lambda _hex: None) -> None:
     evidence = VerifiedEvidence(ctx.files, ctx.records, facts, not any(c.outcome == "fail" for c in ctx.run.checks),
-                                blob, ctx.parsed, workers, ctx.token_infos)
+                                blob, ctx.parsed, ctx.token_infos)
     covered: set[str] = set()
     for derive in derivers:
         try:
