@@ -13,7 +13,10 @@ import pytest
 from bundle_sample import OpensslTsa, SampleSession, bundle_entries, png, rebuild_bundle, sample_session
 from factories import trusted_but_for_the_dev_tsa
 from promptstamp import bundle, bundle_names, canonical
+from promptstamp.certs import load_pem_certificates
 from promptstamp.model import Receipt
+from promptstamp.verdict import Trust
+from promptstamp.verify import check_bundle
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("sh", "unzip", "sha256sum", "openssl")),
                                 reason="verify.sh needs sh, unzip, sha256sum and openssl")
@@ -203,3 +206,35 @@ def test_verify_sh_refuses_an_at_time_it_cannot_read() -> None:
         assert done.stderr.startswith("--at: expected a date (2045-01-01)"), (wrong, done.stderr)
     assert "--at TIME" in subprocess.run(["sh", str(script), "--help"], capture_output=True, text=True,
                                          timeout=30).stdout
+
+
+def test_verify_sh_accepts_listings_sealed_by_a_tsa_that_stamped_no_batch(
+        made: tuple[bytes, SampleSession], tsa: OpensslTsa, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The TSA that seals SHA256SUMS and the manifest carries its certificate in its tokens only: it chains to a
+    # root you gave, so it is accounted for, as on promptstamp verify's validated path.
+    sealer = OpensslTsa(tmp_path_factory.mktemp("sealer"), name="sealer-tsa")
+    data = rebuild_bundle(bundle_entries(made[0]), sealer.stamp)
+    roots = tsa.root_pem + sealer.root_pem
+    code, out = run_sh(tmp_path, data, roots, made[1].key.public.pem)
+    assert code == 0 and not fails(out), out
+    assert check_bundle(data, Trust.build(load_pem_certificates(roots), [made[1].key.public.pem])).exit_code == 0
+
+
+def test_verify_sh_refuses_a_token_carrying_a_certificate_nothing_accounts_for(
+        made: tuple[bytes, SampleSession], tsa: OpensslTsa, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    sealer = OpensslTsa(tmp_path_factory.mktemp("sealer"), name="sealer-tsa")
+    stray = OpensslTsa(tmp_path_factory.mktemp("stray"), name="stray")
+    config = sealer.dir / "tsa.cnf"
+    config.write_text(config.read_text().replace("certs=$dir/root.pem", f"certs={stray.dir}/root.pem"))
+    data = rebuild_bundle(bundle_entries(made[0]), sealer.stamp)
+    roots = tsa.root_pem + sealer.root_pem
+    code, out = run_sh(tmp_path, data, roots, made[1].key.public.pem)
+    assert code == 1
+    assert fails(out) == [
+        "FAIL  SHA256SUMS.tst: time-stamp over SHA256SUMS does not verify to the TSA root given: token carries a "
+        "certificate that is neither a given root nor one of the bundle's TSA certificates",
+        "FAIL  META-INF/timestamp001.tst: time-stamp over the manifest does not verify to the TSA root given: token "
+        "carries a certificate that is neither a given root nor one of the bundle's TSA certificates"], out
+    assert check_bundle(data, Trust.build(load_pem_certificates(roots), [made[1].key.public.pem])).exit_code == 1

@@ -168,10 +168,13 @@ certbodies() {  # PEM certificates on stdin -> one base64 body per line (the sam
   sed -n '/^-----BEGIN CERTIFICATE-----/,/^-----END CERTIFICATE-----/p' | tr -d '\r\n' | tr -s '-' '\n' |
     grep -v -e CERTIFICATE -e '^$'
 }
+pem_lines() {  # one base64 body a line (certbodies) -> PEM certificates
+  awk '{ print "-----BEGIN CERTIFICATE-----"; for (i = 1; i <= length($0); i += 64) print substr($0, i, 64)
+         print "-----END CERTIFICATE-----" }'
+}
 # Each distinct certificate once: batches share their TSAs' chains, and openssl reads the whole pool for
 # every token it checks.
-cat batches/*/*-chain.pem 2>/dev/null | certbodies | sort -u | awk '{ print "-----BEGIN CERTIFICATE-----"
-  for (i = 1; i <= length($0); i += 64) print substr($0, i, 64); print "-----END CERTIFICATE-----" }' > "$work/untrusted.pem"
+cat batches/*/*-chain.pem 2>/dev/null | certbodies | sort -u | pem_lines > "$work/untrusted.pem"
 cat "$work/roots.pem" "$work/untrusted.pem" | certbodies > "$work/known.certs"
 # What tsverify builds paths from ($pool: certificates that are not anchors) and accepts inside a token
 # ($known); an archive time-stamp adds the certificates its evidence record carries.
@@ -186,8 +189,8 @@ tsverify() {  # $1 token, then -data FILE or -digest HEX; checked against the ro
     grep -q '^Verification: OK' "$work/ts.out" || return 1
   [ -z "$light" ] || return 0  # the same token again at another time: only the path's validity changes
   # Stricter than openssl ts: no algorithm OpenSSL does not know (it skips some), and no embedded
-  # certificate that neither your roots nor the bundle's TSA certificates account for (the token's
-  # signature does not cover the certificates it carries).
+  # certificate that neither your roots, the bundle's TSA certificates nor a path to your roots account
+  # for (the token's signature does not cover the certificates it carries).
   openssl cms -cmsout -print -inform DER -in "$t" > "$work/cms.txt" 2>/dev/null
   if grep -q 'algorithm: undefined' "$work/cms.txt"; then
     echo "token names an algorithm OpenSSL does not know" > "$work/ts.out"
@@ -205,7 +208,16 @@ tsverify() {  # $1 token, then -data FILE or -digest HEX; checked against the ro
     return 1
   fi
   openssl pkcs7 -inform DER -in "$t" -print_certs 2>/dev/null | certbodies > "$work/tok.certs"
-  if grep -vxFf "$known" "$work/tok.certs" > /dev/null; then
+  # One the bundle does not carry (the signer of a TSA that stamped no batch, such as the one that sealed the
+  # listings) is accounted for only if it chains to your roots at the same time, as its path would.
+  rm -f "$work"/tok.stray.*
+  grep -vxFf "$known" "$work/tok.certs" | awk -v f="$work/tok.stray." '{ print "-----BEGIN CERTIFICATE-----" > (f NR)
+    for (i = 1; i <= length($0); i += 64) print substr($0, i, 64) > (f NR); print "-----END CERTIFICATE-----" > (f NR)
+    close(f NR) }'
+  { cat "$pool"; pem_lines < "$work/tok.certs"; } > "$work/tok.pool"
+  # shellcheck disable=SC2086
+  if [ -f "$work/tok.stray.1" ] && { [ -n "$partial" ] || ! openssl verify -CAfile "$anchors" -untrusted "$work/tok.pool" \
+       $vtime -purpose any "$work"/tok.stray.* > /dev/null 2>&1; }; then
     echo "token carries a certificate that is neither a given root nor one of the bundle's TSA certificates" \
       > "$work/ts.out"
     return 1
