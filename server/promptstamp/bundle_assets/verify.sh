@@ -235,9 +235,7 @@ gen_epoch() {  # the token's genTime ("Dec  6 20:03:33.451 2026 GMT") in whole s
 # valid_at TOKEN EPOCH|"" ARGS...: the token, already checked at its genTime, verifies to your roots at that
 # time too (empty: now), i.e. no certificate of its path has expired by then.
 valid_at() {
-  t=$1 vt=$2
-  shift 2
-  (anchors=$work/roots.pem partial="" vtime=${vt:+-attime $vt} light=1; tsverify "$t" "$@")
+  (t=$1 vt=$2; shift 2; anchors=$work/roots.pem partial="" vtime=${vt:+-attime $vt} light=1; tsverify "$t" "$@")
 }
 # tscheck TOKEN ARGS...: "trusted" if the token verifies to a root you gave; "untrusted" if it verifies only
 # to a certificate the bundle or the token itself carries (its signature holds, its root is not yours);
