@@ -34,10 +34,17 @@ def chunks(items: Sequence[T], workers: int, per_worker: int = 4) -> list[list[T
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
-def forkmap(fn: Callable[[S, T], R], state: S, items: Sequence[T], workers: int) -> list[R]:
-    """``[fn(state, item) for item in items]``, in order, over up to ``workers`` forked processes."""
+def forkmap(fn: Callable[[S, T], R], state: S, items: Sequence[T], workers: int,
+            meanwhile: Callable[[], None] | None = None) -> list[R]:
+    """``[fn(state, item) for item in items]``, in order, over up to ``workers`` forked processes.
+
+    ``meanwhile`` is work for this process while the workers run (forked before it starts, they do not
+    see what it does); without workers it runs first.
+    """
     global _STATE
     if workers <= 1 or len(items) < 2 or "fork" not in mp.get_all_start_methods():
+        if meanwhile is not None:
+            meanwhile()
         return [fn(state, item) for item in items]
     _STATE = (fn, state)
     # Move every existing object out of the collector's reach before forking: a collection in a child
@@ -50,7 +57,10 @@ def forkmap(fn: Callable[[S, T], R], state: S, items: Sequence[T], workers: int)
     gc.disable()
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=mp.get_context("fork")) as pool:
-            return list(pool.map(_call, items))
+            results = pool.map(_call, items)  # every item is submitted (and the workers forked) here
+            if meanwhile is not None:
+                meanwhile()
+            return list(results)
     finally:
         if was_enabled:
             gc.enable()

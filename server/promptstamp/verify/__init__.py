@@ -30,6 +30,10 @@ reason, and a failure in one never stops the others (the person verifying sees e
 The modules follow these seams: ``container`` (1-3), ``trust`` (4-5), ``records`` (6), ``author`` (7),
 ``chain`` (8), ``coverage`` (9), ``derived`` (10); docs/format.md states the same algorithm.
 
+The report lists the checks in this order; the work is arranged for speed: every record and receipt
+is parsed once before step 6, whose checks big bundles spread over forked workers while this process
+re-renders the derived files of step 10 (they need the parsed records, never the outcomes).
+
 Trust is passed in (``Trust``): TSA roots and service keys. Certificates and keys inside the bundle
 are used to build chains and check signatures, never as anchors.
 """
@@ -51,7 +55,7 @@ from .chain import check_chain
 from .container import check_container, check_manifest, check_sums
 from .context import Ctx, collector_paused
 from .coverage import check_coverage
-from .derived import DERIVERS, Deriver, check_derived
+from .derived import DERIVERS, Deriver, Rendered, check_derived, render_derived
 from .exhibit import check_exhibit_file
 from .records import check_records
 from .renewals import check_renewals
@@ -92,13 +96,19 @@ def _checks(ctx: Ctx, z: SafeZip, derivers: Sequence[Deriver], workers: int) -> 
     check_device_keys(ctx)
     check_batches(ctx, workers)
     check_renewals(ctx)
+    rendered: Rendered = []
+
+    def render() -> None:
+        rendered.extend(render_derived(ctx, derivers, lambda hexd: _image(ctx, z, hexd)))
+
     with collector_paused():
-        facts = check_records(ctx, workers)
+        # The derived files need the parsed records, not the checks' outcomes: they are rendered here
+        # while forked workers check the records (on one CPU, before the checks).
+        facts = check_records(ctx, workers, meanwhile=render)
     facts.update(check_author(ctx))
     check_chain(ctx)
     check_coverage(ctx)
-    with collector_paused():
-        check_derived(ctx, facts, derivers, lambda hexd: _image(ctx, z, hexd))
+    check_derived(ctx, rendered)
     check_exhibit_file(ctx)
     return ctx.run.report("bundle", ctx.rests_on, facts)
 

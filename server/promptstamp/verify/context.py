@@ -65,8 +65,11 @@ class Ctx:
     keys: dict[str, signing.PublicKey] = field(default_factory=dict)
     batches: dict[str, BatchState] = field(default_factory=dict)
     records: dict[str, Step] = field(default_factory=dict)
-    # Record id -> the record and receipt as the record checks parsed them, for the derived files: the
-    # bytes are parsed once (the receipt is there when it parsed and its signature held).
+    # Every record and receipt file parsed once, before the record checks (``records.parse_records``): by
+    # file name, what it parsed to or why it did not.
+    record_files: dict[str, Record | PromptStampError] = field(default_factory=dict)
+    receipt_files: dict[str, Receipt | PromptStampError] = field(default_factory=dict)
+    # Record id -> the record and receipt parsed, for the author check and the derived files.
     parsed: dict[str, tuple[Record, Receipt]] = field(default_factory=dict)
     used_blobs: set[str] = field(default_factory=set)
     used_batches: set[str] = field(default_factory=set)

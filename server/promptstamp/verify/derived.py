@@ -1,12 +1,16 @@
 """Check 10: files derived from the evidence (``report.html``, ``README.txt``...) are not trusted as text.
 
 A bundle's human-readable files are only as good as the records they are rendered from: a forger can
-write any report beside valid records. So each derived file is re-rendered here from what the checks
-before verified, and must be byte for byte what the bundle holds; a file no deriver covers is named as
-unchecked text, never as evidence (DESIGN.md, second release: "Nothing in a bundle is trusted as text").
+write any report beside valid records. So each derived file is re-rendered here from the bundle's
+records, receipts and tokens, and must be byte for byte what the bundle holds; a file no deriver covers
+is named as unchecked text, never as evidence (DESIGN.md, second release: "Nothing in a bundle is
+trusted as text").
 
-A deriver receives the verified evidence and returns {bundle name: expected bytes}. Rendering must be
-deterministic: the same records, receipts and tokens give the same bytes on every machine.
+A deriver receives the bundle's files with what the checks parsed of them and returns {bundle name:
+expected bytes}. It never sees the verdict: a derived file says what the records say, whether or not
+they hold, so it is rendered while the record checks run (``render_derived``) and compared after them
+(``check_derived``). Rendering must be deterministic: the same records, receipts and tokens give the
+same bytes on every machine.
 """
 
 from __future__ import annotations
@@ -21,27 +25,26 @@ from ..errors import PromptStampError
 from ..model import Receipt, Record
 from ..report import EvidenceFiles, derived_files, languages_in
 from ..tokens import TokenInfo
-from .context import Ctx, Step
+from .context import Ctx
 
 
 @dataclass(frozen=True)
-class VerifiedEvidence:
-    """What a deriver may rely on: only evidence whose checks ran (the verdict says whether they held)."""
+class DerivedFrom:
+    """What a deriver renders from: the bundle's files and what the checks parsed of them."""
 
     files: BundleFiles  # every name in the bundle, with the bytes of all but blobs
-    records: Mapping[str, Step]  # record id -> what the record checks read (parsed again from files as needed)
-    facts: Mapping[str, object]  # what the verifier found: account, session, times...
-    valid: bool  # whether every check before this one held (no "fail")
     blob: Callable[[str], bytes | None] = lambda _hex: None  # blob hex -> bytes, None past the embedding limit
     # Record id -> record and receipt as the record checks parsed them (not parsed again to render).
     parsed: Mapping[str, tuple[Record, Receipt]] = field(default_factory=dict)
     token_infos: Mapping[bytes, TokenInfo] = field(default_factory=dict)  # token DER -> as the checks parsed it
 
 
-Deriver = Callable[[VerifiedEvidence], Mapping[str, bytes]]
+Deriver = Callable[[DerivedFrom], Mapping[str, bytes]]
+# What each deriver gave: its name and the files it rendered, or why it could not.
+Rendered = list[tuple[str, Mapping[str, bytes] | PromptStampError]]
 
 
-def reports_and_readme(evidence: VerifiedEvidence) -> Mapping[str, bytes]:
+def reports_and_readme(evidence: DerivedFrom) -> Mapping[str, bytes]:
     """README.txt and each report language the bundle holds, rendered as the exporter renders them."""
     f = evidence.files
     records = []
@@ -59,8 +62,6 @@ def reports_and_readme(evidence: VerifiedEvidence) -> Mapping[str, bytes]:
     keys = {e.groups[0]: f.data[e.name].decode("ascii", "replace") for e in f.of_kind("key")}
     files = EvidenceFiles(records=records, batch_tokens=batch_tokens, keys=keys, image=evidence.blob, parsed=parsed,
                           token_infos=evidence.token_infos)
-    # In this process: rendering the two languages in two forked ones was measured to cost a third more
-    # CPU (pages copied on write, the pages sent back) for no gain in time, even on idle CPUs.
     return derived_files(files, languages_in(list(f.entries)))
 
 
@@ -71,17 +72,27 @@ DERIVERS: tuple[Deriver, ...] = (reports_and_readme,)
 DERIVED_NAMES = names.DERIVED_NAMES
 
 
-def check_derived(ctx: Ctx, facts: Mapping[str, object], derivers: Sequence[Deriver],
-                  blob: Callable[[str], bytes | None] = lambda _hex: None) -> None:
-    evidence = VerifiedEvidence(ctx.files, ctx.records, facts, not any(c.outcome == "fail" for c in ctx.run.checks),
-                                blob, ctx.parsed, ctx.token_infos)
-    covered: set[str] = set()
+def render_derived(ctx: Ctx, derivers: Sequence[Deriver],
+                   blob: Callable[[str], bytes | None] = lambda _hex: None) -> Rendered:
+    """Run every deriver on the files and what the checks parsed (``ctx.parsed``, ``ctx.token_infos``)."""
+    evidence = DerivedFrom(ctx.files, blob, ctx.parsed, ctx.token_infos)
+    out: Rendered = []
     for derive in derivers:
+        name = getattr(derive, "__name__", "deriver")
         try:
-            expected = derive(evidence)
+            out.append((name, derive(evidence)))
         except PromptStampError as e:
-            ctx.run.add("derived", getattr(derive, "__name__", "deriver"), "re-rendered from the records", "fail",
-                        f"could not re-render: {e.detail}")
+            out.append((name, e))
+    return out
+
+
+def check_derived(ctx: Ctx, rendered: Rendered) -> None:
+    """Each rendered file against the bundle's, in the derivers' order."""
+    covered: set[str] = set()
+    for deriver, expected in rendered:
+        if isinstance(expected, PromptStampError):
+            ctx.run.add("derived", deriver, "re-rendered from the records", "fail",
+                        f"could not re-render: {expected.detail}")
             continue
         for name, data in sorted(expected.items()):
             covered.add(name)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from .. import canonical, merkle, signing
-from ..errors import CanonicalizationError, UntrustedAnchor
+from ..errors import CanonicalizationError, PromptStampError, UntrustedAnchor
 from ..forkmap import chunks, forkmap
 from ..model import TIMESTAMP_RE, Receipt, Record, parse_timestamp
 from ..statements import SERVICE_SITE
@@ -16,15 +17,13 @@ from .context import CLOCK_SKEW, Ctx, Step, fail
 PARALLEL_MIN_RECORDS = 2000
 
 
-_Chunk = tuple[list[Check], dict[str, Step], set[str], set[str], set[str], set[str], list[str], list[datetime],
-               dict[str, tuple[Record, Receipt]]]
+_Chunk = tuple[list[Check], dict[str, Step], set[str], set[str], set[str], set[str], list[str], list[datetime]]
 
 
 def _record_range(ctx: Ctx, names: list[str]) -> _Chunk:
     sub = Ctx(ctx.files, ctx.trust, Run(), keys=ctx.keys, batches=ctx.batches, device_keys=ctx.device_keys,
-              trusted_keys=ctx.trusted_keys)
+              trusted_keys=ctx.trusted_keys, record_files=ctx.record_files, receipt_files=ctx.receipt_files)
     times: list[datetime] = []
-    parsed: dict[str, tuple[Record, Receipt]] = {}
     for name in names:
         rec = _record(sub, name, name[8:-5])
         if rec is None:
@@ -33,29 +32,56 @@ def _record_range(ctx: Ctx, names: list[str]) -> _Chunk:
         receipt = _receipt(sub, rec)
         if receipt is None:
             continue
-        parsed[rec.id] = (rec, receipt)
         signed = _device_signature(sub, rec, receipt)
         sub.records[rec.id] = _step(rec, receipt.account, signed)
         t = _inclusion(sub, rec, receipt)
         if t is not None:
             times.append(t)
     return (sub.run.checks, sub.records, sub.used_blobs, sub.used_batches, sub.used_keys, sub.used_device_keys,
-            sub.rests_on, times, parsed)
+            sub.rests_on, times)
 
 
-def _record_chunks(ctx: Ctx, names: list[str], workers: int) -> list[_Chunk]:
+def _record_chunks(ctx: Ctx, names: list[str], workers: int, meanwhile: Callable[[], None] | None) -> list[_Chunk]:
     """Per-record checks, in record order; split over forked processes for big bundles (CLI, bench)."""
     if workers <= 1 or len(names) < PARALLEL_MIN_RECORDS:
-        return [_record_range(ctx, names)]
-    return forkmap(_record_range, ctx, chunks(names, workers), workers)
+        workers = 1
+    return forkmap(_record_range, ctx, chunks(names, workers) if workers > 1 else [names], workers, meanwhile)
 
 
-def check_records(ctx: Ctx, workers: int = 1) -> dict[str, object]:
+def parse_records(ctx: Ctx, names: list[str]) -> None:
+    """Parse every record file and its receipt once, before any record check: the checks (here or in the
+    forked workers, which inherit them), the author check and the re-rendered reports share them."""
+    for name in names:
+        rid = name[8:-5]
+        try:
+            rec: Record | PromptStampError = Record.from_canonical(ctx.files.data[name])
+        except CanonicalizationError as e:
+            rec = CanonicalizationError(f"{name}: {e.detail}")
+            rec.__cause__ = e
+        except PromptStampError as e:
+            rec = e
+        ctx.record_files[name] = rec
+        receipt_name = f"receipts/{rid}.json"
+        if receipt_name not in ctx.files.data:
+            continue
+        try:
+            receipt: Receipt | PromptStampError = Receipt.from_json(canonical.parse_json(ctx.files.data[receipt_name]))
+        except PromptStampError as e:
+            receipt = e
+        ctx.receipt_files[receipt_name] = receipt
+        if isinstance(rec, Record) and rec.id == rid and isinstance(receipt, Receipt):
+            ctx.parsed[rid] = (rec, receipt)
+
+
+def check_records(ctx: Ctx, workers: int = 1, meanwhile: Callable[[], None] | None = None) -> dict[str, object]:
+    """Check 6 for every record; ``meanwhile`` is work that needs the parsed records but not the checks
+    (re-rendering the reports), done by this process while forked workers check."""
     names = sorted(e.name for e in ctx.files.of_kind("record"))
+    parse_records(ctx, names)
     stamped_times: list[datetime] = []
-    for checks, records, blobs, batches, keys, device_keys, rests, times, parsed in _record_chunks(ctx, names, workers):
+    for checks, records, blobs, batches, keys, device_keys, rests, times in _record_chunks(ctx, names, workers,
+                                                                                         meanwhile):
         ctx.run.checks += checks
-        ctx.parsed.update(parsed)
         ctx.records.update(records)
         ctx.used_blobs |= blobs
         ctx.used_batches |= batches
@@ -79,10 +105,9 @@ def _record(ctx: Ctx, name: str, rid: str) -> Record | None:
     out: list[Record] = []
 
     def one() -> str:
-        try:
-            rec = Record.from_canonical(ctx.files.data[name])
-        except CanonicalizationError as e:
-            raise CanonicalizationError(f"{name}: {e.detail}") from e
+        rec = ctx.record_files[name]  # parse_records
+        if isinstance(rec, PromptStampError):
+            raise rec
         if rec.id != rid:
             raise fail(f"expected record {rid} (file name), found record {rec.id}: records swapped or renamed")
         out.append(rec)
@@ -127,7 +152,9 @@ def _receipt(ctx: Ctx, rec: Record) -> Receipt | None:
         if name not in ctx.files.data:
             raise fail("expected a receipt for every record, found missing")
         data = ctx.files.data[name]
-        receipt = Receipt.from_json(canonical.parse_json(data))
+        receipt = ctx.receipt_files[name]  # parse_records
+        if isinstance(receipt, PromptStampError):
+            raise receipt
         # Expected is what the service signed (the receipt); found is what the bundle's file now is.
         if receipt.record_id != rec.id:
             raise fail(f"expected the receipt of record {rec.id}, found a receipt for record {receipt.record_id}")
