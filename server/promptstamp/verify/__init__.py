@@ -31,8 +31,8 @@ The modules follow these seams: ``container`` (1-3), ``trust`` (4-5), ``records`
 ``chain`` (8), ``coverage`` (9), ``derived`` (10); docs/format.md states the same algorithm.
 
 The report lists the checks in this order; the work is arranged for speed: every record and receipt
-is parsed once before step 6, whose checks big bundles spread over forked workers while this process
-re-renders the derived files of step 10 (they need the parsed records, never the outcomes).
+is parsed once, while forked workers check the tokens of step 5; then forked workers run step 6 while
+this process re-renders the derived files of step 10 (they need the parsed records, never the outcomes).
 
 Trust is passed in (``Trust``): TSA roots and service keys. Certificates and keys inside the bundle
 are used to build chains and check signatures, never as anchors.
@@ -57,7 +57,7 @@ from .context import Ctx, collector_paused
 from .coverage import check_coverage
 from .derived import DERIVERS, Deriver, Rendered, check_derived, render_derived
 from .exhibit import check_exhibit_file
-from .records import check_records
+from .records import check_records, parse_records, record_names
 from .renewals import check_renewals
 from .trust import check_batches, check_device_keys, check_keys, trust_from_pems
 
@@ -94,7 +94,8 @@ def _checks(ctx: Ctx, z: SafeZip, derivers: Sequence[Deriver], workers: int) -> 
     check_sums(ctx)
     check_keys(ctx)
     check_device_keys(ctx)
-    check_batches(ctx, workers)
+    # Forked workers check the tokens while this process parses the records (step 6 needs both).
+    check_batches(ctx, workers, meanwhile=lambda: parse_records(ctx, record_names(ctx)))
     check_renewals(ctx)
     rendered: Rendered = []
 

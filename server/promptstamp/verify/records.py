@@ -48,6 +48,10 @@ def _record_chunks(ctx: Ctx, names: list[str], workers: int, meanwhile: Callable
     return forkmap(_record_range, ctx, chunks(names, workers) if workers > 1 else [names], workers, meanwhile)
 
 
+def record_names(ctx: Ctx) -> list[str]:
+    return sorted(e.name for e in ctx.files.of_kind("record"))
+
+
 def parse_records(ctx: Ctx, names: list[str]) -> None:
     """Parse every record file and its receipt once, before any record check: the checks (here or in the
     forked workers, which inherit them), the author check and the re-rendered reports share them."""
@@ -76,8 +80,9 @@ def parse_records(ctx: Ctx, names: list[str]) -> None:
 def check_records(ctx: Ctx, workers: int = 1, meanwhile: Callable[[], None] | None = None) -> dict[str, object]:
     """Check 6 for every record; ``meanwhile`` is work that needs the parsed records but not the checks
     (re-rendering the reports), done by this process while forked workers check."""
-    names = sorted(e.name for e in ctx.files.of_kind("record"))
-    parse_records(ctx, names)
+    names = record_names(ctx)
+    if not ctx.record_files:
+        parse_records(ctx, names)
     stamped_times: list[datetime] = []
     for checks, records, blobs, batches, keys, device_keys, rests, times in _record_chunks(ctx, names, workers,
                                                                                          meanwhile):

@@ -6,7 +6,7 @@ anchor them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -140,7 +140,8 @@ def _batch_token(ctx: Ctx, job: _TokenJob) -> _TokenResult:
     return sub.run.checks[0], sub.rests_on, times, standing, sub.token_infos
 
 
-def _distinct_token_results(ctx: Ctx, jobs: list[_TokenJob], workers: int) -> list[_TokenResult]:
+def _distinct_token_results(ctx: Ctx, jobs: list[_TokenJob], workers: int,
+                            meanwhile: Callable[[], None] | None) -> list[_TokenResult]:
     """Each distinct (token, root, certificates) is verified once; copies share its result under their names.
 
     A token repeated across thousands of batches would otherwise cost a path validation per copy.
@@ -152,7 +153,8 @@ def _distinct_token_results(ctx: Ctx, jobs: list[_TokenJob], workers: int) -> li
         distinct.setdefault(key, job)
         keys.append(key)
     unique = list(distinct.values())
-    done = dict(zip(distinct, forkmap(_batch_token, ctx, unique, workers if len(unique) >= PARALLEL_MIN_TOKENS else 1),
+    done = dict(zip(distinct, forkmap(_batch_token, ctx, unique, workers if len(unique) >= PARALLEL_MIN_TOKENS else 1,
+                                      meanwhile),
                     strict=True))
     out: list[_TokenResult] = []
     for job, key in zip(jobs, keys, strict=True):
@@ -174,8 +176,9 @@ def _batch_root(ctx: Ctx, bid: str, state: BatchState) -> str:
     return f"root sha256:{state.root.hex()}, {size} records, sealed {value.get('sealed_at')}"
 
 
-def check_batches(ctx: Ctx, workers: int = 1) -> None:
-    """Batch roots first (cheap), then every token (path validation: spread over workers), then verdicts."""
+def check_batches(ctx: Ctx, workers: int = 1, meanwhile: Callable[[], None] | None = None) -> None:
+    """Batch roots first (cheap), then every token (path validation: spread over workers), then verdicts.
+    ``meanwhile``: work for this process while the workers check tokens."""
     f = ctx.files
     ids = sorted({e.groups[0] for e in f.entries.values() if e.kind in ("batch", "token", "chain", "evidence_record")})
     early: dict[str, Run] = {}
@@ -216,7 +219,7 @@ def check_batches(ctx: Ctx, workers: int = 1) -> None:
             revocation = f"batches/{bid}/{tsa}.ocsp.json"
             jobs.append((bid, token_name, tsa, state.root or b"", tuple(extra),
                          revocation if revocation in f.data else ""))
-    results = _distinct_token_results(ctx, jobs, workers)
+    results = _distinct_token_results(ctx, jobs, workers, meanwhile)
     by_batch: dict[str, list[_TokenResult]] = {}
     for job, result in zip(jobs, results, strict=True):
         by_batch.setdefault(job[0], []).append(result)
