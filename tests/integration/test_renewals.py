@@ -166,6 +166,36 @@ def test_an_altered_evidence_record_fails_with_the_reason(world: World) -> None:
     assert check.outcome == "fail" and "archive time-stamp 1: the imprint check failed" in check.detail
 
 
+def test_a_batch_stands_while_another_tsas_token_is_valid(world: World, tmp_path: Path) -> None:
+    """Two TSAs stamp each batch: once the short-lived one lapses, the long-lived token alone still proves the
+    time, with no archive time-stamp needed; the lapsed one is named."""
+    services = make_services(tmp_path / "two", tsas=(world.short.config, world.long.config))
+    try:
+        api, chain = api_for(services), Chain()
+        assert api.post("/v1/records", chain.next(text="a prompt")).status_code == 201
+        url = f"/v1/sessions/{chain.site}/{chain.session_id}/bundle?lang=en"
+        api.get(url).close()  # writes the account record, in a batch of its own
+        batches = {k.split("/")[1] for k in services.store.list(layout.BATCHES)}
+        deadline = time.monotonic() + 30  # the slower TSA's token may come after the acknowledgement
+        while not all(len(services.ledger.index.tokens(b)) == 2 for b in batches):
+            assert time.monotonic() < deadline, "the second TSA's token never came"
+            time.sleep(0.1)
+        r = api.get(url)
+        bundle = r.data
+        r.close()
+    finally:
+        services.close()
+    roots = [t.pki.der("root") for t in (world.short, world.long)]
+    trust = Trust.build(roots, [services.keyring.signing_key.public.pem])
+    report = check_bundle(bundle, replace(trust, at=datetime.now(UTC) + 3 * DAY))
+    assert report.exit_code == 0, report.text()
+    checks = long_term(report)
+    assert checks and {c.outcome for c in checks} == {"ok"}
+    assert "/tsa-long.tst is valid at" in checks[0].detail
+    assert "lapsed without an archive time-stamp: batches/" in checks[0].detail and "/tsa-short.tst" in checks[0].detail
+    assert not any(r.startswith("LAPSED") for r in report.rests_on)
+
+
 def test_promptstamp_renew_and_the_periodic_job(world: World, tmp_path: Path) -> None:
     medium = world.medium.config
     env = {"PROMPTSTAMP_DATA": str(tmp_path / "data"), "PROMPTSTAMP_TSA": f"tsa-medium={medium.url}|{medium.ca_file}",

@@ -46,6 +46,10 @@ async function longTerm(ctx: Ctx, bid: string, state: BatchState, name: string |
   const when = isoUtc(at);
   const renewals = name ? await evidenceRecord(ctx, bid, name, chainCerts) : null;
   const direct = state.standing.filter((s) => s.validAt);
+  if (!renewals && direct.length) { // another TSA's token still proves the time on its own
+    const lapsed = state.standing.filter((s) => !s.validAt).map((s) => `${s.name} (${expiry(s)})`).join(", ");
+    return `${direct[0]!.name} is valid at ${when}; lapsed without an archive time-stamp: ${lapsed}`;
+  }
   if (!renewals) {
     const lapsed = state.standing.map((s) => `${s.name} (${expiry(s)})`).join(", ");
     ctx.restsOn.push(`LAPSED TSA certificate: batch ${bid} has no archive time-stamp`);

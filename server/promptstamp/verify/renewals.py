@@ -43,6 +43,9 @@ def _long_term(ctx: Ctx, bid: str, state: BatchState, name: str, at: datetime) -
     when = iso_utc(at)
     renewals = _evidence_record(ctx, bid, name) if name in ctx.files.data else None
     direct = [s for s in state.standing if s.valid_at]
+    if renewals is None and direct:  # another TSA's token still proves the time on its own
+        lapsed = ", ".join(f"{s.name} ({_expiry(s)})" for s in state.standing if not s.valid_at)
+        return f"{direct[0].name} is valid at {when}; lapsed without an archive time-stamp: {lapsed}"
     if renewals is None:
         lapsed = ", ".join(f"{s.name} ({_expiry(s)})" for s in state.standing)
         ctx.rests_on.append(f"LAPSED TSA certificate: batch {bid} has no archive time-stamp")

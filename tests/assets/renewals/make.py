@@ -49,6 +49,31 @@ def _tampered(renewed: bytes, reseal: TsaClient) -> bytes:
     return rebuild_bundle(entries, lambda digest: {"tsa-long": reseal.stamp(digest).token})
 
 
+def _stamped_by_two(td: Path, short: TsaConfig, long: TsaConfig) -> bytes:
+    """A session whose every batch carries tokens of both TSAs, from a second service with the same key."""
+    services = build_services(Settings(data_dir=td / "two", key_file=td / "data" / "keys" / "service.key",
+                                       tsas=(short, long), batch_window_ms=20, retry_interval_s=3600,
+                                       recovery_grace_s=0))
+    try:
+        app = create_app(services=services)
+        _account, token = app.extensions["promptstamp"].accounts.create("bob")
+        client, headers, chain = app.test_client(), {"Authorization": f"Bearer {token}"}, Chain()
+        assert client.post("/v1/records", json=chain.next(text="a prompt"), headers=headers).status_code == 201
+        url = f"/v1/sessions/{chain.site}/{chain.session_id}/bundle?lang=en"
+        client.get(url, headers=headers).close()  # writes the account record, in a batch of its own
+        batches = {k.split("/")[1] for k in services.store.list(layout.BATCHES)}
+        deadline = time.monotonic() + 30  # the slower TSA's token may come after the acknowledgement
+        while not all(len(services.ledger.index.tokens(b)) == 2 for b in batches):
+            assert time.monotonic() < deadline, "the second TSA's token never came"
+            time.sleep(0.05)
+        r = client.get(url, headers=headers)
+        data: bytes = r.data
+        r.close()
+        return data
+    finally:
+        services.close()
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as td, ExitStack() as stack:
         configs: dict[str, TsaConfig] = {}
@@ -97,6 +122,8 @@ def main() -> None:
         renew("long")
         files["renewed-twice.asice"] = bundle()
 
+        files["two-tsas.asice"] = _stamped_by_two(Path(td), configs["short"], configs["long"])
+
         pki = make_pki(Path(td) / "compromised", tsa_days=365, name="Renewal compromised")
         url = stack.enter_context(ocsp_tsa(pki))
         pki.write_index(revoked_at=(datetime.now(UTC) - timedelta(hours=1)).strftime("%y%m%d%H%M%SZ"))
@@ -120,6 +147,8 @@ def main() -> None:
         ("tampered-evidence.asice", at(3), 1, "the evidence record's hash tree forged; listings resealed"),
         ("renewed-twice.asice", at(12), 0, "the renewal renewed: a chain of two archive time-stamps"),
         ("renewed-twice.asice", at(2000), 2, "past the last archive time-stamp's certificate as well"),
+        ("two-tsas.asice", at(3), 0, "stamped by two TSAs: the short-lived one's certificate expired, the "
+         "long-lived one's token still proves the time without an evidence record"),
         ("revoked-renewal.asice", at(12), 1, "the third archive time-stamp's TSA certificate revoked for a key "
          "compromise before it stamped (its OCSP response, carried in the evidence record, says so)"),
     ]
