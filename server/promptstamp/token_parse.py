@@ -206,11 +206,18 @@ def _accuracy_text(accuracy: tsp.Accuracy) -> str | None:
     return f"{seconds}.{frac:06d}".rstrip("0").rstrip(".") + "s"
 
 
+def same_name(a: x509.Name, b: x509.Name) -> bool:
+    """RFC 5280 §7.1 name equality, on the bytes first: asn1crypto's comparison prepares every string
+    (a third of a token check's time), and names that are byte-equal are equal."""
+    return bool(a.dump() == b.dump() or a == b)
+
+
 def find_signer(signer_info: cms.SignerInfo, certs: Sequence[x509.Certificate]) -> x509.Certificate | None:
     sid = signer_info["sid"]
     for cert in certs:
         if sid.name == "issuer_and_serial_number":
-            if cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native:
+            if (cert.serial_number == sid.chosen["serial_number"].native
+                    and same_name(cert.issuer, sid.chosen["issuer"])):
                 return cert
         elif cert.key_identifier is not None and cert.key_identifier == sid.chosen.native:
             return cert

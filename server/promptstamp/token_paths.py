@@ -9,6 +9,7 @@ trusted. No revocation data is consulted here (OCSP responses archived with a ba
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from pyhanko_certvalidator.errors import PathBuildingError, ValidationError
 from pyhanko_certvalidator.path import ValidationPath
 
 from .certs import name_rfc4514
+from .lru import Lru
 from .model import iso_utc
 
 
@@ -86,7 +88,34 @@ def _validate_path(
     return path
 
 
+# Paths validated, by signer and certificate pools: a TSA signs thousands of tokens with one certificate,
+# and validating its path (~3 ms) gives the same answer at any moment within every certificate's validity
+# period, the one thing here that depends on time (no revocation data, no fetching). Outside that window
+# the path is validated again, so a cached answer is never one pyhanko would not give.
+_VALIDATED: Lru[tuple[bytes, bytes], tuple[ValidationPath, datetime, datetime]] = Lru(256)
+
+
 def _find_path(
+    signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate], moment: datetime
+) -> ValidationPath:
+    pools = hashlib.sha256()
+    for cert in anchors:
+        pools.update(hashlib.sha256(cert.dump()).digest())
+    pools.update(b"|")
+    for cert in others:
+        pools.update(hashlib.sha256(cert.dump()).digest())
+    key = (signer.dump(), pools.digest())
+    cached = _VALIDATED.peek(key)
+    if cached is not None and cached[1] <= moment <= cached[2]:
+        return cached[0]
+    path = _build_path(signer, anchors, others, moment)
+    periods = [c["tbs_certificate"]["validity"] for c in path.iter_certs(include_root=True)]
+    _VALIDATED.put(key, (path, max(v["not_before"].native for v in periods),
+                         min(v["not_after"].native for v in periods)))
+    return path
+
+
+def _build_path(
     signer: x509.Certificate, anchors: list[x509.Certificate], others: list[x509.Certificate], moment: datetime
 ) -> ValidationPath:
     """Validate with the anchors whose subject is byte-equal to an issuer in the pool first (a system bundle

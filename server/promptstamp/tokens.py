@@ -53,7 +53,16 @@ from .certs import load_certificate
 from .certs import load_pem_certificates as load_pem_certificates
 from .certs import name_rfc4514 as name_rfc4514
 from .errors import TokenError, UntrustedAnchor
-from .token_parse import DIGEST_SIZE, IMPRINT_ALGORITHMS, ParsedToken, fail, find_signer, parse_token, sid_text
+from .token_parse import (
+    DIGEST_SIZE,
+    IMPRINT_ALGORITHMS,
+    ParsedToken,
+    fail,
+    find_signer,
+    parse_token,
+    same_name,
+    sid_text,
+)
 from .token_parse import TokenInfo as TokenInfo
 from .token_parse import token_from_response as token_from_response
 from .token_parse import token_info as token_info
@@ -330,7 +339,7 @@ def _check_chain(
     if path.signer_is_root:
         notes.append("the signer certificate is itself one of the given roots")
     tsa = tok.tst_info["tsa"]
-    if tsa.contents and not (tsa.name == "directory_name" and tsa.chosen == signer.subject):
+    if tsa.contents and not (tsa.name == "directory_name" and same_name(tsa.chosen, signer.subject)):
         notes.append(f"TSTInfo.tsa names '{info.tsa_name}', the signer is '{name_rfc4514(signer.subject)}'")
     if path.lapsed:
         notes.append("validated at genTime only; " + "; ".join(path.lapsed))
