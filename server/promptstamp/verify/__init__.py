@@ -94,8 +94,12 @@ def _checks(ctx: Ctx, z: SafeZip, derivers: Sequence[Deriver], workers: int) -> 
     check_sums(ctx)
     check_keys(ctx)
     check_device_keys(ctx)
+    def parse() -> None:
+        with collector_paused():
+            parse_records(ctx, record_names(ctx))
+
     # Forked workers check the tokens while this process parses the records (step 6 needs both).
-    check_batches(ctx, workers, meanwhile=lambda: parse_records(ctx, record_names(ctx)))
+    check_batches(ctx, workers, meanwhile=parse)
     check_renewals(ctx)
     rendered: Rendered = []
 
@@ -106,9 +110,9 @@ def _checks(ctx: Ctx, z: SafeZip, derivers: Sequence[Deriver], workers: int) -> 
         # The derived files need the parsed records, not the checks' outcomes: they are rendered here
         # while forked workers check the records (on one CPU, before the checks).
         facts = check_records(ctx, workers, meanwhile=render)
-    facts.update(check_author(ctx))
-    check_chain(ctx)
-    check_coverage(ctx)
+        facts.update(check_author(ctx))
+        check_chain(ctx)
+        check_coverage(ctx)
     check_derived(ctx, rendered)
     check_exhibit_file(ctx)
     return ctx.run.report("bundle", ctx.rests_on, facts)
