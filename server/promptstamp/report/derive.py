@@ -9,7 +9,7 @@ and policies), the service keys and the blobs. Nothing depends on when or where 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import canonical, signing, tokens
 from ..errors import PromptStampError
@@ -66,8 +66,10 @@ def derived_files(files: EvidenceFiles, languages: Sequence[str]) -> dict[str, b
     parsed = parsed_records(files)
     steps, tsas = steps_of(files, parsed)
     out = {README: render_readme(files, steps, tsas, languages).encode("utf-8")}
+    images: dict[str, tuple[str | None, int]] = {}
+    texts: dict[str, str] = {}
     for lang in languages:
-        session = report_session(files, lang, languages, steps, tsas, parsed)
+        session = replace(report_session(files, lang, languages, steps, tsas, parsed), images=images, texts=texts)
         out[REPORT_FILES[lang]] = render_report(session).encode("utf-8")
     return out
 

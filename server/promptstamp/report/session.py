@@ -65,8 +65,11 @@ class ReportSession:
     # Work shared by the sections of one rendering: a prompt's diff appears in the timeline and in the
     # prompts section, and a session often goes back and forth between the same prompts.
     diffs: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
-    # An image shown at several steps is read and encoded once: blob hex -> (data: URI or None, its bytes).
+    # What does not depend on the language, made once for every language rendered from the same steps
+    # (``derive.derived_files`` passes the same dicts): an image shown at several steps is read and
+    # encoded once (blob hex -> data: URI or None, its bytes), a captured text escaped once.
     images: dict[str, tuple[str | None, int]] = field(default_factory=dict, compare=False, repr=False)
+    texts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

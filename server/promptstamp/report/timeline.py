@@ -205,7 +205,10 @@ def _step(session: ReportSession, w: _Words, step: ReportStep, state: PromptStat
         if r.type in ("prompt", "edit") and state.prompt is not None and state.prompt != text:
             out.append(f"<div class=\"diff\"><div class=\"label\">{w.diff_label}</div>"
                        f"{diff_html(state.prompt, text, t, session.diffs)}</div>")
-        out.append(f"<pre class=\"text\">{e(text)}</pre>")
+        shown = session.texts.get(text)
+        if shown is None:
+            shown = session.texts[text] = f"<pre class=\"text\">{e(text)}</pre>"
+        out.append(shown)
     params = value.get("params")
     if isinstance(params, dict) and params and r.type != "drift":
         rows = "".join(f"<tr><th>{e(k)}</th><td>{e(short(v))}</td></tr>" for k, v in sorted(params.items()))
