@@ -51,8 +51,9 @@ from .bundle_names import (
     manifest_xml,
     sums_text,
 )
-from .errors import InvalidInput, TimestampError
+from .errors import InvalidInput, PromptStampError, TimestampError
 from .evidence import BatchEvidence, EvidenceSource, RecordEvidence, SessionEvidence, Stamper, batch_files
+from .model import Receipt, Record
 
 __all__ = ["BatchEvidence", "EvidenceSource", "Exhibit", "RecordEvidence", "SessionEvidence", "Stamper",
            "bundle_filename", "write_bundle"]
@@ -135,16 +136,24 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper,
         w.put("mimetype", MIMETYPE.encode("ascii"), stored=True)
         blob_hexes: list[str] = []
         seen_blobs: set[str] = set()
+        # Each record parsed once, here: its name, its attachments, and (with its receipt) the reports.
+        parsed: dict[tuple[bytes, bytes], tuple[Record, Receipt]] = {}
         for rec in (*evidence.records, *evidence.statements):
-            record_id = _record_id(rec.record_bytes)
+            record = Record.from_canonical(rec.record_bytes)
             # Stored, not deflated: a few hundred bytes each, where deflate saves little and costs every
             # verifier one zlib stream per file (a quarter of reading a 10,000-record bundle).
-            w.put(f"records/{record_id}.json", rec.record_bytes, stored=True)
-            w.put(f"receipts/{record_id}.json", rec.receipt_bytes, stored=True)
-            for hex_digest in _attachment_hexes(rec.record_bytes):
+            w.put(f"records/{record.id}.json", rec.record_bytes, stored=True)
+            w.put(f"receipts/{record.id}.json", rec.receipt_bytes, stored=True)
+            for att in record.attachments:
+                hex_digest = att.digest[7:]
                 if hex_digest not in seen_blobs:
                     seen_blobs.add(hex_digest)
                     blob_hexes.append(hex_digest)
+            try:
+                parsed[(rec.record_bytes, rec.receipt_bytes)] = (
+                    record, Receipt.from_json(canonical.parse_json(rec.receipt_bytes)))
+            except PromptStampError:
+                pass  # the reports parse it again and say why it does not parse where that matters
         for hex_digest in blob_hexes:
             with evidence.open_blob(hex_digest) as src:
                 w.put_stream(f"blobs/{hex_digest}", src, expected_hex=hex_digest)
@@ -170,7 +179,7 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper,
                 raise InvalidInput(f"device key {kid}: its PEM holds key {signing.key_id(raw)}")
             w.put(f"keys/devices/{kid}.pem", signing.spki_pem(raw).encode("ascii"))
         # README.txt and the reports are derived from the records; the verifier re-creates them.
-        files = report.from_evidence(evidence)
+        files = replace(report.from_evidence(evidence), parsed=parsed)
         for name, data in sorted(report.derived_files(files, languages).items()):
             w.put(name, data)
         if exhibit is not None:
@@ -189,19 +198,3 @@ def write_bundle(evidence: SessionEvidence, out: BinaryIO, *, stamp: Stamper,
         w.zip.close()  # on failure the partial output is garbage; the caller discards it
 
 
-def _record_id(record_bytes: bytes) -> str:
-    value = canonical.parse_json(record_bytes)
-    rid = value.get("id") if isinstance(value, dict) else None
-    if not isinstance(rid, str) or not ULID_RE.match(rid):
-        raise InvalidInput(f"record without a ULID id: found {rid!r}")
-    return rid
-
-
-def _attachment_hexes(record_bytes: bytes) -> list[str]:
-    value = canonical.parse_json(record_bytes)
-    out: list[str] = []
-    for att in value.get("attachments", []) if isinstance(value, dict) else []:
-        digest = att.get("digest") if isinstance(att, dict) else None
-        if isinstance(digest, str) and canonical.DIGEST_RE.match(digest):
-            out.append(digest[7:])
-    return out

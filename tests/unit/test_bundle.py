@@ -14,11 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from bundle_sample import OpensslTsa, SampleSession, bundle_entries, sample_session
-from promptstamp import bundle, bundle_names
+from promptstamp import bundle, bundle_names, canonical
 from promptstamp.bundle import SessionEvidence
 from promptstamp.bundle_reader import parse_manifest, parse_sums
 from promptstamp.cli_evidence import verify_command, write_bundle_file
 from promptstamp.errors import InvalidInput, TimestampError
+from promptstamp.model import Record
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +145,27 @@ def test_export_file_then_cli_verify_exit_codes(made: tuple[bytes, SampleSession
 def test_bundle_filename_is_safe() -> None:
     name = bundle_names.bundle_filename("chatgpt", "../../etc/passwd?x", "2026-11-28T12:00:00.123Z")
     assert name == "evidence-chatgpt-etc-passwd-x-20261128T120000Z.asice"
+
+
+def test_export_parses_each_record_once(made: tuple[bytes, SampleSession], tsa: OpensslTsa,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its file name, its attachments and the reports all come from one parse of the record's bytes.
+    parsed: list[bytes] = []
+    from_canonical = Record.from_canonical.__func__
+    parse_json = canonical.parse_json
+
+    def counted(cls: type[Record], data: bytes) -> Record:
+        parsed.append(data)
+        return from_canonical(cls, data)
+
+    def counted_json(data: bytes | str) -> object:
+        parsed.append(data if isinstance(data, bytes) else data.encode())
+        return parse_json(data)
+
+    monkeypatch.setattr(Record, "from_canonical", classmethod(counted))
+    monkeypatch.setattr(canonical, "parse_json", counted_json)
+    evidence = made[1].evidence
+    out = io.BytesIO()
+    bundle.write_bundle(evidence, out, stamp=tsa.stamp)
+    records = [r.record_bytes for r in (*evidence.records, *evidence.statements)]
+    assert sorted(p for p in parsed if p in records) == sorted(records)
