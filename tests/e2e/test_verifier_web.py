@@ -20,13 +20,13 @@ from promptstamp.verdict import Report
 from promptstamp.verify import trust_from_pems, verify_input
 from promptstamp.web import create_app
 from promptstamp.web.verifier_assets import verifier_html
+from renewal_corpus import RENEWALS, manifest_rows
 
 from .conftest import CHROMIUM, Served
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 CORPUS = ASSETS / "corpus"
 REAL = ASSETS / "real-tsa"
-RENEWALS = ASSETS / "renewals"  # bundles whose TSA certificates expire, with and without evidence records
 
 
 def _corpus() -> list[tuple[str, str, str, int]]:
@@ -206,16 +206,8 @@ def test_corpus_verdicts_match_promptstamp_verify(browser: Any, page_url: str, b
         assert "Step 1, the prompt, was changed after it was stamped." in got["plain"], got["plain"]
 
 
-def _renewals() -> list[tuple[str, str, int]]:
-    rows = []
-    for line in (RENEWALS / "MANIFEST").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            bundle, at, code, *_ = line.split("\t")
-            rows.append((bundle, at, int(code)))
-    return rows
-
-
-@pytest.mark.parametrize(("bundle", "at", "code"), _renewals(), ids=[f"{r[0]}@{r[1][:10]}" for r in _renewals()])
+@pytest.mark.parametrize(("bundle", "at", "code"), manifest_rows(),
+                         ids=[f"{r[0]}@{r[1][:10]}" for r in manifest_rows()])
 def test_evidence_records_get_the_verdicts_of_promptstamp_verify_at_the_time_given(
         browser: Any, page_url: str, bundle: str, at: str, code: int) -> None:
     roots, keys = [RENEWALS / "tsa-roots.pem"], [RENEWALS / "service-key.pem"]

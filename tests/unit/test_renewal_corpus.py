@@ -6,23 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from promptstamp.verdict import Report
 from promptstamp.verify import check_bundle, trust_from_pems
-
-RENEWALS = Path(__file__).resolve().parents[1] / "assets" / "renewals"
-
-
-def _rows() -> list[tuple[str, str, int]]:
-    rows = []
-    for line in (RENEWALS / "MANIFEST").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            bundle, at, code, *_ = line.split("\t")
-            rows.append((bundle, at, int(code)))
-    return rows
+from renewal_corpus import RENEWALS, manifest_rows
 
 
 def verify_at(bundle: str, at: str) -> Report:
@@ -36,7 +25,7 @@ def long_term(report: Report) -> list[tuple[str, str]]:
     return [(c.outcome, c.detail) for c in report.checks if c.name == "time-stamp valid long-term"]
 
 
-@pytest.mark.parametrize(("bundle", "at", "code"), _rows(), ids=[f"{r[0]}@{r[1]}" for r in _rows()])
+@pytest.mark.parametrize(("bundle", "at", "code"), manifest_rows(), ids=[f"{r[0]}@{r[1]}" for r in manifest_rows()])
 def test_each_renewal_bundle_gets_its_manifest_exit_code(bundle: str, at: str, code: int) -> None:
     report = verify_at(bundle, at)
     assert report.exit_code == code, report.text()
@@ -47,6 +36,6 @@ def test_each_renewal_bundle_gets_its_manifest_exit_code(bundle: str, at: str, c
 
 
 def test_a_forged_hash_tree_fails_the_imprint_of_the_first_archive_time_stamp() -> None:
-    at = next(a for b, a, _ in _rows() if b == "tampered-evidence.asice")
+    at = next(a for b, a, _ in manifest_rows() if b == "tampered-evidence.asice")
     (detail,) = [d for outcome, d in long_term(verify_at("tampered-evidence.asice", at)) if outcome == "fail"]
     assert "archive time-stamp 1: the imprint check failed" in detail

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_renewal_corpus import RENEWALS, _rows
 
 from promptstamp.bundle_names import asset_text
+from renewal_corpus import RENEWALS, manifest_rows
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("sh", "unzip", "sha256sum", "openssl", "od")),
                                 reason="verify.sh needs sh, unzip, sha256sum, od and openssl")
@@ -25,7 +25,7 @@ def verify_sh_at(bundle: str, at: str, tmp_path: Path) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize(("bundle", "at", "code"), _rows(), ids=[f"{r[0]}@{r[1]}" for r in _rows()])
+@pytest.mark.parametrize(("bundle", "at", "code"), manifest_rows(), ids=[f"{r[0]}@{r[1]}" for r in manifest_rows()])
 def test_each_renewal_bundle_gets_its_manifest_exit_code_from_verify_sh(bundle: str, at: str, code: int,
                                                                       tmp_path: Path) -> None:
     got, out = verify_sh_at(bundle, at, tmp_path)
@@ -39,7 +39,7 @@ def test_each_renewal_bundle_gets_its_manifest_exit_code_from_verify_sh(bundle: 
 
 
 def test_verify_sh_names_the_forged_tree_and_the_revoked_renewal(tmp_path: Path) -> None:
-    rows = {b: a for b, a, _ in _rows()}
+    rows = {b: a for b, a, _ in manifest_rows()}
     _, out = verify_sh_at("tampered-evidence.asice", rows["tampered-evidence.asice"], tmp_path)
     failed = [line for line in out.splitlines() if line.startswith("FAIL")]
     # Only the evidence records fail: the listings resealed by the renewing TSA chain to a root given.
