@@ -346,6 +346,11 @@ class Ledger:
         self.index.batch(account, batch_id)
         return self.index.tokens(batch_id)
 
+    def archive_timestamps(self, account: str, batch_id: str) -> list[dict[str, Any]]:
+        """The RFC 4998 archive time-stamps that carry a batch of this account's (404 otherwise), oldest first."""
+        self.index.batch(account, batch_id)
+        return self.renewals.views(batch_id)
+
     def session_evidence(self, account: str, site: str, session_id: str) -> SessionEvidence:
         """Everything the bundle exporter needs for one session; blobs are opened one at a time."""
         batches: dict[str, BatchEvidence] = {}

@@ -307,6 +307,7 @@ def test_record_page_decodes_tokens_and_checks_receipt_and_proof(browser: FlaskC
     assert "Verifies over the batch root, chaining to" in text and "development TSA" in text
     for field in ("genTime", "Serial", "Policy", "Accuracy", "Message imprint", "Signer", "Chain stored"):
         assert field in text
+    assert "<h2>Archive time-stamps</h2>" in text and "None yet" in text  # renewals: tests/integration/test_renewals
     receipt = view["receipt"]
     for digest in (receipt["record"], receipt["batch"]["root"]):
         assert f'data-copy="{digest}"' in text

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_dashboard import sign_in
 from test_recovery import Api, api_for
 
 from conftest import make_services
@@ -119,6 +120,12 @@ def test_renewals_carry_a_bundle_past_the_expiry_of_every_tsa_certificate(world:
 
     (view,) = world.api.get(f"/v1/batches/{first.segments[0].first}").get_json()["archive_timestamps"]
     assert view["renewal"] == first.id and view["tsa"] == "tsa-medium" and view["certificate_expires"]
+    # The dashboard's record page lists the renewal under the record's batch.
+    session = world.api.get(f"/v1/sessions/{world.chain.site}/{world.chain.session_id}").get_json()
+    record_id = session["records"][0]["record"]["id"]
+    sign_in(world.api.client, world.api.token)
+    page = world.api.client.get(f"/app/records/{record_id}").text
+    assert "<h2>Archive time-stamps</h2>" in page and "tsa-medium" in page and first.id in page
 
     renewed = world.bundle()
     with zipfile.ZipFile(io.BytesIO(renewed)) as z:

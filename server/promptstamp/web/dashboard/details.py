@@ -120,7 +120,7 @@ def record_details(account: str, record_id: str) -> dict[str, Any]:
     record = Record.from_json(view["record"])
     out: dict[str, Any] = {
         "record": record, "record_json": json.dumps(view["record"], indent=2, ensure_ascii=False, sort_keys=True),
-        "status": view["status"], "receipt": None, "tokens": [],
+        "status": view["status"], "receipt": None, "tokens": [], "archive_timestamps": [],
         "session": record.value["session"],
     }
     if view["receipt"] is None:
@@ -141,4 +141,5 @@ def record_details(account: str, record_id: str) -> dict[str, Any]:
                 signer="", imprint="", nonce="", embedded=(), chain=(), check=f"Unreadable token: {e.detail}",
                 check_ok=False, size=len(t.token)))
     out["tokens"] = details
+    out["archive_timestamps"] = ledger.archive_timestamps(account, receipt.batch.id)
     return out
