@@ -133,6 +133,11 @@ def test_renewals_carry_a_bundle_past_the_expiry_of_every_tsa_certificate(world:
         assert records
         (stamp,) = ers.decode(z.read(records[0]))
     assert stamp.token == first.token and stamp.ocsp_responses and stamp.certificates
+    # The report lists the renewal in plain words (the verifier re-renders it, so it is held to the records).
+    with zipfile.ZipFile(io.BytesIO(renewed)) as z:
+        report_html = z.read("report.html").decode()
+    assert "<h2>Archive time-stamps</h2>" in report_html and "Renewal medium TSA" in report_html
+    assert "<h2>Archive time-stamps</h2>" not in zipfile.ZipFile(io.BytesIO(before)).read("report.html").decode()
     report = check_bundle(renewed, world.trust(now + 3 * DAY))
     assert report.exit_code == 0, report.text()
     detail = long_term(report)[0].detail

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .. import canonical, signing, tokens
+from .. import canonical, ers, signing, tokens
 from ..errors import PromptStampError
 from ..evidence import SessionEvidence
 from ..model import Receipt, Record
@@ -19,7 +19,7 @@ from ..statements import ACCOUNT_SESSION, SERVICE_SITE
 from . import tsa_status
 from .layout import render_report
 from .readme import render_readme
-from .session import Author, ReportSession, ReportStep, TsaInfo
+from .session import Author, Renewal, ReportSession, ReportStep, TsaInfo
 from .timefmt import iso_ms
 from .timeline import MAX_IMAGE_EMBED
 
@@ -42,6 +42,7 @@ class EvidenceFiles:
     parsed: Mapping[tuple[bytes, bytes], tuple[Record, Receipt]] = field(default_factory=dict)
     # Tokens the caller has parsed already (DER -> what it says); others are parsed here.
     token_infos: Mapping[bytes, tokens.TokenInfo] = field(default_factory=dict)
+    evidence_records: Mapping[str, bytes] = field(default_factory=dict)  # batch id -> its evidence.ers
 
 
 def from_evidence(evidence: SessionEvidence) -> EvidenceFiles:
@@ -53,7 +54,9 @@ def from_evidence(evidence: SessionEvidence) -> EvidenceFiles:
     # The service's own records (account, pairing) are in the bundle too: the verifier renders from all.
     return EvidenceFiles(records=[(r.record_bytes, r.receipt_bytes) for r in (*evidence.records, *evidence.statements)],
                          batch_tokens={bid: dict(b.tokens) for bid, b in evidence.batches.items()},
-                         keys=dict(evidence.keys), image=image)
+                         keys=dict(evidence.keys), image=image,
+                         evidence_records={bid: b.evidence_record for bid, b in evidence.batches.items()
+                                           if b.evidence_record is not None})
 
 
 def languages_in(names: Sequence[str]) -> tuple[str, ...]:
@@ -122,7 +125,21 @@ def report_session(files: EvidenceFiles, lang: str, languages: Sequence[str] = (
         site=first.site if first else "", session_id=first.session_id if first else "", title=title,
         account=account, generated_at="", steps=steps, image=files.image, keys=keys,
         dev_tsas=frozenset(t.name for t in tsas if t.standing == "development"), lang=lang, tsas=tsas,
-        author=_author(parsed), languages=tuple(languages))
+        renewals=renewals_of(files), author=_author(parsed), languages=tuple(languages))
+
+
+def renewals_of(files: EvidenceFiles) -> list[Renewal]:
+    """The batches' archive time-stamps, batches carried by the same chain together. What they prove is for
+    the verifier to judge; a record it cannot read is left out here (the verifier fails it by name)."""
+    chains: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for bid, der in sorted(files.evidence_records.items()):
+        try:
+            infos = [tokens.token_info(stamp.token) for stamp in ers.decode(der)]
+        except PromptStampError:
+            continue
+        stamps = tuple((iso_ms(i.gen_time), i.signer_subject or i.tsa_name or "") for i in infos)
+        chains.setdefault(stamps, []).append(bid)
+    return [Renewal(tuple(bids), stamps) for stamps, bids in sorted(chains.items(), key=lambda c: (c[0], c[1]))]
 
 
 def _author(parsed: Sequence[ParsedRecord]) -> Author | None:

@@ -69,6 +69,15 @@ EN: Mapping[str, str] = {
     "tsa_col_status": "standing",
     "tsa_dev": ("DEVELOPMENT TSA: a time-stamp authority built into the service for testing. Its time-stamps "
                 "prove nothing to anyone else."),
+    "renewals_h": "Archive time-stamps",
+    "renewals_note": ("A TSA certificate lasts a few years. Before it expired, the service time-stamped these "
+                      "batches' time-stamps again (RFC 4998 evidence records, in the bundle as "
+                      "batches/<id>/evidence.ers), and each such time-stamp again before its own certificate "
+                      "expired, so that the times stay provable after the certificates have ended. The verifiers "
+                      "check them; this table only lists them."),
+    "renewals_col_batches": "batches",
+    "renewals_col_stamps": "archive time-stamps, oldest first",
+    "renewals_by": "by {signer}",
     "human_h": "What the human did, and what the AI produced",
     "human_note": ("Counted from the recorded steps. These are facts about the record, not conclusions about "
                    "authorship. Superseded sightings are not counted."),
@@ -199,6 +208,13 @@ ZH: Mapping[str, str] = {
     "tsa_col_signer": "签发者",
     "tsa_col_status": "资质",
     "tsa_dev": "开发用时间戳机构：服务内置、仅供测试的时间戳机构。其时间戳对任何第三方均无证明力。",
+    "renewals_h": "存档时间戳",
+    "renewals_note": ("时间戳机构的证书有效期只有数年。在证书到期之前，服务对这些批次的时间戳再次加盖时间戳（RFC 4998 "
+                      "证据记录，在证据包中为 batches/<id>/evidence.ers），并在每个存档时间戳自己的证书到期前再次续期，"
+                      "使证书到期之后这些时间仍可证明。核验工具会逐一核验；本表仅列出它们。"),
+    "renewals_col_batches": "批次",
+    "renewals_col_stamps": "存档时间戳（由早到晚）",
+    "renewals_by": "由 {signer} 签发",
     "human_h": "人的贡献与 AI 的产出",
     "human_note": "根据记录的步骤统计。这些是关于记录的事实，而非关于作者身份的结论。被取代的记录不计入。",
     "human_col": "人（创作者）",

@@ -44,6 +44,7 @@ def render_report(session: ReportSession) -> str:
         verdict_box(session),
         who_html(session),
         tsa_table(session),
+        renewals_html(session),
         proves_html(session),
         "</header>",
         contribution_html(session),
@@ -133,6 +134,22 @@ def tsa_table(session: ReportSession) -> str:
         rows.append(f"<tr{cls}><td>{e(tsa.name)}</td><td>{e(tsa.signer)}</td><td>{e(status)}</td></tr>")
     return (f"<h2>{e(t('tsa_h'))}</h2><table class=\"facts\"><tr><th>{e(t('tsa_col_name'))}</th>"
             f"<th>{e(t('tsa_col_signer'))}</th><th>{e(t('tsa_col_status'))}</th></tr>{''.join(rows)}</table>")
+
+
+def renewals_html(session: ReportSession) -> str:
+    """Archive time-stamps: how the time stays provable after the TSA certificates expire."""
+    if not session.renewals:
+        return ""
+    t = Text(session.lang)
+    rows = []
+    for renewal in session.renewals:
+        chain = "; ".join(f"{timefmt.element(when, t.lang)} {e(t('renewals_by', signer=signer))}"
+                          for when, signer in renewal.stamps)
+        batches = ", ".join(f"<code>{e(b)}</code>" for b in renewal.batches)
+        rows.append(f"<tr><td>{batches}</td><td>{chain}</td></tr>")
+    return (f"<h2>{e(t('renewals_h'))}</h2><p class=\"note\">{e(t('renewals_note'))}</p><table class=\"facts\">"
+            f"<tr><th>{e(t('renewals_col_batches'))}</th><th>{e(t('renewals_col_stamps'))}</th></tr>"
+            f"{''.join(rows)}</table>")
 
 
 def proves_html(session: ReportSession) -> str:

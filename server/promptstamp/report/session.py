@@ -35,6 +35,15 @@ class TsaInfo:
 
 
 @dataclass(frozen=True)
+class Renewal:
+    """Archive time-stamps (RFC 4998) over the time-stamps of some batches: each (genTime, signer), oldest
+    first, the first over the batches' own time-stamps and each later one over the one before."""
+
+    batches: tuple[str, ...]
+    stamps: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Author:
     """The account's owner as the account record states it (display name set by its owner)."""
 
@@ -60,6 +69,7 @@ class ReportSession:
     step_url: Callable[[str], str] | None = None  # record id -> URL of that step
     lang: str = "en"
     tsas: Sequence[TsaInfo] = ()
+    renewals: Sequence[Renewal] = ()
     author: Author | None = None
     languages: tuple[str, ...] = ("en", "zh")  # the report languages beside this one (links between them)
     # Work shared by the sections of one rendering: a prompt's diff appears in the timeline and in the

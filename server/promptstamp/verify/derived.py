@@ -60,8 +60,9 @@ def reports_and_readme(evidence: DerivedFrom) -> Mapping[str, bytes]:
     for e in f.of_kind("token"):
         batch_tokens.setdefault(e.groups[0], {})[e.groups[1]] = f.data[e.name]
     keys = {e.groups[0]: f.data[e.name].decode("ascii", "replace") for e in f.of_kind("key")}
+    evidence_records = {e.groups[0]: f.data[e.name] for e in f.of_kind("evidence_record")}
     files = EvidenceFiles(records=records, batch_tokens=batch_tokens, keys=keys, image=evidence.blob, parsed=parsed,
-                          token_infos=evidence.token_infos)
+                          token_infos=evidence.token_infos, evidence_records=evidence_records)
     return derived_files(files, languages_in(list(f.entries)))
 
 
