@@ -125,8 +125,11 @@ def test_sign_in_find_a_session_see_its_images_and_diff_download_and_verify(page
     _clean(page)
     _shot(page, "4-timeline")
 
-    with page.expect_download() as download_info:
-        page.click("a:has-text('Download evidence bundle')")
+    # A bundle is built (its PDF signed and time-stamped) before its first byte is sent: on a busy machine
+    # that outlasts the click's wait for navigation, which a download never completes. Wait for the
+    # download itself instead.
+    with page.expect_download(timeout=120_000) as download_info:
+        page.click("a:has-text('Download evidence bundle')", no_wait_after=True)
     bundle = tmp_path / download_info.value.suggested_filename
     download_info.value.save_as(bundle)
     assert bundle.suffix == ".asice" and bundle.stat().st_size > 1000
