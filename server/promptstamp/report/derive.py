@@ -132,9 +132,14 @@ def renewals_of(files: EvidenceFiles) -> list[Renewal]:
     """The batches' archive time-stamps, batches carried by the same chain together. What they prove is for
     the verifier to judge; a record it cannot read is left out here (the verifier fails it by name)."""
     chains: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    infos_of: dict[bytes, tokens.TokenInfo] = {}  # one renewal's token covers many batches: parsed once
     for bid, der in sorted(files.evidence_records.items()):
         try:
-            infos = [tokens.token_info(stamp.token) for stamp in ers.decode(der)]
+            infos = []
+            for stamp in ers.decode(der):
+                if stamp.token not in infos_of:
+                    infos_of[stamp.token] = tokens.token_info(stamp.token)
+                infos.append(infos_of[stamp.token])
         except PromptStampError:
             continue
         stamps = tuple((iso_ms(i.gen_time), i.signer_subject or i.tsa_name or "") for i in infos)

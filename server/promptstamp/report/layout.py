@@ -10,6 +10,8 @@ from the AI's; then the full timeline. Deterministic: the same records give the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..bundle_names import asset_text
 from . import timefmt
 from .facts import chain_breaks, site_accounts
@@ -121,6 +123,12 @@ def who_html(session: ReportSession) -> str:
     return f"<h2>{e(t('who_h'))}</h2><dl class=\"meta\">{''.join(rows)}</dl>"
 
 
+def _facts_table(t: Text, columns: Sequence[str], rows: Sequence[str]) -> str:
+    """A table of facts: a header row of the columns' texts, then the rows (``<tr>`` elements) as given."""
+    head = "".join(f"<th>{e(t(c))}</th>" for c in columns)
+    return f"<table class=\"facts\"><tr>{head}</tr>{''.join(rows)}</table>"
+
+
 def tsa_table(session: ReportSession) -> str:
     if not session.tsas:
         return ""
@@ -132,8 +140,7 @@ def tsa_table(session: ReportSession) -> str:
             status += " " + t("tsa_status_qualified_claim")
         cls = " class=\"bad\"" if tsa.standing == "development" else ""
         rows.append(f"<tr{cls}><td>{e(tsa.name)}</td><td>{e(tsa.signer)}</td><td>{e(status)}</td></tr>")
-    return (f"<h2>{e(t('tsa_h'))}</h2><table class=\"facts\"><tr><th>{e(t('tsa_col_name'))}</th>"
-            f"<th>{e(t('tsa_col_signer'))}</th><th>{e(t('tsa_col_status'))}</th></tr>{''.join(rows)}</table>")
+    return f"<h2>{e(t('tsa_h'))}</h2>" + _facts_table(t, ("tsa_col_name", "tsa_col_signer", "tsa_col_status"), rows)
 
 
 def renewals_html(session: ReportSession) -> str:
@@ -147,9 +154,8 @@ def renewals_html(session: ReportSession) -> str:
                           for when, signer in renewal.stamps)
         batches = ", ".join(f"<code>{e(b)}</code>" for b in renewal.batches)
         rows.append(f"<tr><td>{batches}</td><td>{chain}</td></tr>")
-    return (f"<h2>{e(t('renewals_h'))}</h2><p class=\"note\">{e(t('renewals_note'))}</p><table class=\"facts\">"
-            f"<tr><th>{e(t('renewals_col_batches'))}</th><th>{e(t('renewals_col_stamps'))}</th></tr>"
-            f"{''.join(rows)}</table>")
+    return (f"<h2>{e(t('renewals_h'))}</h2><p class=\"note\">{e(t('renewals_note'))}</p>"
+            + _facts_table(t, ("renewals_col_batches", "renewals_col_stamps"), rows))
 
 
 def proves_html(session: ReportSession) -> str:
@@ -160,7 +166,7 @@ def proves_html(session: ReportSession) -> str:
 
 def keys_html(session: ReportSession) -> str:
     t = Text(session.lang)
-    rows = "".join(f"<tr><td><code>{e(k)}</code></td><td><code>{e(fp)}</code></td></tr>"
-                   for k, fp in sorted(session.keys.items()))
-    return (f"<section><h2>{e(t('keys_h'))}</h2><table class=\"facts\"><tr><th>{e(t('keys_col_id'))}</th>"
-            f"<th>{e(t('keys_col_fp'))}</th></tr>{rows}</table><p class=\"note\">{e(t('keys_note'))}</p></section>")
+    rows = [f"<tr><td><code>{e(k)}</code></td><td><code>{e(fp)}</code></td></tr>"
+            for k, fp in sorted(session.keys.items())]
+    return (f"<section><h2>{e(t('keys_h'))}</h2>" + _facts_table(t, ("keys_col_id", "keys_col_fp"), rows)
+            + f"<p class=\"note\">{e(t('keys_note'))}</p></section>")
