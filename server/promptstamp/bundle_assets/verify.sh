@@ -273,9 +273,12 @@ tscheck() {
 # "ok DETAIL" or "fail DETAIL", or "none WHY" when the response does not count: not about CERT (CertID of
 # ISSUER's name and key and CERT's serial), or signed neither by ISSUER nor by a responder ISSUER designated.
 # ISSUER is on the token's path, so it anchors the response's signature; no root is needed for that.
+# An archived response is judged for what it said when it was fetched, never for being current: openssl ocsp would
+# hold thisUpdate and nextUpdate against this machine's clock (whatever -attime says), and every archived response
+# is past its nextUpdate within hours or days, so -validity_period (seconds of leeway, here a century) lifts that.
 ocsp_judge() {
   openssl ocsp -respin "$1" -issuer "$3" -cert "$2" -CAfile "$3" -verify_other "$3" -partial_chain -attime "$4" \
-    -no_nonce > "$work/ocsp.out" 2>&1
+    -validity_period 3153600000 -no_nonce > "$work/ocsp.out" 2>&1
   rc=$?
   [ -f "$2.subject" ] || openssl x509 -in "$2" -noout -subject 2>/dev/null | sed 's/^subject= *//' > "$2.subject"
   who=$(cat "$2.subject")
