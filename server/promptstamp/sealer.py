@@ -128,13 +128,11 @@ class BatchSealer:
         batch_doc = {"v": 1, "id": batch_id, "root": root, "size": tree.size, "sealed_at": utc_now()}
         data, spans = encode_pack(batch_doc, [PackEntry(p.item.account, p.item.record.canonical, r)
                                               for p, r in zip(members, receipts, strict=True)])
-        self._store.put(layout.pack(batch_id), data)
-        self._metrics.batch_sealed(tree.size)
-        for p in members:
-            if p.item.record.type == "drift":
-                self._metrics.drift_sealed(p.item.record.site, drift_adapter_label(p.item.record))
+        # The TSAs are asked while the pack and the index are written: the root is all they need, and the
+        # token is stored only after both, so a failed write leaves at most an unused token in memory.
         stamping = self._pool.submit(self._request_first, tree.root)
         try:
+            self._store.put(layout.pack(batch_id), data)
             results = self.indexer.index_batch(batch_doc, [
                 Sealed(p.item.account, p.item.record, r, span)
                 for p, r, span in zip(members, receipts, spans, strict=True)])
@@ -143,6 +141,10 @@ class BatchSealer:
             # must find it to finish the index (and ask the TSAs again).
             stamping.cancel()
             raise
+        self._metrics.batch_sealed(tree.size)
+        for p in members:
+            if p.item.record.type == "drift":
+                self._metrics.drift_sealed(p.item.record.site, drift_adapter_label(p.item.record))
         tokens = self._finish(batch_id, tree.root, tree.size, stamping)
         for p in members:
             result = results[(p.item.account, p.item.record.id)]

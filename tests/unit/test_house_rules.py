@@ -34,7 +34,9 @@ WINGS: dict[str, tuple[str, ...]] = {
     # pyHanko: RFC 3161 token checks, and signing and checking the PDF exhibit (PAdES)
     "pyhanko": ("promptstamp.tokens", "promptstamp.pdfsign"),
     "pyhanko_certvalidator": ("promptstamp.tokens", "promptstamp.token_paths", "promptstamp.pdfsign"),
-    "boto3": ("promptstamp.storage.s3",), "botocore": ("promptstamp.storage.s3",),
+    # S3: the store, and its signed PUTs sent without the client's per-call machinery
+    "boto3": ("promptstamp.storage.s3",), "botocore": ("promptstamp.storage.s3", "promptstamp.storage.s3_put"),
+    "urllib3": ("promptstamp.storage.s3_put",),
 }
 
 #: What only storage and the ledger's read side know: object keys and object formats.

@@ -43,10 +43,12 @@ from typing import Any, NoReturn
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import AlreadyExists, ConfigError, ObjectMissing, StorageError
 from . import check_key
+from .s3_put import ObjectPutter, PutUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,18 @@ def _client(
 
 
 _SESSION_LOCK = threading.Lock()
+
+
+def _credentials(access_key: str | None, secret_key: str | None) -> Any:
+    """What signs the store's PUTs: the keys given, else the default chain (environment, profile, role),
+    whose refreshable credentials renew themselves."""
+    if access_key and secret_key:
+        return Credentials(access_key, secret_key)
+    with _SESSION_LOCK:
+        found = _session().get_credentials()
+    if found is None:
+        raise ConfigError("no S3 credentials: give an access key and secret, or configure AWS credentials")
+    return found
 
 
 @functools.cache
@@ -190,6 +204,11 @@ class S3Store:
         # Room for every put_many worker plus callers on other threads.
         self._client = _client(endpoint, region, access_key, secret_key, pool=max_workers + 8)
         self.features = self._probe(conditional_put)
+        try:  # after the probe: a missing bucket or unreachable server is reported by it, in its words
+            self._putter = ObjectPutter(self._client, bucket, _credentials(access_key, secret_key),
+                                        pool=max_workers + 8)
+        except BotoCoreError as e:
+            raise StorageError(f"{self._where}: preparing signed PUTs: {e}") from e
         if lock_days and self.features.object_lock is False:
             # Not fatal (the bucket may be protected otherwise), but it must not pass unnoticed.
             log.warning("%s: lock_days=%d requested but the bucket has no Object Lock", self._where, lock_days)
@@ -268,19 +287,18 @@ class S3Store:
     def _raise(self, action: str, key: str, e: Exception) -> NoReturn:
         raise StorageError(f"{action} {key!r:.120} in {self._where}: {e}") from e
 
-    def _lock_args(self) -> dict[str, Any]:
+    def _lock_headers(self) -> dict[str, str]:
         # Unknown (not permitted to read the configuration, common for a least-privilege role):
         # send the retention anyway; a bucket without Object Lock then refuses the PUT loudly.
         if not self.lock_days or self.features.object_lock is False:
             return {}
         until = dt.datetime.now(dt.UTC) + dt.timedelta(days=self.lock_days)
-        return {"ObjectLockMode": self.lock_mode, "ObjectLockRetainUntilDate": until}
+        return {"x-amz-object-lock-mode": self.lock_mode,
+                "x-amz-object-lock-retain-until-date": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
-    def _is_own_retry(self, e: ClientError, full_key: str, data: bytes) -> bool:
-        """A 412 after botocore retried may answer our own first attempt, which did land (the reply
-        was lost). Then the stored object has our bytes: its ETag is their MD5 (single-part PUT)."""
-        if not e.response.get("ResponseMetadata", {}).get("RetryAttempts"):
-            return False
+    def _is_own_retry(self, full_key: str, data: bytes) -> bool:
+        """A 412 after a retry may answer our own first attempt, which did land (the reply was lost).
+        Then the stored object has our bytes: its ETag is their MD5 (single-part PUT)."""
         self._count("head")
         try:
             head = self._client.head_object(Bucket=self.bucket, Key=full_key)
@@ -293,30 +311,28 @@ class S3Store:
     def put(self, key: str, data: bytes) -> None:
         full_key = self._key(key)
         # Content-MD5 lets the server reject a corrupted body (and is what Object Lock asks of a PUT).
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": full_key, "Body": data, **self._lock_args(),
-                                "ContentMD5": base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest())
-                                .decode()}
+        headers = {"Content-MD5": base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode(),
+                   **self._lock_headers()}
         if self.features.conditional_put:
-            args["IfNoneMatch"] = "*"
+            headers["If-None-Match"] = "*"
         elif self.exists(key):  # the racy part of a store without conditional PUT
             raise AlreadyExists(f"object {key!r:.120} already exists in {self._where}; not overwritten")
         for attempt in range(_CONFLICT_RETRIES):
-            self._count("put")
             try:
-                self._client.put_object(**args)
+                reply = self._putter.put(full_key, data, headers)
+            except PutUnreachable as e:
+                self._count("put", self._putter.max_attempts)
+                self._raise("writing", key, e)
+            self._count("put", reply.attempts)
+            if reply.ok:
                 return
-            except ClientError as e:
-                if _code(e) in _TAKEN_CODES or _status(e) == 412:
-                    if self._is_own_retry(e, full_key, data):
-                        return
-                    raise AlreadyExists(
-                        f"object {key!r:.120} already exists in {self._where}; not overwritten"
-                    ) from e
-                if _code(e) == "ConditionalRequestConflict" and attempt + 1 < _CONFLICT_RETRIES:
-                    continue  # another conditional write was in flight; asking again gets a clear answer
-                self._raise("writing", key, e)
-            except BotoCoreError as e:
-                self._raise("writing", key, e)
+            if reply.code in _TAKEN_CODES or reply.status == 412:
+                if reply.attempts > 1 and self._is_own_retry(full_key, data):
+                    return
+                raise AlreadyExists(f"object {key!r:.120} already exists in {self._where}; not overwritten")
+            if reply.code == "ConditionalRequestConflict" and attempt + 1 < _CONFLICT_RETRIES:
+                continue  # another conditional write was in flight; asking again gets a clear answer
+            raise StorageError(f"writing {key!r:.120} in {self._where}: {reply.code or reply.status}: {reply.message}")
 
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> set[str]:
         """PUT all items on a thread pool; every key is checked before anything is written."""
@@ -451,3 +467,4 @@ class S3Store:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+        self._putter.close()
