@@ -31,6 +31,7 @@ from .pack import (
 )
 from .signing import b64
 from .storage import ObjectStore
+from .token_parse import TokenInfo
 from .tokens import DEV_TSA_POLICY, token_info
 
 
@@ -46,8 +47,9 @@ class TokenView:
         return {"tsa": self.tsa, "token": b64(self.token), "gen_time": self.gen_time, "untrusted": self.untrusted}
 
 
-def token_view(tsa: str, der: bytes, untrusted: bool, chain: str = "") -> TokenView:
-    info = token_info(der)
+def token_view(tsa: str, der: bytes, untrusted: bool, chain: str = "", info: TokenInfo | None = None) -> TokenView:
+    """``info`` when the caller has parsed the token already (the sealer, from its checks)."""
+    info = info or token_info(der)
     # Stored marks predate the policy check: the token's own policy decides too.
     untrusted = untrusted or info.policy == DEV_TSA_POLICY
     return TokenView(tsa=tsa, token=der, gen_time=iso_utc(info.gen_time),

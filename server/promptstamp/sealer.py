@@ -281,7 +281,8 @@ class BatchSealer:
             awaiting = [] if state is None or state.final else state.missing([t.name for t in self._tsas])
         else:
             self._archive_revocation(batch_id, stamped)
-        views = tuple(token_view(t.tsa, t.token, t.untrusted, t.chain) for t in stored)
+        parsed = {t.token: t.info for t in stamped}
+        views = tuple(token_view(t.tsa, t.token, t.untrusted, t.chain, parsed.get(t.token)) for t in stored)
         if awaiting:
             with self._lock:
                 self._incomplete[batch_id] = root
