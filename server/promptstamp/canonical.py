@@ -303,12 +303,12 @@ def canonicalize(value: JsonValue) -> bytes:
     except RecursionError:
         fast = False
     if fast:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-        if not _ABOVE_D7FF.search(text) or _keys_sort_alike(value):
-            try:
-                return text.encode("utf-8")
-            except UnicodeEncodeError:
-                pass  # a lone surrogate: the slow path names it
+        # orjson's sorted compact form is the RFC 8785 form for these values (``_agrees_quickly`` says
+        # why), five times faster than the standard library's encoder. None: a lone surrogate or deep
+        # nesting, which the slow path names.
+        data = fastjson.sorted_compact(value)
+        if data is not None and (not _HIGH_LEAD.search(data) or _keys_sort_alike(value)):
+            return data
     out: list[str] = []
     _serialize(value, out)
     return "".join(out).encode("utf-8")

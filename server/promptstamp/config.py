@@ -75,7 +75,11 @@ class Settings:
     tsas: tuple[TsaConfig, ...] = ()
     key_file: Path | None = None  # default: <data_dir>/keys/service.key
     batch_window_ms: int = 200
-    batch_max: int = 2000
+    # A batch seals when its window ends or when it holds this many records. At 1,000 one TSA request is
+    # shared enough (1 per 1,000 records) that waiting for the window only adds latency: under array posts a
+    # full batch sealed at once ran 8,300 -> 11,900 records/s in make bench (fs, 2 CPUs). It is also the
+    # largest post (max_records_per_post), so one post always fits one batch.
+    batch_max: int = 1000
     max_body_bytes: int = 32 * 1024 * 1024
     max_records_per_post: int = 1000
     retry_interval_s: float = 5.0

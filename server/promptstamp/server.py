@@ -7,6 +7,7 @@ batches) runs here in the master before workers fork; each worker then builds it
 
 from __future__ import annotations
 
+import gc
 import logging
 import runpy
 import shutil
@@ -60,9 +61,19 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         from .web import create_app
 
         app = create_app(self._settings)
+        tune_collector()
         # Every worker reports the same start-up checks: they ran once, here in the master.
         app.config["PROMPTSTAMP_TSA_CHECKS"] = [c.to_json() for c in self._tsa_checks]
         return app
+
+
+def tune_collector() -> None:
+    """In each worker, once its app is built: what exists now lives as long as the worker, so the cyclic
+    collector stops walking it (``gc.freeze``), and young collections run every 10,000 allocations rather
+    than 700. Array posts allocate a few objects per record and keep few: at the default threshold the
+    collector took about a tenth of ingest's CPU (in-process, 200-record arrays: 140 -> 127 us a record)."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def run_server(settings: Settings, *, workers: int, threads: int, config_file: Path | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -81,8 +82,8 @@ class PublicKey:
         if len(self.raw) != 32:
             raise InvalidInput(f"Ed25519 public key must be 32 bytes, found {len(self.raw)}")
 
-    @property
-    def id(self) -> str:
+    @functools.cached_property
+    def id(self) -> str:  # cached: the sealer names the key in every receipt
         return key_id(self.raw)
 
     @property
