@@ -2,12 +2,12 @@
 
 Why: a client call runs its event hooks, the endpoint ruleset, parameter validation and the reply parser,
 about 1.4 ms of CPU for a 300-byte object. A sealed batch writes one index segment per session it touches,
-so on the single-post path that was most of a batch's CPU, on a machine the object store may share (issue
-11, cost at scale). Here the same request is signed with botocore's own S3 SigV4 signer and sent on a
-urllib3 pool (the environment's proxy and AWS_CA_BUNDLE honoured as the client honours them), at about
-half the CPU. botocore's own ``URLLib3Session`` is not used: it sends a small PUT's headers and body in
-two writes, and the server's delayed ACK then holds every request about 40 ms. Reads, listings, HEADs
-and the start-up probes keep the client: they are rare or answered from caches.
+so on the single-post path that was most of a batch's CPU, on a machine the object store may share. Here
+the same request is signed with botocore's own S3 SigV4 signer and sent on a urllib3 pool (the
+environment's proxy and AWS_CA_BUNDLE honoured as the client honours them), at about half the CPU.
+botocore's own ``URLLib3Session`` is not used: it sends a small PUT's headers and body in two writes,
+and the server's delayed ACK then holds every request about 40 ms. Reads, listings, HEADs and the
+start-up probes keep the client: they are rare or answered from caches.
 
 The request is the one the client would send: the URL comes from the client's own endpoint resolution
 (virtual-hosted or path style), with Content-MD5, If-None-Match and the Object Lock headers the caller
