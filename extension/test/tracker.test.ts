@@ -169,6 +169,23 @@ describe("tracker: selection from the site's active leaf", () => {
     assert.equal(steps[1]?.[0]?.actor, "user");
   });
 
+  it("a whole-tree read older than the leaf already known (it lacks it) is no selection, and no way back either", () => {
+    const old = [user("u1"), ai("a1", "u1")];
+    const now = [...old, ai("a2", "u1")];
+    const { steps } = run(snap(old, { currentId: "a1", treeIds: ["u1", "a1"] }),
+      snap([user("u1"), ai("a2", "u1")], { currentId: "a2", source: "stream" }),
+      snap(old, { currentId: "a1", treeIds: ["u1", "a1"] }), // answered before a2 was saved, handled after
+      snap(now, { currentId: "a2", treeIds: ["u1", "a1", "a2"] }));
+    assert.deepEqual(steps.map(types), [["prompt", "output"], ["regenerate", "output"], [], []]);
+  });
+
+  it("a whole-tree read that holds the known leaf and shows another is the user's selection", () => {
+    const tree = [user("u1"), ai("a1", "u1"), ai("a2", "u1")];
+    const all = { treeIds: ["u1", "a1", "a2"] };
+    const { steps } = run(snap(tree, { currentId: "a2", ...all }), snap(tree, { currentId: "a1", ...all }));
+    assert.deepEqual(steps.map(types), [["prompt", "output", "regenerate", "output"], ["selection"]]);
+  });
+
   it("a leaf on a user message (a turn under way) or an unrecorded answer is not a selection", () => {
     const { drafts } = run(snap([user("u1"), ai("a1", "u1")], { currentId: "a1" }),
       snap([user("u1"), ai("a1", "u1"), user("u2", "a1")], { currentId: "u2" }),

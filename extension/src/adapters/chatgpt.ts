@@ -102,7 +102,7 @@ function parseTree(ex: Exchange, s: ChatgptState): Observation[] {
     kind: "snapshot",
     snapshot: {
       sessionId, title, url: `${base}/c/${sessionId}`, messages, source: "history",
-      currentId: current !== undefined ? nearestStep(s, current) : undefined,
+      currentId: current !== undefined ? nearestStep(s, current) : undefined, treeIds: [...nodes.keys()],
     },
   }];
 }

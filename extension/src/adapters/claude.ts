@@ -115,7 +115,8 @@ function parseTree(ex: Exchange, s: ClaudeState): Observation[] {
   return [{
     kind: "snapshot",
     snapshot: { sessionId, title, url: chatUrl(sessionId), messages, source: "history",
-      currentId: str(body.current_leaf_message_uuid) },
+      currentId: str(body.current_leaf_message_uuid),
+      treeIds: list.filter(isObj).map((m) => str(m.uuid)).filter((id): id is string => id !== undefined) },
   }];
 }
 

@@ -81,6 +81,13 @@ export interface Snapshot {
    * A change that is not simply the newest answer is the user's selection.
    */
   currentId?: string;
+  /**
+   * Every message id of the site's saved tree, text or not, when the snapshot is a whole-tree read. Such a
+   * read may be older than what was seen already (an eventually consistent read, or a re-read answered just
+   * before a turn was saved and handled just after it): one that lacks the active leaf already known says
+   * nothing about the leaf, so its `currentId` cannot make a selection.
+   */
+  treeIds?: string[];
 }
 
 /** The AI site's own account that performed the session, as the site's API names it. */

@@ -155,9 +155,12 @@ function supersede(steps: Steps, m: Msg, seen: SeenMessage): void {
 }
 
 /** The user moved the site's active leaf to an answer that is not simply the newest one. */
-function selection(steps: Steps, currentId: string | undefined): void {
+function selection(steps: Steps, snap: Snapshot): void {
   const mem = steps.mem;
+  const currentId = snap.currentId;
   if (currentId === undefined || currentId === mem.currentId) return;
+  // A whole tree without the leaf already known is an older copy of the tree (types.ts, treeIds).
+  if (snap.treeIds && mem.currentId !== undefined && !snap.treeIds.includes(mem.currentId)) return;
   const first = mem.currentId === undefined;
   const seen = mem.messages[currentId];
   if (!seen) return; // not recorded (yet): judged again on the next snapshot
@@ -201,7 +204,7 @@ export function diffSnapshot(
     else if (m.role === "user") recordUser(steps, m);
     else recordAi(steps, m);
   }
-  selection(steps, snap.currentId);
+  selection(steps, snap);
   return { drafts: steps.drafts, memory: mem };
 }
 
