@@ -16,6 +16,7 @@ import asyncio
 import io
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from asn1crypto import cms, keys, x509
 from cryptography import x509 as cx509
@@ -123,8 +124,9 @@ def sign_exhibit(pdf: bytes, service: SigningKeyPair, stamp: Stamp, *, reason: s
 def check_exhibit(pdf: bytes, service_keys: Mapping[str, PublicKey], tsa_roots: Sequence[bytes]) -> str:
     """The exhibit's signature is intact, covers the document (only its document time-stamp follows),
     has a signature time-stamp, and its certificate was issued by one of ``service_keys``; both
-    time-stamps chain to one of ``tsa_roots`` (DER). Raises VerificationError, or UntrustedAnchor when
-    all holds but the time-stamps rest on a root not given; returns what held."""
+    time-stamps chain to one of ``tsa_roots`` (DER), each judged at its own genTime. Raises
+    VerificationError, or UntrustedAnchor when all holds but the time-stamps rest on a root not given;
+    returns what held."""
     try:
         reader = PdfFileReader(io.BytesIO(pdf))
         sigs = reader.embedded_signatures
@@ -136,10 +138,16 @@ def check_exhibit(pdf: bytes, service_keys: Mapping[str, PublicKey], tsa_roots: 
         raise VerificationError(f"report.pdf: expected one signature and a document time-stamp, found "
                                 f"{len(regular)} signature(s) and {len(stamps)} document time-stamp(s)")
     sig = regular[0]
+    last = stamps[-1]
+    # Each time-stamp is judged at its own genTime, as the bundle's tokens are: a TSA certificate that
+    # expired since says nothing against a time-stamp made while it was valid (pyHanko would judge now).
+    sig_time = _gen_time(_signature_timestamp(sig))
+    doc_time = _gen_time(last.signed_data)
+    roots = [x509.Certificate.load(r) for r in tsa_roots]
     # The chain of the signer is checked below against the bundle's service keys (Ed25519); here its
     # own CA certificate only lets pyHanko build the path. TSA trust comes from the roots given.
-    own = ValidationContext(trust_roots=list(sig.other_embedded_certs) or [sig.signer_cert])
-    tsa = ValidationContext(trust_roots=[x509.Certificate.load(r) for r in tsa_roots])
+    own = ValidationContext(trust_roots=list(sig.other_embedded_certs) or [sig.signer_cert], moment=sig_time)
+    tsa = ValidationContext(trust_roots=roots, moment=sig_time)
     status = validate_pdf_signature(sig, signer_validation_context=own, ts_validation_context=tsa, skip_diff=False)
     if not (status.intact and status.valid):
         raise VerificationError("report.pdf: its signature does not verify (the document was altered)")
@@ -148,8 +156,7 @@ def check_exhibit(pdf: bytes, service_keys: Mapping[str, PublicKey], tsa_roots: 
     if status.timestamp_validity is None or not status.timestamp_validity.intact:
         raise VerificationError("report.pdf: expected a signature time-stamp that verifies, found none")
     issuer = _issuing_key(sig.signer_cert, service_keys)
-    last = stamps[-1]
-    ts_status = validate_pdf_timestamp(last, validation_context=tsa)
+    ts_status = validate_pdf_timestamp(last, validation_context=ValidationContext(trust_roots=roots, moment=doc_time))
     whole = ts_status.coverage is not None and ts_status.coverage.name == "ENTIRE_FILE"
     if not (ts_status.intact and whole):
         raise VerificationError("report.pdf: the document time-stamp does not cover the whole file")
@@ -159,6 +166,27 @@ def check_exhibit(pdf: bytes, service_keys: Mapping[str, PublicKey], tsa_roots: 
     return (f"signed by a certificate of service key {issuer}, time-stamped "
             f"{status.timestamp_validity.timestamp.isoformat() if status.timestamp_validity else '?'}, "
             f"document time-stamp {ts_status.timestamp.isoformat()}")
+
+
+def _signature_timestamp(sig: Any) -> cms.SignedData:
+    """The RFC 3161 token in the signature's unsigned attributes (PAdES B-T)."""
+    try:
+        for attr in sig.signer_info["unsigned_attrs"] or ():
+            if attr["type"].native == "signature_time_stamp_token":
+                return attr["values"][0]["content"]
+    except (ValueError, TypeError, KeyError, IndexError) as e:
+        raise VerificationError(f"report.pdf: its signature's attributes are malformed: {e}") from e
+    raise VerificationError("report.pdf: expected a signature time-stamp that verifies, found none")
+
+
+def _gen_time(signed_data: cms.SignedData) -> datetime:
+    try:
+        gen_time = signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise VerificationError(f"report.pdf: a time-stamp without a readable genTime: {e}") from e
+    if not isinstance(gen_time, datetime):
+        raise VerificationError("report.pdf: a time-stamp without a readable genTime")
+    return gen_time
 
 
 def _issuing_key(cert: x509.Certificate, service_keys: Mapping[str, PublicKey]) -> str:

@@ -8,18 +8,19 @@ import io
 import re
 import shutil
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from asn1crypto import x509
+from asn1crypto import tsp, x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko_certvalidator import ValidationContext
 
 from bundle_sample import OpensslTsa, SampleSession, bundle_entries, rebuild_bundle, sample_session
-from promptstamp import bundle, signing, tokens
-from promptstamp.pdfsign import PdfExhibitSigner, exhibit_certificates
+from promptstamp import bundle, signing, tokens, tsa_tokens
+from promptstamp.devtsa import DevTsa
+from promptstamp.pdfsign import PdfExhibitSigner, check_exhibit, exhibit_certificates, sign_exhibit
 from promptstamp.report import from_evidence
 from promptstamp.report.pdf import exhibit_pdf
 from promptstamp.verdict import Trust
@@ -137,3 +138,26 @@ def test_an_edited_or_foreign_exhibit_fails_verification(made: tuple[bytes, Samp
     report = check_bundle(rebuild_bundle(swapped, tsa.stamp), _trust(tsa, made[1]))
     failures = [c for c in report.failures if c.step == "exhibit"]
     assert failures and "not issued by a service key of this bundle" in failures[0].detail
+
+
+def test_an_exhibit_stays_trusted_after_its_tsa_certificate_expired(made: tuple[bytes, SampleSession]) -> None:
+    """Its time-stamps are judged at their genTime, as the bundle's tokens are: the TSA certificate here
+    expired 30 s ago, after it stamped the exhibit (a minute ago)."""
+    now = datetime.now(UTC)
+    root_key, tsa_key = tsa_tokens._new_key("ec"), tsa_tokens._new_key("ec")
+    root = tsa_tokens.make_root(root_key, "Short-lived test root", not_before=now - timedelta(days=2))
+    cert = tsa_tokens.make_tsa_cert(tsa_key, root, root_key, "Short-lived test TSA",
+                                    not_before=now - timedelta(days=1, seconds=30), days=1)
+    old = DevTsa(tsa_key, cert, root, clock=lambda: now - timedelta(seconds=60))
+
+    def stamp(digest: bytes) -> dict[str, bytes]:
+        request = tsp.TimeStampReq({"version": 1, "cert_req": True, "message_imprint": {
+            "hash_algorithm": {"algorithm": "sha256"}, "hashed_message": digest}})
+        return {"short": old.token_for(request)}
+
+    service = made[1].key
+    unsigned = exhibit_pdf(from_evidence(made[1].evidence), ("en",))
+    signed = sign_exhibit(unsigned, service, stamp, reason="test")
+    assert cert.not_valid_after_utc < datetime.now(UTC)
+    held = check_exhibit(signed, {service.id: service.public}, [old.root_der])
+    assert f"service key {service.id}" in held
