@@ -132,7 +132,8 @@ def renewals_of(files: EvidenceFiles) -> list[Renewal]:
     """The batches' archive time-stamps, batches carried by the same chain together. What they prove is for
     the verifier to judge; a record it cannot read is left out here (the verifier fails it by name)."""
     chains: dict[tuple[tuple[str, str], ...], list[str]] = {}
-    infos_of: dict[bytes, tokens.TokenInfo] = {}  # one renewal's token covers many batches: parsed once
+    # One renewal's token covers many batches, and the verifier has parsed it already: each parsed once.
+    infos_of: dict[bytes, tokens.TokenInfo] = dict(files.token_infos)
     for bid, der in sorted(files.evidence_records.items()):
         try:
             infos = []

@@ -87,6 +87,7 @@ def _evidence_record(ctx: Ctx, bid: str, name: str) -> tuple[set[str], str, bool
         raise fail("expected the first archive time-stamp to cover files of this batch, found none of their hashes")
     subject = next(iter(sorted(covered)))
     previous: tokens.TokenVerdict | None = None
+    times: list[datetime] = []
     parts = []
     valid_now = False
     for i, stamp in enumerate(chain, 1):
@@ -102,9 +103,9 @@ def _evidence_record(ctx: Ctx, bid: str, name: str) -> tuple[set[str], str, bool
                        f"{i - 1} expired ({iso_utc(previous.expires)}): the chain is broken")
         parts.append(f"{iso_utc(gen)} by '{verdict.info.signer_subject}'")
         previous, valid_now = verdict, verdict.valid_now
+        times.append(gen)
     text = f"archive time-stamp{'s' if len(chain) > 1 else ''} (RFC 4998) of " + ", then ".join(parts)
-    first = tokens.token_info(chain[0].token).gen_time
-    return covered, text, valid_now, first
+    return covered, text, valid_now, times[0]  # ers.decode gives at least one archive time-stamp
 
 
 def _verify_stamp(ctx: Ctx, stamp: ers.ArchiveStamp, root: bytes, i: int) -> tokens.TokenVerdict:
@@ -117,6 +118,7 @@ def _verify_stamp(ctx: Ctx, stamp: ers.ArchiveStamp, root: bytes, i: int) -> tok
         raise
     except TokenError as e:
         raise fail(f"archive time-stamp {i}: the {e.code} check failed: {e.detail}") from e
+    ctx.token_infos[stamp.token] = verdict.info  # the report lists it too: parsed once
     development = tokens.development_token_detail(verdict.info)
     if development is not None:
         ctx.rests_on.append(f"UNTRUSTED TSA: the development TSA (policy {tokens.DEV_TSA_POLICY})")
