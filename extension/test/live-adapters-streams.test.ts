@@ -13,7 +13,8 @@ import { grok } from "../src/adapters/grok.ts";
 import { applyFrame, type PatchCursor } from "../src/adapters/patch.ts";
 import { answerOf } from "../src/adapters/perplexity-answer.ts";
 import { perplexity } from "../src/adapters/perplexity.ts";
-import type { Exchange, Msg, Observation, PageState, SiteAdapter, Snapshot } from "../src/adapters/types.ts";
+import { adapterTag, type Exchange, type Msg, type Observation, type PageState, type SiteAdapter, type Snapshot } from "../src/adapters/types.ts";
+import { diffSnapshot, emptyMemory } from "../src/core/tracker.ts";
 import { FIXTURES } from "./harness.ts";
 
 function observe(adapter: SiteAdapter, name: string): Observation[] {
@@ -153,6 +154,61 @@ describe("DeepSeek patch frames", () => {
       const answers = messages(observeWithReads(adapter, name)).filter((m) => m.role === "ai");
       assert.deepEqual(answers.map((m) => [m.complete, m.stopped]), [[false, undefined], [true, true]], name);
     }
+  });
+});
+
+describe("DeepSeek active leaf", () => {
+  // Shapes of live-traffic-2026.md §2.4: the completion SSE (ready / patch frames / finish / close) and
+  // GET history_messages (integer ids, parent_id null on the first prompt, current_message_id).
+  const session = "7d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a42";
+  const api = "https://chat.deepseek.com/api/v0/chat";
+  const sse = (frames: [string | undefined, object][]) =>
+    frames.map(([event, data]) => `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`).join("");
+  /** A finished answer `answer` to prompt 1: a first completion, or a regeneration. */
+  const turn = (answer: number): Exchange => ({
+    url: `${api}/${answer === 2 ? "completion" : "regenerate"}`, method: "POST", status: 200,
+    requestBody: JSON.stringify(answer === 2
+      ? { chat_session_id: session, parent_message_id: null, prompt: "When is high water?", thinking_enabled: false, search_enabled: false }
+      : { chat_session_id: session, message_id: answer - 1, parent_message_id: 1 }),
+    responseText: sse([["ready", { request_message_id: 1, response_message_id: answer, model_type: "default" }],
+      [undefined, { v: { response: { message_id: answer, parent_id: 1, role: "ASSISTANT", status: "WIP", content: "" } } }],
+      [undefined, { p: "response/content", o: "APPEND", v: `High water at 06:1${answer}.` }],
+      [undefined, { p: "response/status", o: "SET", v: "FINISHED" }], ["finish", {}], ["close", {}]]),
+  });
+  /** The saved session holding `ids` (1 the prompt, the rest its answers); `cacheVersion` as the page asks. */
+  const history = (current: number, ids: number[], cacheVersion?: number): Exchange => ({
+    url: `${api}/history_messages?chat_session_id=${session}${cacheVersion === undefined ? "" : `&cache_version=${cacheVersion}`}`,
+    method: "GET", status: 200,
+    responseText: JSON.stringify({ code: 0, data: { biz_code: 0, biz_data: {
+      chat_session: { id: session, title: "Tides", current_message_id: current },
+      chat_messages: ids.map((id) => ({ message_id: id, parent_id: id === 1 ? null : 1, role: id === 1 ? "USER" : "ASSISTANT",
+        status: "FINISHED", content: id === 1 ? "When is high water?" : `High water at 06:1${id}.`, inserted_at: 1764990000 + id })),
+    } } }),
+  });
+  /** The record types each exchange yields, the adapter's snapshots fed to the tracker in this order. */
+  const steps = (exchanges: Exchange[]): string[][] => {
+    const state: PageState = new Map();
+    let memory = emptyMemory();
+    let n = 0;
+    return exchanges.map((ex) => snapshots(deepseek.parse(ex, state)).flatMap((snap) => {
+      const out = diffSnapshot(deepseek.id, adapterTag(deepseek), snap, memory, { ids: () => `R${++n}` });
+      memory = out.memory;
+      return out.drafts.map((d) => d.type);
+    }));
+  };
+
+  it("a read saved before a regeneration and handled after its stream is an older tree: no selection either way", () => {
+    const older = history(2, [1, 2]);
+    assert.deepEqual(steps([turn(2), history(2, [1, 2]), turn(3), older, history(3, [1, 2, 3])]),
+      [["parameters", "prompt", "output"], [], ["regenerate", "output"], [], []]);
+  });
+
+  it("a whole read that holds the known leaf and names another answer is the user's selection", () => {
+    assert.deepEqual(steps([turn(2), turn(3), history(2, [1, 2, 3])]).at(-1), ["selection"]);
+  });
+
+  it("the page's own read with cache_version may be a delta: its leaf still counts, the missing ids do not", () => {
+    assert.deepEqual(steps([turn(2), turn(3), history(2, [1, 2, 3]), history(3, [], 7)]).slice(2), [["selection"], ["selection"]]);
   });
 });
 

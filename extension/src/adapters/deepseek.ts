@@ -141,11 +141,13 @@ function parseHistory(ex: Exchange, mem: Memory): Observation[] {
   const list = arr(biz.chat_messages);
   if (!list) throw new CodedDrift("no `chat_messages` array in the history answer");
   const messages: Msg[] = [];
+  const ids: string[] = [];
   for (const [i, m] of list.entries()) {
     if (!isObj(m)) throw new CodedDrift(`chat_messages[${i}] is not an object`);
     const id = idOf(m.message_id);
     const role = str(m.role);
     if (!id || (role !== "USER" && role !== "ASSISTANT")) throw new CodedDrift(`chat_messages[${i}] has no message_id or a role ${String(role)}`);
+    ids.push(id);
     const user = role === "USER";
     const text = textOf(m, user ? ["REQUEST"] : ["RESPONSE"]);
     if (!text) continue;
@@ -165,9 +167,13 @@ function parseHistory(ex: Exchange, mem: Memory): Observation[] {
       meta: model ? { model, model_source: mem.models.has(id) ? "ready.model_type" : "model" } : undefined,
     });
   }
+  // Read without `cache_version`, the history is the whole saved tree, every branch (edits and
+  // regenerations are siblings in it, §2.4); the page's own reads carry it and may answer a delta or
+  // nothing, which says nothing of the messages left out.
+  const whole = !new URL(ex.url).searchParams.has("cache_version");
   return [{ kind: "snapshot", snapshot: {
     sessionId, title: str(session?.title) || undefined, url: `${ORIGIN}/a/chat/s/${sessionId}`, messages,
-    source: "history", currentId: idOf(session?.current_message_id),
+    source: "history", currentId: idOf(session?.current_message_id), treeIds: whole ? ids : undefined,
   } }];
 }
 

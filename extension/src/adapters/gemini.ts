@@ -194,6 +194,10 @@ function parseReadChat(ex: Exchange, mem: Memory): Observation[] {
     const conv = parsed[0]?.conv ?? "";
     const sessionId = sessionOf(conv);
     const messages = parsed.slice().reverse().flatMap((p) => p.msgs);
+    // No `treeIds`: the read is the last ten turns of the path shown (readChat asks for 10), each with
+    // its saved drafts, and whether a redo is a new draft of its turn or a new turn is unverified
+    // (§2.3): a newer read can lack the draft known before, so the older-copy rule would drop a real
+    // selection.
     out.push({ kind: "snapshot", snapshot: {
       sessionId, url: `${origin(ex.url)}/app/${sessionId}`, messages, source: "history", currentId: parsed[0]?.chosen,
     } });

@@ -219,6 +219,9 @@ function parseChat(ex: Exchange): Observation[] {
   const asked = new Map(messages.filter((m) => m.role === "user").map((m) => [m.id, m.params]));
   for (const m of messages) if (m.role === "ai" && m.parentId && asked.get(m.parentId)) m.params = asked.get(m.parentId);
   messages.sort((a, b) => (a.createdAt ?? "").localeCompare(b.createdAt ?? ""));
+  // No `treeIds`: the read is one page of the chat (`direction=up&limit=10`, paged, §2.10), and no
+  // source says it keeps the branches off the active path. A newer read after the user chose a sibling
+  // answer can lack the leaf known before, and the older-copy rule would then drop a real selection.
   return [{ kind: "snapshot", snapshot: {
     sessionId, title: str(data.title), url: `${ORIGIN}/c/${sessionId}`, messages, source: "history",
     currentId: str(history?.currentId),
