@@ -31,7 +31,7 @@ lint: $(STAMP)
 test: $(STAMP) lint extension-test verifier-web-test chromium firefox pdf-tools
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(STAMP) verifier-web chromium
 	$(BIN)/python bench/run.py
 
 # Browser extension (extension/): exact-pinned npm dependencies from the lock file. Building needs

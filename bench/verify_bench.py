@@ -1,6 +1,7 @@
 """Verification benchmark (``make bench`` calls ``run``; alone: ``python bench/verify_bench.py``): a
 10,000-record bundle verified by our engine with every CPU, the published ``verify.sh`` on the same
-bundle, and each of its tokens by ``openssl ts -verify`` for comparison.
+bundle, the browser verifier (the standalone ``verify.html``) in Chromium on the same bundle, and
+each of its tokens by ``openssl ts -verify`` for comparison.
 
 The bundle is real: Ed25519 receipts and device signatures, RFC 9162 batches, tokens from an OpenSSL
 TSA (EC P-256), both report languages (which the verifier re-renders from the records and compares).
@@ -30,6 +31,8 @@ from bundle_sample import OpensslTsa, sample_session  # noqa: E402  (the tests' 
 
 TARGET_RECORDS_PER_S = 10_000
 TARGET_VERIFY_SH_S = 60.0
+# The distribution's Chromium, as the end-to-end tests use it (make chromium installs it).
+CHROMIUM = "/usr/bin/chromium"
 
 
 
@@ -77,6 +80,7 @@ def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch
                 raise RuntimeError(f"openssl ts -verify failed: {done.stdout}{done.stderr}")
         openssl_s = time.perf_counter() - t2
         verify_sh_s = _time_verify_sh(work, data, tsa.root_pem, session.key.public.pem)
+        browser_s = _time_in_chromium(work, data, tsa.root_pem, session.key.public.pem)
 
     rate = records / verify_s
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0
@@ -89,6 +93,7 @@ def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch
         "cpus": os.cpu_count(), "load_avg_1m": round(load, 2),
         "verify_sh_s": round(verify_sh_s, 1), "target_verify_sh_s": TARGET_VERIFY_SH_S,
         "verify_sh_cpu_s": round(VERIFY_SH_CPU_S[0], 1), "verify_cpu_s": round(verify_cpu_s, 2),
+        "browser_s": round(browser_s, 2), "browser_records_per_s": round(records / browser_s),
     }
     print_fn(f"verify: {records} records in {len(session.evidence.batches)} batches, bundle {len(data) >> 10} KiB "
              f"(built in {built:.1f} s)")
@@ -99,6 +104,9 @@ def run(print_fn: Callable[[str], None] = print, *, records: int = 10_000, batch
     print_fn(f"verify: verify.sh (sh and openssl only) on the same bundle: {verify_sh_s:.1f} s, "
              f"{VERIFY_SH_CPU_S[0]:.1f} CPU s over all its processes "
              f"(target < {TARGET_VERIFY_SH_S:.0f} s: {'met' if verify_sh_s < TARGET_VERIFY_SH_S else 'NOT met'})")
+    print_fn(f"verify: the browser verifier (verify.html in Chromium, one thread) on the same bundle: "
+             f"{browser_s:.2f} s = {records / browser_s:,.0f} records/s, from the click to the verdict shown "
+             f"(promptstamp verify: {verify_s:.2f} s); every check but re-rendering the reports")
     print_fn(f"verify: openssl ts -verify once per token: {len(jobs)} tokens in {openssl_s:.2f} s "
              f"({1000 * openssl_s / len(jobs):.1f} ms per token, process start included; tokens only)")
     return figures
@@ -139,6 +147,44 @@ def _time_verify_sh(work: Path, bundle_bytes: bytes, root_pem: str, key_pem: str
         tail = "\n".join(done.stdout.splitlines()[-5:])
         raise RuntimeError(f"verify.sh did not accept the bench bundle (exit {done.returncode}): {tail}{done.stderr}")
     return seconds
+
+
+def _time_in_chromium(work: Path, bundle_bytes: bytes, root_pem: str, key_pem: str) -> float:
+    """The standalone verify.html in headless Chromium, as a visitor uses it: choose the files, press Verify;
+    seconds until the verdict is shown (the best of two runs: the first also warms the page's code up)."""
+    from playwright.sync_api import sync_playwright
+
+    from promptstamp.web.verifier_assets import verifier_html
+
+    html = verifier_html()
+    if html is None:
+        raise RuntimeError("the browser verifier is not built: run 'make verifier-web'")
+    page_file, evidence = work / "verify.html", work / "browser.asice"
+    page_file.write_bytes(html)
+    evidence.write_bytes(bundle_bytes)
+    (work / "browser-root.pem").write_text(root_pem)
+    (work / "browser-key.pem").write_text(key_pem)
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for _ in range(2):
+                page = browser.new_page()
+                page.goto(page_file.as_uri())
+                page.set_input_files("#file", str(evidence))
+                page.set_input_files("#tsa_root", str(work / "browser-root.pem"))
+                page.set_input_files("#trust_key", str(work / "browser-key.pem"))
+                started = time.perf_counter()
+                page.click("#verify-form button[type=submit]")
+                page.wait_for_selector("#status[data-state=done]", state="attached", timeout=600_000)
+                times.append(time.perf_counter() - started)
+                code = page.locator(".verdict").get_attribute("data-exit-code")
+                page.close()
+                if code != "0":
+                    raise RuntimeError(f"the browser verifier did not accept the bench bundle (exit {code})")
+        finally:
+            browser.close()
+    return min(times)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ page uploads nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
@@ -110,7 +110,9 @@ def page_url(request: pytest.FixtureRequest, service: Served, standalone: Path) 
 
 
 def in_browser(browser: Any, url: str, evidence: Path, *, roots: list[Path] = (), keys: list[Path] = (),  # type: ignore[assignment]
-               data: Path | None = None, certs: list[Path] = (), at: str = "") -> dict[str, Any]:  # type: ignore[assignment]
+               data: Path | None = None, certs: list[Path] = (), at: str = "",  # type: ignore[assignment]
+               then: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """The page's report (its JSON, with the plain-words verdict); ``then`` looks at the page before it closes."""
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -136,6 +138,8 @@ def in_browser(browser: Any, url: str, evidence: Path, *, roots: list[Path] = ()
         result: dict[str, Any] = json.loads(page.locator("#report-json").text_content() or "")
         assert page.locator(".verdict").get_attribute("data-exit-code") == str(result["exit_code"])
         result["plain"] = page.locator("#plain-verdict").inner_text()
+        if then is not None:
+            then(page)
         return result
     finally:
         page.close()
@@ -257,3 +261,41 @@ def test_bad_input_is_explained_in_the_page(browser: Any, page_url: str, tmp_pat
     zipped.write_bytes(b"PK\x05\x06" + bytes(18))
     report = in_browser(browser, page_url, zipped)
     assert report["exit_code"] == 1 and report["checks"][0]["step"] == "container"
+
+
+def test_a_bundle_of_ten_thousand_steps_verifies_in_the_page_as_promptstamp_verify_says(
+        browser: Any, standalone: Path, tmp_path: Path) -> None:
+    """More than 20,000 files (each step is a record and a receipt): past the server's upload limit, which sends
+    such evidence to this page, so the page must open it; its thousands of passing rows are built when opened."""
+    import io
+
+    from bundle_sample import OpensslTsa, sample_session
+    from promptstamp import bundle
+
+    tsa = OpensslTsa(tmp_path / "tsa", name="big-tsa")
+    session = sample_session(tsa.stamp, chains={tsa.name: tsa.chain_pem}, n_records=10_100, batch_size=512,
+                             image_every=1000)
+    out = io.BytesIO()
+    bundle.write_bundle(session.evidence, out, stamp=tsa.stamp)
+    evidence, root, key = tmp_path / "big.asice", tmp_path / "root.pem", tmp_path / "key.pem"
+    evidence.write_bytes(out.getvalue())
+    root.write_text(tsa.root_pem)
+    key.write_text(session.key.public.pem)
+
+    def rows_built_when_opened(page: Any) -> None:
+        records = page.locator("details.checks[data-step=records]")
+        assert records.locator("tbody tr").count() == 0  # folded, and not built yet
+        records.locator("summary").click()
+        built = records.locator("tbody tr").count()
+        records.locator("summary").click()
+        records.locator("summary").click()
+        assert records.locator("tbody tr").count() == built  # built once
+        shown.append(built)
+
+    shown: list[int] = []
+    got = in_browser(browser, standalone.as_uri(), evidence, roots=[root], keys=[key], then=rows_built_when_opened)
+    expected = python_report(evidence, [root], [key]).to_json()
+    assert int(got["checks"][0]["detail"].split()[2]) > 20_000  # "ZIP with N files, ...": past the old limit
+    assert got["exit_code"] == expected["exit_code"] == 0, got["verdict"]
+    assert rows(got["checks"]) == rows(expected["checks"])
+    assert shown == [sum(1 for c in got["checks"] if c["step"] == "records")] and shown[0] > 40_000

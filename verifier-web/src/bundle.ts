@@ -48,8 +48,10 @@ export interface ZipLimits {
   ratioFloor: number;
 }
 
-// A browser tab holds everything in memory: the limits are those of the server's upload verification.
-export const LIMITS: ZipLimits = { entries: 20_000, entryBytes: 256 << 20, totalBytes: 256 << 20, maxRatio: 200, ratioFloor: 64 << 10 };
+// A browser tab holds everything in memory, so the bytes are bounded as for the server's upload verification.
+// The entries are not: the page runs on the visitor's own machine, for evidence too big to verify on ours
+// (the server says so past its 20,000), so it opens as many as ``promptstamp verify`` does (zipsafe.py).
+export const LIMITS: ZipLimits = { entries: 200_000, entryBytes: 256 << 20, totalBytes: 256 << 20, maxRatio: 200, ratioFloor: 64 << 10 };
 
 export class ContainerError extends Error {}
 

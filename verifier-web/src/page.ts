@@ -70,18 +70,30 @@ function render(report: Report, name: string, out: HTMLElement): void {
   for (const g of groups) {
     const counts = new Map<string, number>();
     for (const c of g.checks) counts.set(c.outcome, (counts.get(c.outcome) ?? 0) + 1);
-    const details = el("details", { class: "checks" },
-      el("summary", {}, el("strong", {}, STEP_TITLES[g.step] ?? g.step), ": " + [...counts].map(([o, n]) => `${n} ${WORDS[o]}`).join(", ")),
-      el("table", { class: "list checks" },
-        el("thead", {}, el("tr", {}, el("th", {}, "Outcome"), el("th", {}, "Subject"), el("th", {}, "Check"), el("th", {}, "Why"))),
-        el("tbody", {}, ...g.checks.map((c) => el("tr", { class: c.outcome },
-          el("td", {}, el("span", { class: `badge ${({ ok: "ok", fail: "bad", untrusted: "warn" } as Record<string, string>)[c.outcome] ?? ""}` }, WORDS[c.outcome] ?? c.outcome)),
-          el("td", {}, el("code", {}, c.subject)), el("td", {}, c.check), el("td", {}, c.detail))))));
+    const details = el("details", { class: "checks", "data-step": g.step },
+      el("summary", {}, el("strong", {}, STEP_TITLES[g.step] ?? g.step), ": " + [...counts].map(([o, n]) => `${n} ${WORDS[o]}`).join(", ")));
     details.open = false;  // folded: the plain-words verdict above says what matters first
+    // A big bundle has tens of thousands of record checks that hold: their rows are built when the group is
+    // first opened, not before the verdict shows. A group with a failed or untrusted check is built at once.
+    if (g.checks.length <= EAGER_ROWS || g.checks.some((c) => c.outcome === "fail" || c.outcome === "untrusted")) {
+      details.append(checksTable(g.checks));
+    }
+    else details.addEventListener("toggle", () => details.lastElementChild?.tagName === "TABLE" || details.append(checksTable(g.checks)));
     section.append(details);
   }
   section.append(el("details", {}, el("summary", {}, "The result as JSON"), el("pre", { id: "report-json" }, json)));
   out.replaceChildren(section);
+}
+
+// Groups of up to this many checks get their table with the verdict; bigger ones when first opened.
+const EAGER_ROWS = 500;
+
+function checksTable(checks: Report["checks"]): HTMLElement {
+  return el("table", { class: "list checks" },
+    el("thead", {}, el("tr", {}, el("th", {}, "Outcome"), el("th", {}, "Subject"), el("th", {}, "Check"), el("th", {}, "Why"))),
+    el("tbody", {}, ...checks.map((c) => el("tr", { class: c.outcome },
+      el("td", {}, el("span", { class: `badge ${({ ok: "ok", fail: "bad", untrusted: "warn" } as Record<string, string>)[c.outcome] ?? ""}` }, WORDS[c.outcome] ?? c.outcome)),
+      el("td", {}, el("code", {}, c.subject)), el("td", {}, c.check), el("td", {}, c.detail)))));
 }
 
 /** A label that takes a dropped file into its input and shows the chosen name. */

@@ -39,9 +39,22 @@ export class Run {
     try {
       return this.add(step, subject, name, "ok", await fn());
     } catch (e) {
-      const detail = e instanceof Error ? e.message : String(e);
-      return this.add(step, subject, name, e instanceof Untrusted ? "untrusted" : "fail", detail);
+      return this.failed(step, subject, name, e);
     }
+  }
+
+  /** ``check`` for a check with nothing to wait for: no round trip through the event loop. */
+  checkNow(step: string, subject: string, name: string, fn: () => string): Outcome {
+    try {
+      return this.add(step, subject, name, "ok", fn());
+    } catch (e) {
+      return this.failed(step, subject, name, e);
+    }
+  }
+
+  private failed(step: string, subject: string, name: string, e: unknown): Outcome {
+    const detail = e instanceof Error ? e.message : String(e);
+    return this.add(step, subject, name, e instanceof Untrusted ? "untrusted" : "fail", detail);
   }
 
   report(kind: Report["kind"], restsOn: string[] = [], facts: Report["facts"] = {}): Report {

@@ -2,7 +2,7 @@
  * The anchors the visitor gives (never taken from the evidence) and the Ed25519 keys of a bundle.
  * Key id = first 16 hex of SHA-256 of the raw 32-byte public key (DESIGN.md, "Keys").
  */
-import { buffer, concat, equal, fromBase64, hex, sha256 } from "./bytes.js";
+import { buffer, concat, equal, fromBase64, hex, sha256Small } from "./bytes.js";
 import { pemCertificates } from "./tokens.js";
 
 export interface Trust {
@@ -27,11 +27,11 @@ export function publicKeyFromPem(text: string): Uint8Array {
 }
 
 export async function keyId(raw: Uint8Array): Promise<string> {
-  return hex(await sha256(raw)).slice(0, 16);
+  return hex(sha256Small(raw)).slice(0, 16);
 }
 
 export async function fingerprint(raw: Uint8Array): Promise<string> {
-  return hex(await sha256(raw));
+  return hex(sha256Small(raw));
 }
 
 /** The fingerprint as reports and the keys page write it: groups of four hex digits. */
@@ -41,10 +41,26 @@ export async function fingerprintText(raw: Uint8Array): Promise<string> {
 
 /** Ed25519 by WebCrypto (Chromium, Firefox and Node support it); throws when the signature does not verify. */
 export async function verifyEd25519(raw: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<void> {
-  const key = await crypto.subtle.importKey("spki", buffer(concat(ED25519_SPKI_PREFIX, raw)), { name: "Ed25519" }, false, ["verify"]);
+  const key = await importEd25519(raw);
   if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, buffer(signature), buffer(message)))) {
     throw new Error("Ed25519 signature does not verify");
   }
+}
+
+// Each key is imported once: a bundle's records share one service key and a few device keys, and an
+// import costs WebCrypto more than the verification it serves. Bounded for a page that checks many bundles.
+const imported = new Map<string, Promise<CryptoKey>>();
+const IMPORTED_MAX = 1024;
+
+function importEd25519(raw: Uint8Array): Promise<CryptoKey> {
+  const id = hex(raw);
+  let key = imported.get(id);
+  if (key === undefined) {
+    if (imported.size >= IMPORTED_MAX) imported.clear();
+    key = crypto.subtle.importKey("spki", buffer(concat(ED25519_SPKI_PREFIX, raw)), { name: "Ed25519" }, false, ["verify"]);
+    imported.set(id, key);
+  }
+  return key;
 }
 
 /** Roots are the self-signed certificates of the given PEM files; the rest become untrusted intermediates. */

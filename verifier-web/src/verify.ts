@@ -5,7 +5,7 @@
  * A failure in one check never stops the others. Trust comes only from the visitor (Trust).
  */
 import { decodeUtf8, fromBase64, fromHex, hex, utf8 } from "./bytes.js";
-import { type BatchState, CLOCK_SKEW_MS, Ctx, type TokenResult } from "./context.js";
+import { type BatchState, CLOCK_SKEW_MS, Ctx, type Step, type TokenResult } from "./context.js";
 import { parseManifest, parseSums } from "./listings.js";
 import { revocationDetail } from "./ocsp.js";
 import { checkRenewals } from "./renewals.js";
@@ -280,35 +280,25 @@ async function checkBatches(ctx: Ctx): Promise<void> {
 }
 
 // 6. records -----------------------------------------------------------------------------------------
+// Records checked at a time: their signature checks, which WebCrypto runs on other threads, overlap.
+const RECORDS_IN_FLIGHT = 64;
+
+interface RecordResult {
+  run: Run; // its checks, in the order the service's verifier lists them
+  step: Step | null;
+  stamped: Date | null;
+}
+
 async function checkRecords(ctx: Ctx): Promise<Record<string, string | number>> {
   const names = ofKind(ctx.files, "record").map((e) => e.name).sort();
   const stamped: Date[] = [];
-  for (const name of names) {
-    const rid = name.slice(8, -5);
-    let rec: RecordView | null = null;
-    let digest = "";
-    await ctx.run.check("records", name, "record", async () => {
-      const data = ctx.files.data.get(name)!;
-      const value = parseCanonical(data, name);
-      const r = recordFrom(value);
-      if (r.id !== rid) throw new Error(`expected record ${rid} (file name), found record ${r.id}: records swapped or renamed`);
-      digest = "sha256:" + hex(ctx.files.digests.get(name)!);
-      rec = r;
-      return `seq ${r.seq}, ${r.type}, digest ${digest}`;
-    });
-    if (!rec) continue;
-    const r: RecordView = rec;
-    ctx.records.set(rid, { id: r.id, type: r.type, seq: r.seq, prev: r.prev, digest, device: r.device, site: r.site, sessionId: r.sessionId,
-      capturedAt: r.capturedAt, account: "", deviceSigned: false });
-    await checkAttachments(ctx, r);
-    const receipt = await checkReceipt(ctx, r, digest);
-    if (!receipt) continue;
-    const signed = await checkDeviceSignature(ctx, r, receipt);
-    const step = ctx.records.get(rid)!;
-    step.account = receipt.account;
-    step.deviceSigned = signed;
-    const t = await checkInclusion(ctx, r, digest, receipt);
-    if (t) stamped.push(t);
+  for (let i = 0; i < names.length; i += RECORDS_IN_FLIGHT) {
+    const done = await Promise.all(names.slice(i, i + RECORDS_IN_FLIGHT).map((name) => checkRecord(ctx, name)));
+    for (const one of done) { // in record order, whatever order they finished in
+      ctx.run.checks.push(...one.run.checks);
+      if (one.step) ctx.records.set(one.step.id, one.step);
+      if (one.stamped) stamped.push(one.stamped);
+    }
   }
   const facts: Record<string, string | number> = { records: ctx.records.size };
   if (ctx.records.size) {
@@ -322,12 +312,38 @@ async function checkRecords(ctx: Ctx): Promise<Record<string, string | number>> 
   return facts;
 }
 
-async function checkAttachments(ctx: Ctx, rec: RecordView): Promise<void> {
+async function checkRecord(ctx: Ctx, name: string): Promise<RecordResult> {
+  const run = new Run();
+  const rid = name.slice(8, -5);
+  let rec: RecordView | null = null;
+  let digest = "";
+  run.checkNow("records", name, "record", () => {
+    const data = ctx.files.data.get(name)!;
+    const value = parseCanonical(data, name);
+    const r = recordFrom(value);
+    if (r.id !== rid) throw new Error(`expected record ${rid} (file name), found record ${r.id}: records swapped or renamed`);
+    digest = "sha256:" + hex(ctx.files.digests.get(name)!);
+    rec = r;
+    return `seq ${r.seq}, ${r.type}, digest ${digest}`;
+  });
+  if (!rec) return { run, step: null, stamped: null };
+  const r: RecordView = rec;
+  const step: Step = { id: r.id, type: r.type, seq: r.seq, prev: r.prev, digest, device: r.device, site: r.site,
+    sessionId: r.sessionId, capturedAt: r.capturedAt, account: "", deviceSigned: false };
+  checkAttachments(ctx, run, r);
+  const receipt = await checkReceipt(ctx, run, r, digest);
+  if (!receipt) return { run, step, stamped: null };
+  step.account = receipt.account;
+  step.deviceSigned = await checkDeviceSignature(ctx, run, r, receipt);
+  return { run, step, stamped: checkInclusion(ctx, run, r, digest, receipt) };
+}
+
+function checkAttachments(ctx: Ctx, run: Run, rec: RecordView): void {
   for (const [i, att] of rec.attachments.entries()) {
     const hexd = att.digest.slice(7);
     const name = `blobs/${hexd}`;
     ctx.usedBlobs.add(name);
-    await ctx.run.check("records", `records/${rec.id}.json`, `attachment ${i} (${att.role}, ${att.media_type})`, () => {
+    run.checkNow("records", `records/${rec.id}.json`, `attachment ${i} (${att.role}, ${att.media_type})`, () => {
       const found = ctx.files.digests.get(name);
       if (!found) throw new Error(`expected ${name} (attachment sha256:${hexd}), found missing`);
       if (hex(found) !== hexd) throw new Error(`expected bytes with SHA-256 ${hexd} (the record's attachment), found ${hex(found)}`);
@@ -346,10 +362,10 @@ function signedPart(data: Uint8Array, sig: string): Uint8Array {
   return utf8.encode(t.replace(member, ""));
 }
 
-async function checkReceipt(ctx: Ctx, rec: RecordView, digest: string): Promise<Receipt | null> {
+async function checkReceipt(ctx: Ctx, run: Run, rec: RecordView, digest: string): Promise<Receipt | null> {
   const name = `receipts/${rec.id}.json`;
   let out: Receipt | null = null;
-  const outcome = await ctx.run.check("records", name, "receipt signature", async () => {
+  const outcome = await run.check("records", name, "receipt signature", async () => {
     const data = ctx.files.data.get(name);
     if (!data) throw new Error("expected a receipt for every record, found missing");
     const receipt = receiptFrom(parseJson(data, name));
@@ -371,31 +387,31 @@ async function checkReceipt(ctx: Ctx, rec: RecordView, digest: string): Promise<
   return outcome === "fail" ? null : out;
 }
 
-async function checkDeviceSignature(ctx: Ctx, rec: RecordView, receipt: Receipt): Promise<boolean> {
+async function checkDeviceSignature(ctx: Ctx, run: Run, rec: RecordView, receipt: Receipt): Promise<boolean> {
   const name = `records/${rec.id}.json`;
   const kid = receipt.device_key;
   if (kid === null) {
     if (rec.device !== null) {
-      ctx.run.add("records", name, "device signature", "fail", `expected the receipt to name device ${rec.device} (client.device), found no device key`);
+      run.add("records", name, "device signature", "fail", `expected the receipt to name device ${rec.device} (client.device), found no device key`);
       return false;
     }
-    ctx.run.add("records", name, "device signature", "note",
+    run.add("records", name, "device signature", "note",
       "no device signature: this record rests on the service's receipt alone, not on the creator's own key");
     return false;
   }
   ctx.usedDeviceKeys.add(kid);
   if (rec.device !== null && rec.device !== kid) {
-    ctx.run.add("records", name, "device signature", "fail", `expected client.device ${kid} (the receipt's device key), found ${rec.device}`);
+    run.add("records", name, "device signature", "fail", `expected client.device ${kid} (the receipt's device key), found ${rec.device}`);
     return false;
   }
   const signature = receipt.device_sig;
   if (signature === null) {
-    ctx.run.add("records", name, "device signature", "note",
+    run.add("records", name, "device signature", "note",
       `the service checked a signature by device key ${kid} on arrival but this receipt predates keeping it: ` +
       "the creator's signature cannot be checked here");
     return false;
   }
-  return (await ctx.run.check("records", name, "device signature", async () => {
+  return (await run.check("records", name, "device signature", async () => {
     const key = ctx.deviceKeys.get(kid);
     if (!key) throw new Error(`expected keys/devices/${kid}.pem (the device's public key), found no such key`);
     await verifyEd25519(key, ctx.files.data.get(name)!, fromBase64(signature, "receipt.device_sig"));
@@ -408,30 +424,30 @@ function utc(value: string, what: string): Date {
   return new Date(value);
 }
 
-async function checkInclusion(ctx: Ctx, rec: RecordView, digest: string, receipt: Receipt): Promise<Date | null> {
+function checkInclusion(ctx: Ctx, run: Run, rec: RecordView, digest: string, receipt: Receipt): Date | null {
   const ref = receipt.batch;
   ctx.usedBatches.add(ref.id);
   const state = ctx.batches.get(ref.id);
   const subject = `receipts/${rec.id}.json`;
-  const proof = await ctx.run.check("records", subject, "Merkle inclusion proof", async () => {
+  const proof = run.checkNow("records", subject, "Merkle inclusion proof", () => {
     if (!state?.root) throw new Error(`expected batches/${ref.id}/batch.json with a readable root, found none`);
     if (ref.root !== `sha256:${hex(state.root)}` || ref.size !== state.size) {
       throw new Error(`expected root sha256:${hex(state.root)} and size ${state.size} (batch.json), found ${ref.root} and size ${ref.size} in the receipt`);
     }
-    await verifyInclusion(fromHex(digest.slice(7)), ref.index, ref.size, ref.proof.map(fromHex), state.root);
+    verifyInclusion(fromHex(digest.slice(7)), ref.index, ref.size, ref.proof.map(fromHex), state.root);
     return `leaf ${ref.index} of ${ref.size} leads to the batch root`;
   });
   if (proof !== "ok" || !state) return null;
   if (state.state !== "stamped" && state.state !== "untrusted") {
-    ctx.run.add("records", subject, "time-stamped", "fail", state.state === "unstamped"
+    run.add("records", subject, "time-stamped", "fail", state.state === "unstamped"
       ? "the batch has no token yet (pending): not time-stamped" : "a token of the batch failed verification");
     return null;
   }
   const first = state.times.length ? state.times.reduce((a, b) => (b[1] < a[1] ? b : a)) : null;
-  ctx.run.add("records", subject, "time-stamped", state.state === "stamped" ? "ok" : "untrusted",
+  run.add("records", subject, "time-stamped", state.state === "stamped" ? "ok" : "untrusted",
     first ? `by ${first[0]} at ${isoUtc(first[1])}` : "only by TSA roots you did not give");
   if (!first) return null;
-  await ctx.run.check("records", subject, "times in order", () => {
+  run.checkNow("records", subject, "times in order", () => {
     const received = utc(receipt.received_at, "receipt.received_at");
     if (received.getTime() > first[1].getTime() + CLOCK_SKEW_MS) {
       throw new Error(`expected received_at no later than the TSA time ${isoUtc(first[1])}, found ${receipt.received_at}`);
@@ -439,7 +455,7 @@ async function checkInclusion(ctx: Ctx, rec: RecordView, digest: string, receipt
     return `captured ${rec.capturedAt}, received ${receipt.received_at}, time-stamped ${isoUtc(first[1])}`;
   });
   if (new Date(rec.capturedAt).getTime() > first[1].getTime() + CLOCK_SKEW_MS) {
-    ctx.run.add("records", `records/${rec.id}.json`, "capture time", "note", `the device clock said ${rec.capturedAt}, after the TSA time ${isoUtc(first[1])}`);
+    run.add("records", `records/${rec.id}.json`, "capture time", "note", `the device clock said ${rec.capturedAt}, after the TSA time ${isoUtc(first[1])}`);
   }
   return first[1];
 }
