@@ -43,6 +43,10 @@ class VerifyJob:
 
 
 _ERRORS: dict[str, type[PromptStampError]] = {"too_large": TooLarge, "limit_exceeded": LimitExceeded}
+# Said with every limit an upload hits: the limits bound what a stranger's upload costs the service, not the
+# evidence, which verifies elsewhere in full (the browser verifier opens up to 200,000 files).
+ELSEWHERE = ("; evidence past these limits verifies in your own browser on the /verify page (nothing is "
+             "uploaded) or with promptstamp verify on your machine")
 
 
 def verify_job(job: VerifyJob, limits: UploadLimits) -> dict[str, Any]:
@@ -116,12 +120,14 @@ class VerifyProcesses:
                 process.kill()
             process.join()
         if answer is None:
-            raise LimitExceeded(self._death(process.exitcode, timed_out))
+            raise LimitExceeded(self._death(process.exitcode, timed_out) + ELSEWHERE)
         if answer[0] == "report":
             result: dict[str, Any] = answer[1]
             return result
         _, code, detail = answer
-        raise _ERRORS.get(code, InvalidInput)(detail, code=code)
+        if code in _ERRORS:
+            raise _ERRORS[code](detail + ELSEWHERE, code=code)
+        raise InvalidInput(detail, code=code)
 
     def _death(self, exitcode: int | None, timed_out: bool) -> str:
         if timed_out:

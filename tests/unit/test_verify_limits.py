@@ -24,7 +24,7 @@ from promptstamp.errors import LimitExceeded, TooLarge
 from promptstamp.verdict import Trust
 from promptstamp.verify import check_bundle, check_token
 from promptstamp.verify_limits import UploadLimits, declared_entries, precheck
-from promptstamp.verify_process import VerifyJob, VerifyProcesses
+from promptstamp.verify_process import ELSEWHERE, VerifyJob, VerifyProcesses
 from promptstamp.web import errors, evidence, keys
 
 
@@ -126,6 +126,7 @@ def test_http_answers_name_the_limit(session: SampleSession, tsa: OpensslTsa, zi
     big = _post(client, zipbomb, auth)
     assert big.status_code == 413 and big.get_json()["error"] == "too_large"
     assert "limit is 268435456 bytes expanded" in big.get_json()["detail"]
+    assert big.get_json()["detail"].endswith(ELSEWHERE)  # and where such evidence verifies instead
     many = _post(client, token_bomb(_bundle(session, tsa), 120), auth)
     assert many.status_code == 422 and many.get_json()["error"] == "limit_exceeded"
     assert "the limit is 100 tokens per bundle" in many.get_json()["detail"]
