@@ -16,7 +16,17 @@ from promptstamp.web.verifier_assets import verifier_html
 from .conftest import free_port
 from .marionette import FIREFOX, Marionette, start_firefox
 from .test_capture_session import wait_for
-from .test_verifier_web import BROWSER_WEAKER, CORPUS, NOT_IN_THE_BROWSER, _corpus, exit_code, python_report, rows
+from .test_verifier_web import (
+    BROWSER_WEAKER,
+    CORPUS,
+    NOT_IN_THE_BROWSER,
+    BigBundle,
+    _corpus,
+    big_bundle,  # noqa: F401  (the fixture the Chromium tests use, made again for this module)
+    exit_code,
+    python_report,
+    rows,
+)
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C WebDriver element reference key
 
@@ -68,7 +78,7 @@ def in_firefox(m: Marionette, url: str, evidence: Path, roots: list[Path], keys:
             m.command("WebDriver:ElementSendKeys", {"id": _element(m, css), "text": "\n".join(map(str, files))})
     m.command("WebDriver:ElementClick", {"id": _element(m, "#verify-form button[type=submit]")})
     wait_for("the verdict", lambda: m.script("return document.querySelector('#status').dataset.state") == "done",
-             timeout=120)
+             timeout=300)
     failed = m.script("const e = document.querySelector('#error'); return e.hidden ? null : e.textContent")
     assert failed is None, failed
     result: dict[str, Any] = json.loads(m.script("return document.querySelector('#report-json').textContent"))
@@ -88,3 +98,13 @@ def test_corpus_verdicts_in_firefox_match_promptstamp_verify(firefox: Marionette
         got.get("verdict")
     assert rows(got["checks"]) == rows(expected["checks"])  # the same checks, in the same order, same outcomes
     assert all(c["outcome"] == "note" for c in got["checks"] if c["step"] in NOT_IN_THE_BROWSER)
+
+
+def test_a_bundle_of_ten_thousand_steps_verifies_in_firefox_as_promptstamp_verify_says(
+        firefox: Marionette, page_url: str, request: pytest.FixtureRequest) -> None:
+    """Past 20,000 files, the server's upload limit, which sends such evidence to the page."""
+    b: BigBundle = request.getfixturevalue("big_bundle")
+    got = in_firefox(firefox, page_url, b.evidence, [b.root], [b.key])
+    assert got["exit_code"] == b.expected["exit_code"] == 0, got["verdict"]
+    assert int(got["checks"][0]["detail"].split()[2]) > 20_000  # "ZIP with N files, ...": past the old limit
+    assert rows(got["checks"]) == rows(b.expected["checks"])

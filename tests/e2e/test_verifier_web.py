@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -263,24 +263,40 @@ def test_bad_input_is_explained_in_the_page(browser: Any, page_url: str, tmp_pat
     assert report["exit_code"] == 1 and report["checks"][0]["step"] == "container"
 
 
-def test_a_bundle_of_ten_thousand_steps_verifies_in_the_page_as_promptstamp_verify_says(
-        browser: Any, standalone: Path, tmp_path: Path) -> None:
-    """More than 20,000 files (each step is a record and a receipt): past the server's upload limit, which sends
-    such evidence to this page, so the page must open it; its thousands of passing rows are built when opened."""
+@dataclass(frozen=True)
+class BigBundle:
+    evidence: Path
+    root: Path
+    key: Path
+    expected: dict[str, Any]  # promptstamp verify's report
+
+
+@pytest.fixture(scope="module")
+def big_bundle(tmp_path_factory: pytest.TempPathFactory) -> BigBundle:
+    """10,100 steps: more than 20,000 files (each step is a record and a receipt), past the server's upload
+    limit, which sends such evidence to the page; enough for the page to check its records in Web Workers."""
     import io
 
     from bundle_sample import OpensslTsa, sample_session
     from promptstamp import bundle
 
-    tsa = OpensslTsa(tmp_path / "tsa", name="big-tsa")
+    work = tmp_path_factory.mktemp("big")
+    tsa = OpensslTsa(work / "tsa", name="big-tsa")
     session = sample_session(tsa.stamp, chains={tsa.name: tsa.chain_pem}, n_records=10_100, batch_size=512,
                              image_every=1000)
     out = io.BytesIO()
     bundle.write_bundle(session.evidence, out, stamp=tsa.stamp)
-    evidence, root, key = tmp_path / "big.asice", tmp_path / "root.pem", tmp_path / "key.pem"
+    evidence, root, key = work / "big.asice", work / "root.pem", work / "key.pem"
     evidence.write_bytes(out.getvalue())
     root.write_text(tsa.root_pem)
     key.write_text(session.key.public.pem)
+    return BigBundle(evidence, root, key, python_report(evidence, [root], [key]).to_json())
+
+
+def test_a_bundle_of_ten_thousand_steps_verifies_in_the_page_as_promptstamp_verify_says(
+        browser: Any, standalone: Path, big_bundle: BigBundle) -> None:
+    """The page opens it, gets promptstamp verify's checks, and builds the tens of thousands of rows that hold only
+    when their group is opened."""
 
     def rows_built_when_opened(page: Any) -> None:
         records = page.locator("details.checks[data-step=records]")
@@ -297,9 +313,10 @@ def test_a_bundle_of_ten_thousand_steps_verifies_in_the_page_as_promptstamp_veri
         shown.append(built)
 
     shown: list[int] = []
-    got = in_browser(browser, standalone.as_uri(), evidence, roots=[root], keys=[key], then=rows_built_when_opened)
-    expected = python_report(evidence, [root], [key]).to_json()
+    b = big_bundle
+    got = in_browser(browser, standalone.as_uri(), b.evidence, roots=[b.root], keys=[b.key],
+                     then=rows_built_when_opened)
     assert int(got["checks"][0]["detail"].split()[2]) > 20_000  # "ZIP with N files, ...": past the old limit
-    assert got["exit_code"] == expected["exit_code"] == 0, got["verdict"]
-    assert rows(got["checks"]) == rows(expected["checks"])
+    assert got["exit_code"] == b.expected["exit_code"] == 0, got["verdict"]
+    assert rows(got["checks"]) == rows(b.expected["checks"])
     assert shown == [sum(1 for c in got["checks"] if c["step"] == "records")] and shown[0] > 40_000

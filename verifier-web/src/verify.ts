@@ -17,7 +17,7 @@ import {
 import { parseCanonical, parseJson } from "./jcs.js";
 import { verifyInclusion } from "./merkle.js";
 import { receiptFrom, recordFrom, TIMESTAMP_RE, type Receipt, type RecordView } from "./model.js";
-import { isoUtc, type Outcome, type Report, Run, Untrusted } from "./report.js";
+import { isoUtc, type Outcome, type Report, Run, span, Untrusted } from "./report.js";
 import { developmentDetail, DEV_TSA_POLICY, pemCertificates, TokenError, UntrustedRoot, verifyToken } from "./tokens.js";
 import { fingerprintText, keyId, publicKeyFromPem, type Trust, trustsKey, verifyEd25519 } from "./trust.js";
 
@@ -306,8 +306,8 @@ async function checkRecords(ctx: Ctx): Promise<Record<string, string | number>> 
     facts["captured"] = `${caps[0]} .. ${caps[caps.length - 1]}`;
   }
   if (stamped.length) {
-    const ms = stamped.map((d) => d.getTime());
-    facts["time-stamped"] = `${isoUtc(new Date(Math.min(...ms)))} .. ${isoUtc(new Date(Math.max(...ms)))}`;
+    const [first, last] = span(stamped);
+    facts["time-stamped"] = `${isoUtc(first)} .. ${isoUtc(last)}`;
   }
   return facts;
 }

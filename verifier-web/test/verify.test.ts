@@ -8,6 +8,7 @@ import { ContainerError, LIMITS, readBundle } from "../src/bundle.ts";
 import { canonicalize, parseCanonical } from "../src/jcs.ts";
 import { leafHash, nodeHash, rootFromProof } from "../src/merkle.ts";
 import { buildTrust } from "../src/trust.ts";
+import { span } from "../src/report.ts";
 import { checkBundle } from "../src/verify.ts";
 
 const ASSETS = join(import.meta.dirname, "..", "..", "tests", "assets");
@@ -95,4 +96,11 @@ test("a bundle may hold more files than the server verifies (its 20,000), as man
   assert.equal(files.data.size, 20_500);
   await assert.rejects(readBundle(zipSync(entries), { ...LIMITS, entries: 20_000 }), /more than 20000 entries/);
   assert.equal(LIMITS.entries, 200_000);
+});
+
+test("the time-stamped span of 200,000 moments, more than a spread of arguments holds", () => {
+  const moments = Array.from({ length: 200_000 }, (_, i) => new Date(Date.UTC(2026, 0, 1) + ((i * 7919) % 200_000) * 1000));
+  const [first, last] = span(moments);
+  assert.equal(first.toISOString(), "2026-01-01T00:00:00.000Z");
+  assert.equal(last.getTime() - first.getTime(), 199_999_000);
 });
