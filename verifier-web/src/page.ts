@@ -77,8 +77,11 @@ function render(report: Report, name: string, out: HTMLElement): void {
     // first opened, not before the verdict shows. A group with a failed or untrusted check is built at once.
     if (g.checks.length <= EAGER_ROWS || g.checks.some((c) => c.outcome === "fail" || c.outcome === "untrusted")) {
       details.append(checksTable(g.checks));
+    } else {
+      details.addEventListener("toggle", () => {
+        if (!details.querySelector("table")) details.append(checksTable(g.checks));
+      });
     }
-    else details.addEventListener("toggle", () => details.lastElementChild?.tagName === "TABLE" || details.append(checksTable(g.checks)));
     section.append(details);
   }
   section.append(el("details", {}, el("summary", {}, "The result as JSON"), el("pre", { id: "report-json" }, json)));
