@@ -14,10 +14,16 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 FIREFOX = Path("/usr/bin/firefox-esr")
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C WebDriver element reference key
+# No first-run pages, prompts, telemetry or updates in a test's fresh profile.
+QUIET = {"browser.shell.checkDefaultBrowser": False, "browser.aboutwelcome.enabled": False,
+         "datareporting.policy.dataSubmissionEnabled": False, "app.update.disabledForTesting": True}
 
 
 class MarionetteError(Exception):
@@ -126,3 +132,24 @@ def start_firefox(profile: Path, port: int, prefs: dict[str, Any]) -> subprocess
     return subprocess.Popen([str(FIREFOX), "--headless", "--marionette", "-remote-allow-system-access", "--no-remote",
                              "--profile", str(profile)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextmanager
+def firefox_session(profile: Path, port: int, prefs: dict[str, Any],
+                    capabilities: dict[str, Any] | None = None) -> Iterator[Marionette]:
+    """A WebDriver session in a headless firefox-esr on a fresh, quiet profile with ``prefs``; Firefox is
+    stopped when the block ends."""
+    if not FIREFOX.exists():
+        raise RuntimeError(f"the Firefox tests need {FIREFOX}; run them through 'make test' (or 'make firefox')")
+    process = start_firefox(profile, port, {**QUIET, **prefs})
+    try:
+        m = Marionette(port)
+        m.command("WebDriver:NewSession", capabilities or {})
+        yield m
+        m.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

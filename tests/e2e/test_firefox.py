@@ -18,12 +18,11 @@ from typing import Any
 import pytest
 
 from .conftest import ROOT, Served, Stamp, free_port
-from .marionette import FIREFOX, Marionette, start_firefox
+from .marionette import ELEMENT, FIREFOX, Marionette, firefox_session
 from .sites import FILES_HOST
 from .test_capture_session import assert_unbroken_chain, wait_for
 
 FIREFOX_EXTENSION = ROOT / "extension" / "test-build" / "firefox-e2e"
-ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C WebDriver element reference key
 GECKO_ID = "extension@promptstamp.org"
 # Firefox gives each add-on a random moz-extension:// host; the profile names it in advance instead.
 INTERNAL_UUID = "5a1e5b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b"
@@ -36,28 +35,13 @@ def firefox(tmp_path: Path, sites: Served) -> Iterator[Marionette]:
     if not (FIREFOX_EXTENSION / "manifest.json").exists():
         raise pytest.UsageError(f"the Firefox test needs the built extension at {FIREFOX_EXTENSION}; "
                                 "run 'make extension'")
-    port = free_port()
-    process = start_firefox(tmp_path / "firefox-profile", port, {
+    with firefox_session(tmp_path / "firefox-profile", free_port(), {
         "network.dns.localDomains": f"chatgpt.com,claude.ai,{FILES_HOST}",
         # HTTPS on the stand-ins' port: the sites' own URLs (no port) are what the adapters match.
         "network.socket.forcePort": f"443={sites.port}",
-        "browser.shell.checkDefaultBrowser": False,
-        "browser.aboutwelcome.enabled": False,
-        "datareporting.policy.dataSubmissionEnabled": False,
-        "app.update.disabledForTesting": True,
         "extensions.webextensions.uuids": json.dumps({GECKO_ID: INTERNAL_UUID}),
-    })
-    try:
-        m = Marionette(port)
-        m.command("WebDriver:NewSession", {"acceptInsecureCerts": True})
+    }, {"acceptInsecureCerts": True}) as m:
         yield m
-        m.close()
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except Exception:
-            process.kill()
 
 
 def _element(m: Marionette, css: str) -> str:

@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from promptstamp.web.verifier_assets import verifier_html
-
 from .conftest import free_port
-from .marionette import FIREFOX, Marionette, start_firefox
+from .marionette import ELEMENT, FIREFOX, Marionette, firefox_session
 from .test_capture_session import wait_for
 from .test_verifier_web import (
     BROWSER_WEAKER,
@@ -22,46 +20,26 @@ from .test_verifier_web import (
     NOT_IN_THE_BROWSER,
     BigBundle,
     _corpus,
-    big_bundle,  # noqa: F401  (the fixture the Chromium tests use, made again for this module)
+    big_bundle,  # noqa: F401  (fixtures of the Chromium tests, made again for this module)
     exit_code,
     python_report,
     rows,
+    standalone,  # noqa: F401
 )
-
-ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C WebDriver element reference key
 
 
 @pytest.fixture(scope="module")
 def firefox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marionette]:
     if not FIREFOX.exists():
         raise pytest.UsageError(f"the Firefox tests need {FIREFOX}; run them through 'make test' (or 'make firefox')")
-    port = free_port()
-    process = start_firefox(tmp_path_factory.mktemp("firefox-profile"), port, {
-        "browser.shell.checkDefaultBrowser": False,
-        "browser.aboutwelcome.enabled": False,
-        "datareporting.policy.dataSubmissionEnabled": False,
-        "app.update.disabledForTesting": True,
-    })
-    try:
-        m = Marionette(port)
-        m.command("WebDriver:NewSession", {})
+    with firefox_session(tmp_path_factory.mktemp("firefox-profile"), free_port(), {}) as m:
         yield m
-        m.close()
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except Exception:
-            process.kill()
 
 
 @pytest.fixture(scope="module")
-def page_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    html = verifier_html()
-    assert html is not None, "the browser verifier is not built: run 'make verifier-web'"
-    path = tmp_path_factory.mktemp("offline") / "verify.html"
-    path.write_bytes(html)
-    return path.as_uri()
+def page_url(request: pytest.FixtureRequest) -> str:
+    page: Path = request.getfixturevalue("standalone")  # the Chromium tests' copy of verify.html
+    return page.as_uri()
 
 
 def _element(m: Marionette, css: str) -> str:
