@@ -40,6 +40,7 @@ export interface Step {
 export class Ctx {
   readonly restsOn: string[] = [];
   readonly keys = new Map<string, Uint8Array>();
+  readonly trustedKeys = new Map<string, boolean>(); // service key id -> whether the visitor trusts it (check 4)
   readonly deviceKeys = new Map<string, Uint8Array>();
   readonly batches = new Map<string, BatchState>();
   readonly records = new Map<string, Step>();

@@ -203,7 +203,9 @@ async function checkKeys(ctx: Ctx): Promise<void> {
       if (found !== kid) throw new Error(`expected key id ${kid} (file name), found key ${found}`);
       ctx.keys.set(kid, raw);
       const fp = await fingerprintText(raw);
-      if (!(await trustsKey(ctx.trust, raw))) {
+      const trusted = await trustsKey(ctx.trust, raw);
+      ctx.trustedKeys.set(kid, trusted);
+      if (!trusted) {
         ctx.restsOn.push(`UNTRUSTED service key ${kid} (SHA-256 ${fp})`);
         throw new Untrusted(`key ${kid} is not among the keys you trust; compare SHA-256 ${fp} with the service's published keys`);
       }
@@ -381,7 +383,7 @@ async function checkReceipt(ctx: Ctx, run: Run, rec: RecordView, digest: string)
     ctx.usedKeys.add(receipt.key);
     await verifyEd25519(key, signedPart(data, receipt.sig), fromBase64(receipt.sig, "receipt.sig"));
     out = receipt;
-    if (!(await trustsKey(ctx.trust, key))) throw new Untrusted(`signature valid, by service key ${receipt.key}, which you did not trust`);
+    if (!ctx.trustedKeys.get(receipt.key)) throw new Untrusted(`signature valid, by service key ${receipt.key}, which you did not trust`);
     return `signed by service key ${receipt.key}`;
   });
   return outcome === "fail" ? null : out;
